@@ -1,0 +1,169 @@
+"""Config, options and reconfigure flows for a Porchlight home."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, override
+
+import probatio
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    LocationSelector,
+    LocationSelectorConfig,
+    TextSelector,
+)
+
+from .cameras import async_recordable_cameras
+from .const import CONF_CAMERAS, CONF_HOME_NAME, CONF_LOCATION, DOMAIN
+
+if TYPE_CHECKING:
+    from .data import PorchlightConfigEntry
+
+
+def _home_fields() -> dict[Any, Any]:
+    return {
+        probatio.Required(CONF_HOME_NAME): TextSelector(),
+        probatio.Required(CONF_LOCATION): LocationSelector(LocationSelectorConfig(radius=False)),
+    }
+
+
+def _camera_fields(cameras: list[str]) -> dict[Any, Any]:
+    return {
+        probatio.Required(CONF_CAMERAS): EntitySelector(
+            EntitySelectorConfig(domain="camera", include_entities=cameras, multiple=True)
+        ),
+    }
+
+
+def _home_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Keep only what Porchlight stores about the home: its name and exact location."""
+    location = user_input[CONF_LOCATION]
+    return {
+        CONF_HOME_NAME: user_input[CONF_HOME_NAME].strip(),
+        CONF_LOCATION: {
+            CONF_LATITUDE: float(location[CONF_LATITUDE]),
+            CONF_LONGITUDE: float(location[CONF_LONGITUDE]),
+        },
+    }
+
+
+def _validate(user_input: dict[str, Any]) -> dict[str, str]:
+    # The entity selector already refuses cameras it did not offer; what is left is
+    # emptiness, which the selector lets through.
+    errors: dict[str, str] = {}
+    if CONF_HOME_NAME in user_input and not user_input[CONF_HOME_NAME].strip():
+        errors[CONF_HOME_NAME] = "empty_name"
+    if CONF_CAMERAS in user_input and not user_input[CONF_CAMERAS]:
+        errors[CONF_CAMERAS] = "no_camera_selected"
+    return errors
+
+
+class PorchlightConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up the one Porchlight home this Home Assistant stands for."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the home's name, its location and the cameras to record."""
+        cameras = await async_recordable_cameras(self.hass)
+        if not cameras:
+            return self.async_abort(reason="no_cameras")
+
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate(user_input)
+            if not errors:
+                data = _home_data(user_input)
+                return self.async_create_entry(
+                    title=data[CONF_HOME_NAME],
+                    data=data,
+                    options={CONF_CAMERAS: list(user_input[CONF_CAMERAS])},
+                )
+
+        schema = probatio.Schema({**_home_fields(), **_camera_fields(cameras)})
+        suggested = user_input or {
+            CONF_HOME_NAME: self.hass.config.location_name,
+            CONF_LOCATION: {
+                CONF_LATITUDE: self.hass.config.latitude,
+                CONF_LONGITUDE: self.hass.config.longitude,
+            },
+            CONF_CAMERAS: cameras,
+        }
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the home's name or location."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate(user_input)
+            if not errors:
+                data = _home_data(user_input)
+                return self.async_update_reload_and_abort(
+                    entry, title=data[CONF_HOME_NAME], data_updates=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_home_fields()), user_input or dict(entry.data)
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: PorchlightConfigEntry) -> PorchlightOptionsFlow:
+        """Create the options flow."""
+        return PorchlightOptionsFlow()
+
+
+class PorchlightOptionsFlow(OptionsFlowWithReload):
+    """Change which cameras are recorded."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the cameras."""
+        cameras = await _offered_cameras(self.hass, self.config_entry.options[CONF_CAMERAS])
+        if not cameras:
+            return self.async_abort(reason="no_cameras")
+
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_CAMERAS: user_input[CONF_CAMERAS]}
+                )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_camera_fields(cameras)),
+                user_input or dict(self.config_entry.options),
+            ),
+            errors=errors,
+        )
+
+
+async def _offered_cameras(hass: HomeAssistant, selected: list[str]) -> list[str]:
+    """Recordable cameras plus the ones already chosen that still exist.
+
+    A chosen camera that is offline right now stays selectable, so opening the options while
+    the doorbell reboots does not silently drop it.
+    """
+    recordable = await async_recordable_cameras(hass)
+    still_there = [c for c in selected if hass.states.get(c) is not None]
+    return sorted(set(recordable) | set(still_there))

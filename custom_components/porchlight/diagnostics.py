@@ -1,0 +1,42 @@
+"""Diagnostics: what a bug report may show, with the home's location and name removed."""
+
+from __future__ import annotations
+
+import stat
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+
+from .const import CONF_HOME_NAME, CONF_LOCATION
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .data import PorchlightConfigEntry
+
+# Diagnostics get pasted into public bug reports: nothing that locates or names the home.
+TO_REDACT = {CONF_HOME_NAME, CONF_LOCATION, CONF_LATITUDE, CONF_LONGITUDE, "title"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: PorchlightConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics for a config entry."""
+    data = entry.runtime_data
+    mode = await hass.async_add_executor_job(lambda: stat.S_IMODE(data.key_path.stat().st_mode))
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "version": f"{entry.version}.{entry.minor_version}",
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            TO_REDACT,
+        ),
+        # The fingerprint is public by design (neighbors compare it aloud); the private key
+        # is never part of diagnostics.
+        "identity": {"fingerprint": data.identity.fingerprint, "key_file_mode": f"{mode:04o}"},
+        "cameras": list(data.cameras),
+    }

@@ -1,0 +1,144 @@
+"""Shared fixtures: a hass with real cameras, a Porchlight entry, a loaded integration."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+# Must come before Home Assistant's loader runs: phcc's testing config has its own
+# custom_components package that would otherwise shadow ours.
+import custom_components.porchlight  # noqa: F401  # isort: skip
+
+import pytest
+from homeassistant.components.camera import Camera, CameraEntityFeature
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
+
+from custom_components.porchlight import identity_path
+from custom_components.porchlight.const import (
+    CONF_CAMERAS,
+    CONF_HOME_NAME,
+    CONF_LOCATION,
+    DOMAIN,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Generator
+    from pathlib import Path
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+FRONT_DOOR = "camera.front_door"
+GARDEN = "camera.garden"
+SNAPSHOT_ONLY = "camera.porch_snapshots"
+SWITCHED_OFF = "camera.garage"
+HOME = {CONF_LATITUDE: 52.379189, CONF_LONGITUDE: 4.899431}
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give every test its own config dir: Porchlight writes its key there."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+    """Let Home Assistant load Porchlight from custom_components."""
+    return
+
+
+class SnapshotOnlyCamera(Camera):
+    """A camera integration that offers stills but no stream (many cloud doorbells do)."""
+
+    _attr_name = "Porch snapshots"
+    _attr_unique_id = "porch_snapshots"
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        return b""
+
+
+class SwitchedOffCamera(Camera):
+    """A streaming camera the owner switched off: it has a stream, but none to record now."""
+
+    _attr_name = "Garage"
+    _attr_unique_id = "garage"
+    _attr_is_on = False
+    _attr_supported_features = CameraEntityFeature.STREAM
+
+    async def stream_source(self) -> str | None:
+        return "rtsp://127.0.0.1:8554/garage"
+
+
+@pytest.fixture
+async def cameras(hass: HomeAssistant) -> list[str]:
+    """Two real ffmpeg cameras with RTSP streams, a snapshot-only and a switched-off camera."""
+
+    async def setup_snapshot_platform(
+        hass: HomeAssistant,
+        config: dict[str, Any],
+        async_add_entities: AddEntitiesCallback,
+        discovery_info: Any = None,
+    ) -> None:
+        async_add_entities([SnapshotOnlyCamera(), SwitchedOffCamera()])
+
+    mock_integration(hass, MockModule("snapshot_cam"))
+    mock_platform(
+        hass, "snapshot_cam.camera", MockPlatform(async_setup_platform=setup_snapshot_platform)
+    )
+    assert await async_setup_component(hass, "ffmpeg", {})
+    assert await async_setup_component(
+        hass,
+        "camera",
+        {
+            "camera": [
+                {
+                    "platform": "ffmpeg",
+                    "name": "Front door",
+                    "input": "-rtsp_transport tcp rtsp://127.0.0.1:8554/front",
+                },
+                {"platform": "ffmpeg", "name": "Garden", "input": "rtsp://127.0.0.1:8554/garden"},
+                {"platform": "snapshot_cam"},
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    return [FRONT_DOOR, GARDEN]
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """A Porchlight entry as the config flow creates it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Street 12",
+        data={CONF_HOME_NAME: "Maple Street 12", CONF_LOCATION: dict(HOME)},
+        options={CONF_CAMERAS: [FRONT_DOOR]},
+        version=1,
+        minor_version=1,
+    )
+
+
+@pytest.fixture
+def key_path(hass: HomeAssistant) -> Path:
+    """Where the integration keeps this home's identity key."""
+    return identity_path(hass)
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """Porchlight set up and loaded."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

@@ -1,0 +1,204 @@
+"""Config, options and reconfigure flows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+
+from custom_components.porchlight.const import (
+    CONF_CAMERAS,
+    CONF_HOME_NAME,
+    CONF_LOCATION,
+    DOMAIN,
+)
+
+from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+
+def _offered(result: dict) -> list[str]:
+    """The camera entity ids the form lets the owner pick."""
+    for key, selector in result["data_schema"].schema.items():
+        if key == CONF_CAMERAS:
+            return selector.config["include_entities"]
+    raise AssertionError
+
+
+def _suggested(result: dict) -> dict:
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+async def test_user_flow_creates_home_with_chosen_cameras(
+    hass: HomeAssistant, cameras: list[str]
+) -> None:
+    hass.config.location_name = "Maple Street 12"
+    hass.config.latitude, hass.config.longitude = 40.7128, -74.006
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    # Only cameras with a stream to record now are offered: not the snapshot-only one, not
+    # the switched-off one.
+    assert hass.states.get(SNAPSHOT_ONLY) is not None
+    assert hass.states.get(SWITCHED_OFF) is not None
+    assert _offered(result) == [FRONT_DOOR, GARDEN]
+    # The defaults come from Home Assistant's own home settings.
+    assert _suggested(result) == {
+        CONF_HOME_NAME: "Maple Street 12",
+        CONF_LOCATION: {CONF_LATITUDE: 40.7128, CONF_LONGITUDE: -74.006},
+        CONF_CAMERAS: [FRONT_DOOR, GARDEN],
+    }
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOME_NAME: "  Maple Street 12 ", CONF_LOCATION: HOME, CONF_CAMERAS: [GARDEN]},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Maple Street 12"
+    assert result["data"] == {CONF_HOME_NAME: "Maple Street 12", CONF_LOCATION: HOME}
+    assert result["options"] == {CONF_CAMERAS: [GARDEN]}
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.cameras == (GARDEN,)
+
+
+async def test_user_flow_aborts_without_recordable_cameras(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_cameras"
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({CONF_HOME_NAME: "   ", CONF_CAMERAS: [FRONT_DOOR]}, {CONF_HOME_NAME: "empty_name"}),
+        ({CONF_HOME_NAME: "Home", CONF_CAMERAS: []}, {CONF_CAMERAS: "no_camera_selected"}),
+    ],
+)
+async def test_user_flow_rejects_bad_input_then_recovers(
+    hass: HomeAssistant, cameras: list[str], user_input: dict, errors: dict
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCATION: HOME, **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    # What the owner typed is kept in the form.
+    assert _suggested(result)[CONF_LOCATION] == HOME
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOME_NAME: "Home", CONF_LOCATION: HOME, CONF_CAMERAS: [GARDEN]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_rejects_camera_that_cannot_be_recorded(
+    hass: HomeAssistant, cameras: list[str]
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    # A crafted request naming a camera the form did not offer is refused by the schema.
+    with pytest.raises(InvalidData, match="cameras"):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_HOME_NAME: "Home",
+                CONF_LOCATION: HOME,
+                CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY],
+            },
+        )
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_only_one_home_per_home_assistant(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
+async def test_options_flow_changes_cameras_and_reloads(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    entry = init_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert _offered(result) == [FRONT_DOOR, GARDEN]
+    assert _suggested(result) == {CONF_CAMERAS: [FRONT_DOOR]}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CAMERAS: []}
+    )
+    assert result["errors"] == {CONF_CAMERAS: "no_camera_selected"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR, GARDEN]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_CAMERAS: [FRONT_DOOR, GARDEN]}
+    # OptionsFlowWithReload: the running entry picked up the new cameras.
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.cameras == (FRONT_DOOR, GARDEN)
+
+
+async def test_options_flow_keeps_chosen_camera_without_stream_right_now(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    # A chosen camera whose stream is gone (a doorbell rebooting, say) must stay selectable,
+    # or saving the options would silently drop it.
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY]}
+    )
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert _offered(result) == [FRONT_DOOR, GARDEN, SNAPSHOT_ONLY]
+    assert _suggested(result) == {CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY]}
+
+
+async def test_options_flow_aborts_when_no_camera_is_left(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    for entity_id in (FRONT_DOOR, GARDEN):
+        hass.states.async_remove(entity_id)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_cameras"
+
+
+async def test_reconfigure_changes_name_and_location(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    entry = init_integration
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert _suggested(result) == {CONF_HOME_NAME: "Maple Street 12", CONF_LOCATION: HOME}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOME_NAME: "", CONF_LOCATION: HOME}
+    )
+    assert result["errors"] == {CONF_HOME_NAME: "empty_name"}
+
+    moved = {CONF_LATITUDE: 52.0, CONF_LONGITUDE: 5.0}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOME_NAME: "Oak Lane 3", CONF_LOCATION: moved}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.title == "Oak Lane 3"
+    assert entry.data == {CONF_HOME_NAME: "Oak Lane 3", CONF_LOCATION: moved}
+    assert entry.options == {CONF_CAMERAS: [FRONT_DOOR]}
+    assert entry.state is ConfigEntryState.LOADED

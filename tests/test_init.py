@@ -1,0 +1,134 @@
+"""Setup, identity key handling, unload, reload and removal."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.helpers import device_registry as dr
+
+from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight.federation.identity import Identity
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_first_setup_creates_private_identity_key(
+    hass: HomeAssistant, init_integration: MockConfigEntry, key_path: Path
+) -> None:
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert key_path.is_file()
+    assert _mode(key_path) == 0o600
+    assert _mode(key_path.parent) == 0o700
+    on_disk = Identity.from_pem(key_path.read_bytes())
+    assert on_disk.public_key == init_integration.runtime_data.identity.public_key
+    # Nothing else is left beside the key (no temp file from the atomic write).
+    assert [p.name for p in key_path.parent.iterdir()] == [key_path.name]
+
+
+async def test_home_device_shows_key_fingerprint(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.name == "Maple Street 12"
+    assert device.serial_number == init_integration.runtime_data.identity.fingerprint
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+
+
+async def test_identity_survives_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, key_path: Path
+) -> None:
+    before = init_integration.runtime_data.identity.fingerprint
+    key_bytes = key_path.read_bytes()
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data.identity.fingerprint == before
+    assert key_path.read_bytes() == key_bytes
+
+
+async def test_existing_key_is_used(
+    hass: HomeAssistant,
+    cameras: list[str],
+    mock_config_entry: MockConfigEntry,
+    key_path: Path,
+) -> None:
+    known = Identity.generate()
+    key_path.parent.mkdir(parents=True)
+    key_path.write_bytes(known.to_pem())
+    key_path.chmod(0o600)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.runtime_data.identity.fingerprint == known.fingerprint
+
+
+async def test_loose_key_permissions_are_tightened(
+    hass: HomeAssistant,
+    cameras: list[str],
+    mock_config_entry: MockConfigEntry,
+    key_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key_path.parent.mkdir(parents=True)
+    key_path.write_bytes(Identity.generate().to_pem())
+    key_path.chmod(0o644)
+    mock_config_entry.add_to_hass(hass)
+    with caplog.at_level(logging.WARNING):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert _mode(key_path) == 0o600
+    assert "was readable by other users" in caplog.text
+
+
+async def test_unusable_key_stops_setup_and_is_left_untouched(
+    hass: HomeAssistant,
+    cameras: list[str],
+    mock_config_entry: MockConfigEntry,
+    key_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key_path.parent.mkdir(parents=True)
+    garbage = b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+    key_path.write_bytes(garbage)
+    mock_config_entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
+    assert "Porchlight cannot use its identity key" in mock_config_entry.reason
+    assert "Porchlight cannot use its identity key" in caplog.text
+    # The owner's file is never replaced by a fresh identity.
+    assert key_path.read_bytes() == garbage
+
+
+async def test_unload_and_set_up_again(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_removing_porchlight_deletes_identity_key(
+    hass: HomeAssistant, init_integration: MockConfigEntry, key_path: Path
+) -> None:
+    assert key_path.exists()
+    result = await hass.config_entries.async_remove(init_integration.entry_id)
+    assert result["require_restart"] is False
+    await hass.async_block_till_done()
+    assert not key_path.exists()
+    assert not key_path.parent.exists()
