@@ -1,0 +1,86 @@
+"""The files HACS, hassfest and the frontend read are well-formed (checks they would make)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "custom_components" / "porchlight"
+HACS_KEYS = {
+    "name",
+    "content_in_root",
+    "zip_release",
+    "filename",
+    "hide_default_branch",
+    "country",
+    "homeassistant",
+    "hacs",
+    "persistent_directory",
+}
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_manifest_keys_sorted_as_hassfest_wants() -> None:
+    manifest = _load(PACKAGE / "manifest.json")
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert manifest["domain"] == PACKAGE.name
+    for key in ("codeowners", "documentation", "issue_tracker", "version", "iot_class"):
+        assert manifest[key], key
+    assert manifest["documentation"].startswith("https://")
+
+
+def test_manifest_version_matches_project_version() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'version = "{_load(PACKAGE / "manifest.json")["version"]}"' in pyproject
+
+
+def test_hacs_json_uses_only_accepted_keys() -> None:
+    hacs = _load(ROOT / "hacs.json")
+    assert set(hacs) <= HACS_KEYS
+    assert hacs["name"] == "Porchlight"
+    year, month, _ = (int(part) for part in hacs["homeassistant"].split("."))
+    # Local brand images (custom_components/porchlight/brand) need 2026.3 or newer.
+    assert (year, month) >= (2026, 3)
+    assert (PACKAGE / "brand" / "icon.png").is_file()
+
+
+def test_translations_are_the_strings_file() -> None:
+    # Custom integrations must ship translations/en.json; strings.json is kept identical for
+    # tooling that reads it.
+    assert _load(PACKAGE / "strings.json") == _load(PACKAGE / "translations" / "en.json")
+
+
+def test_every_form_field_has_a_description() -> None:
+    strings = _load(PACKAGE / "translations" / "en.json")
+    steps = [
+        *strings["config"]["step"].values(),
+        *strings["options"]["step"].values(),
+    ]
+    assert steps
+    for step in steps:
+        assert set(step["data"]) == set(step["data_description"]), step["title"]
+
+
+def test_no_urls_in_translations() -> None:
+    # hassfest refuses URLs in strings; they belong in description placeholders.
+    text = (PACKAGE / "translations" / "en.json").read_text(encoding="utf-8")
+    assert "http://" not in text
+    assert "https://" not in text
+
+
+def test_quality_scale_lists_every_rule_with_a_status() -> None:
+    rules = yaml.safe_load((PACKAGE / "quality_scale.yaml").read_text(encoding="utf-8"))["rules"]
+    assert len(rules) >= 50
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in {"done", "todo", "exempt"}, name
+        if status == "exempt":
+            assert rule["comment"], name
