@@ -9,16 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .hass import (
-    REPO,
-    Camera,
-    HassError,
-    HassProcess,
-    Home,
-    make_test_video,
-    port_is_free,
-    write_config,
-)
+from .hass import REPO, Camera, HassError, HassProcess, Home, port_is_free, write_config
+from .rtsp import RtspError, RtspServer, make_camera_video
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -31,35 +23,47 @@ def main(argv: list[str] | None = None) -> int:
     """Start hass, onboard it on first run, and keep it in the foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="scripts/develop", description=__doc__)
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--rtsp-port", type=int, default=8554)
     parser.add_argument("--config", type=Path, default=REPO / ".cache" / "develop")
     args = parser.parse_args(argv)
 
-    if not port_is_free(args.port):
-        print(f"develop: port {args.port} is in use; pass --port N", file=sys.stderr)
-        return 1
-    video = make_test_video(args.config / "media" / "doorbell.mp4")
+    for port, flag in ((args.port, "--port"), (args.rtsp_port, "--rtsp-port")):
+        if not port_is_free(port):
+            print(f"develop: port {port} is in use; pass {flag} N", file=sys.stderr)
+            return 1
+    # Two test cameras: a loopback RTSP server looping a generated clip, as a doorbell would
+    # stream. Its port is fixed so the generated configuration stays valid between runs.
+    rtsp = RtspServer(
+        make_camera_video(args.config / "media" / "doorbell.mp4", size="1280x720"),
+        cams=2,
+        port=args.rtsp_port,
+    )
     write_config(
         args.config,
         args.port,
-        Home(cameras=(Camera("Front door", str(video)), Camera("Garden", str(video)))),
+        Home(cameras=(Camera("Front door", rtsp.url(1)), Camera("Garden", rtsp.url(2)))),
     )
     hass = HassProcess(args.config, args.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
         hass.stop()
+        rtsp.stop()
         sys.exit(0)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        rtsp.start()
+        print(f"develop: test cameras at {rtsp.url(1)} and {rtsp.url(2)}")
         print(f"develop: starting hass with config {args.config} (log: {hass.log_path})")
         hass.start()
         tokens = hass.onboard(USERNAME, PASSWORD)
         if tokens is not None:
             hass.wait_running(tokens.access_token)
-    except (HassError, OSError) as err:
+    except (HassError, RtspError, OSError) as err:
         print(f"develop: {err}", file=sys.stderr)
         hass.stop()
+        rtsp.stop()
         return 1
     print(
         f"develop: Home Assistant is up at {hass.base_url}\n"
@@ -70,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         hass.wait()
     hass.stop()
+    rtsp.stop()
     return 0
 
 

@@ -146,25 +146,6 @@ def _write_http_store(config_dir: Path, port: int) -> None:
     )
 
 
-def make_test_video(path: Path, seconds: int = 10) -> Path:
-    """Encode a small H.264 test clip once (the doorbell's 'stream' for local trials)."""
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.mp4")
-    subprocess.run(  # noqa: S603
-        [  # noqa: S607
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=15:duration={seconds}",
-            "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p",
-            str(tmp),
-        ],
-        check=True,
-    )  # fmt: skip
-    tmp.replace(path)
-    return path
-
-
 @dataclass(slots=True)
 class HassProcess:
     """One real hass on 127.0.0.1:port."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import custom_components.porchlight  # noqa: F401  # isort: skip
 
 import pytest
+import pytest_socket
 from homeassistant.components.camera import Camera, CameraEntityFeature
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.setup import async_setup_component
@@ -26,7 +27,9 @@ from custom_components.porchlight.const import (
     CONF_HOME_NAME,
     CONF_LOCATION,
     DOMAIN,
+    RECORDING_DEFAULTS,
 )
+from porchlight_dev.rtsp import RtspServer, make_camera_video
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator
@@ -78,8 +81,35 @@ class SwitchedOffCamera(Camera):
         return "rtsp://127.0.0.1:8554/garage"
 
 
+@pytest.fixture(scope="session")
+def camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small doorbell-like H.264 clip (keyframe every 2 s), made once per session."""
+    return make_camera_video(tmp_path_factory.mktemp("video") / "doorbell.mp4")
+
+
 @pytest.fixture
-async def cameras(hass: HomeAssistant) -> list[str]:
+def rtsp(camera_video: Path) -> Generator[RtspServer]:
+    """A running loopback RTSP server with two cameras (/cam1, /cam2)."""
+    pytest_socket.enable_socket()
+    server = RtspServer(camera_video, cams=2)
+    server.start()
+    yield server
+    server.thaw()
+    server.stop()
+
+
+@pytest.fixture
+def camera_sources() -> dict[str, str]:
+    """Stream URLs of the two ffmpeg cameras. Nothing listens on port 9 (discard), so by
+    default their recorders only retry quietly; recording tests point them at `rtsp`."""
+    return {
+        "Front door": "rtsp://127.0.0.1:9/front",
+        "Garden": "rtsp://127.0.0.1:9/garden",
+    }
+
+
+@pytest.fixture
+async def cameras(hass: HomeAssistant, camera_sources: dict[str, str]) -> list[str]:
     """Two real ffmpeg cameras with RTSP streams, a snapshot-only and a switched-off camera."""
 
     async def setup_snapshot_platform(
@@ -100,12 +130,10 @@ async def cameras(hass: HomeAssistant) -> list[str]:
         "camera",
         {
             "camera": [
-                {
-                    "platform": "ffmpeg",
-                    "name": "Front door",
-                    "input": "-rtsp_transport tcp rtsp://127.0.0.1:8554/front",
-                },
-                {"platform": "ffmpeg", "name": "Garden", "input": "rtsp://127.0.0.1:8554/garden"},
+                *(
+                    {"platform": "ffmpeg", "name": name, "input": url}
+                    for name, url in camera_sources.items()
+                ),
                 {"platform": "snapshot_cam"},
             ]
         },
@@ -115,13 +143,19 @@ async def cameras(hass: HomeAssistant) -> list[str]:
 
 
 @pytest.fixture
-def mock_config_entry() -> MockConfigEntry:
+def recording_options() -> dict[str, Any]:
+    """Options beyond the camera list; recording tests shorten pre- and post-roll."""
+    return dict(RECORDING_DEFAULTS)
+
+
+@pytest.fixture
+def mock_config_entry(recording_options: dict[str, Any]) -> MockConfigEntry:
     """A Porchlight entry as the config flow creates it."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Maple Street 12",
         data={CONF_HOME_NAME: "Maple Street 12", CONF_LOCATION: dict(HOME)},
-        options={CONF_CAMERAS: [FRONT_DOOR]},
+        options={CONF_CAMERAS: [FRONT_DOOR], **recording_options},
         version=1,
         minor_version=1,
     )

@@ -11,9 +11,18 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from custom_components.porchlight.const import (
     CONF_CAMERAS,
+    CONF_CONTINUOUS,
+    CONF_DOORBELL_ENTITIES,
     CONF_HOME_NAME,
     CONF_LOCATION,
+    CONF_MOTION_ENTITIES,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_RETENTION_DAYS,
+    CONF_STORAGE_CAP_GB,
+    CONF_TRIGGERS,
     DOMAIN,
+    RECORDING_DEFAULTS,
 )
 
 from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
@@ -67,7 +76,7 @@ async def test_user_flow_creates_home_with_chosen_cameras(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Maple Street 12"
     assert result["data"] == {CONF_HOME_NAME: "Maple Street 12", CONF_LOCATION: HOME}
-    assert result["options"] == {CONF_CAMERAS: [GARDEN]}
+    assert result["options"] == {CONF_CAMERAS: [GARDEN], **RECORDING_DEFAULTS, CONF_TRIGGERS: {}}
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.cameras == (GARDEN,)
@@ -129,29 +138,76 @@ async def test_only_one_home_per_home_assistant(
     assert result["reason"] == "single_instance_allowed"
 
 
-async def test_options_flow_changes_cameras_and_reloads(
+async def test_options_flow_changes_recording_and_triggers_then_reloads(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     entry = init_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
     assert _offered(result) == [FRONT_DOOR, GARDEN]
-    assert _suggested(result) == {CONF_CAMERAS: [FRONT_DOOR]}
+    assert _suggested(result) == {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
 
+    settings = {
+        CONF_PRE_ROLL: 5,
+        CONF_POST_ROLL: 15,
+        CONF_RETENTION_DAYS: 7,
+        CONF_STORAGE_CAP_GB: 2.5,
+        CONF_CONTINUOUS: True,
+    }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_CAMERAS: []}
+        result["flow_id"], {CONF_CAMERAS: [], **settings}
     )
     assert result["errors"] == {CONF_CAMERAS: "no_camera_selected"}
 
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR, GARDEN]}
+        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR, GARDEN], **settings}
     )
+    # One trigger step per chosen camera, named in the form.
+    assert result["step_id"] == "triggers"
+    assert result["description_placeholders"] == {"camera": "Front door"}
+    assert result["last_step"] is False
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
+            CONF_MOTION_ENTITIES: ["binary_sensor.porch_motion"],
+        },
+    )
+    assert result["step_id"] == "triggers"
+    assert result["description_placeholders"] == {"camera": "Garden"}
+    assert result["last_step"] is True
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_CAMERAS: [FRONT_DOOR, GARDEN]}
-    # OptionsFlowWithReload: the running entry picked up the new cameras.
+
+    assert entry.options == {
+        CONF_CAMERAS: [FRONT_DOOR, GARDEN],
+        **settings,
+        CONF_TRIGGERS: {
+            FRONT_DOOR: {
+                CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
+                CONF_MOTION_ENTITIES: ["binary_sensor.porch_motion"],
+            },
+            GARDEN: {CONF_DOORBELL_ENTITIES: [], CONF_MOTION_ENTITIES: []},
+        },
+    }
+    # OptionsFlowWithReload: the running entry picked up the new cameras and settings.
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.cameras == (FRONT_DOOR, GARDEN)
+    assert entry.runtime_data.recorder.settings.continuous is True
+
+    # Opening the options again prefills each camera's triggers from before.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR], **settings}
+    )
+    assert _suggested(result) == {
+        CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
+        CONF_MOTION_ENTITIES: ["binary_sensor.porch_motion"],
+    }
+    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
 
 
 async def test_options_flow_keeps_chosen_camera_without_stream_right_now(
@@ -160,11 +216,12 @@ async def test_options_flow_keeps_chosen_camera_without_stream_right_now(
     # A chosen camera whose stream is gone (a doorbell rebooting, say) must stay selectable,
     # or saving the options would silently drop it.
     hass.config_entries.async_update_entry(
-        init_integration, options={CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY]}
+        init_integration,
+        options={**init_integration.options, CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY]},
     )
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert _offered(result) == [FRONT_DOOR, GARDEN, SNAPSHOT_ONLY]
-    assert _suggested(result) == {CONF_CAMERAS: [FRONT_DOOR, SNAPSHOT_ONLY]}
+    assert _suggested(result)[CONF_CAMERAS] == [FRONT_DOOR, SNAPSHOT_ONLY]
 
 
 async def test_options_flow_aborts_when_no_camera_is_left(
@@ -200,5 +257,5 @@ async def test_reconfigure_changes_name_and_location(
     await hass.async_block_till_done()
     assert entry.title == "Oak Lane 3"
     assert entry.data == {CONF_HOME_NAME: "Oak Lane 3", CONF_LOCATION: moved}
-    assert entry.options == {CONF_CAMERAS: [FRONT_DOOR]}
+    assert entry.options == {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
     assert entry.state is ConfigEntryState.LOADED

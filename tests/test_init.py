@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers import device_registry as dr
 
-from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight import recordings_path
+from custom_components.porchlight.const import DOMAIN, INDEX_FILE
 from custom_components.porchlight.federation.identity import Identity
 
 if TYPE_CHECKING:
@@ -132,3 +133,27 @@ async def test_removing_porchlight_deletes_identity_key(
     await hass.async_block_till_done()
     assert not key_path.exists()
     assert not key_path.parent.exists()
+
+
+async def test_unusable_clip_index_stops_setup_and_is_left_untouched(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    index = recordings_path(hass) / INDEX_FILE
+    index.parent.mkdir(parents=True)
+    index.write_bytes(b"not a database" * 100)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot open its clip index" in (mock_config_entry.reason or "")
+    assert index.read_bytes() == b"not a database" * 100
+
+
+async def test_camera_gone_from_home_assistant_is_named_by_its_id(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, "cameras": ["camera.removed"]}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.runtime_data.camera_names == {"camera.removed": "camera.removed"}

@@ -13,15 +13,33 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     LocationSelector,
     LocationSelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     TextSelector,
 )
 
 from .cameras import async_recordable_cameras
-from .const import CONF_CAMERAS, CONF_HOME_NAME, CONF_LOCATION, DOMAIN
+from .const import (
+    CONF_CAMERAS,
+    CONF_CONTINUOUS,
+    CONF_DOORBELL_ENTITIES,
+    CONF_HOME_NAME,
+    CONF_LOCATION,
+    CONF_MOTION_ENTITIES,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_RETENTION_DAYS,
+    CONF_STORAGE_CAP_GB,
+    CONF_TRIGGERS,
+    DOMAIN,
+    RECORDING_DEFAULTS,
+)
 
 if TYPE_CHECKING:
     from .data import PorchlightConfigEntry
@@ -39,6 +57,36 @@ def _camera_fields(cameras: list[str]) -> dict[Any, Any]:
         probatio.Required(CONF_CAMERAS): EntitySelector(
             EntitySelectorConfig(domain="camera", include_entities=cameras, multiple=True)
         ),
+    }
+
+
+def _number(minimum: float, maximum: float, step: float, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def _recording_fields() -> dict[Any, Any]:
+    return {
+        probatio.Required(CONF_PRE_ROLL): _number(0, 120, 1, "s"),
+        probatio.Required(CONF_POST_ROLL): _number(5, 300, 1, "s"),
+        probatio.Required(CONF_RETENTION_DAYS): _number(1, 365, 1, "d"),
+        probatio.Required(CONF_STORAGE_CAP_GB): _number(1, 10_000, 0.5, "GB"),
+        probatio.Required(CONF_CONTINUOUS): BooleanSelector(),
+    }
+
+
+def _trigger_fields() -> dict[Any, Any]:
+    sources = EntitySelector(EntitySelectorConfig(domain=["event", "binary_sensor"], multiple=True))
+    return {
+        probatio.Optional(CONF_DOORBELL_ENTITIES): sources,
+        probatio.Optional(CONF_MOTION_ENTITIES): sources,
     }
 
 
@@ -85,7 +133,11 @@ class PorchlightConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=data[CONF_HOME_NAME],
                     data=data,
-                    options={CONF_CAMERAS: list(user_input[CONF_CAMERAS])},
+                    options={
+                        CONF_CAMERAS: list(user_input[CONF_CAMERAS]),
+                        **RECORDING_DEFAULTS,
+                        CONF_TRIGGERS: {},
+                    },
                 )
 
         schema = probatio.Schema({**_home_fields(), **_camera_fields(cameras)})
@@ -133,11 +185,18 @@ class PorchlightConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class PorchlightOptionsFlow(OptionsFlowWithReload):
-    """Change which cameras are recorded."""
+    """Change which cameras are recorded, how, and what starts a clip for each."""
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._options: dict[str, Any] = {}
+        self._cameras_left: list[str] = []
+        self._old_triggers: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Pick the cameras."""
-        cameras = await _offered_cameras(self.hass, self.config_entry.options[CONF_CAMERAS])
+        """Pick the cameras and the recording settings."""
+        current = {**RECORDING_DEFAULTS, **self.config_entry.options}
+        cameras = await _offered_cameras(self.hass, current[CONF_CAMERAS])
         if not cameras:
             return self.async_abort(reason="no_cameras")
 
@@ -145,16 +204,41 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             errors = _validate(user_input)
             if not errors:
-                return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_CAMERAS: user_input[CONF_CAMERAS]}
-                )
+                # Triggers are asked again per camera, prefilled with what was set before.
+                self._old_triggers = current.get(CONF_TRIGGERS, {})
+                self._options = {**current, **user_input, CONF_TRIGGERS: {}}
+                self._cameras_left = list(user_input[CONF_CAMERAS])
+                return await self.async_step_triggers()
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(_camera_fields(cameras)),
-                user_input or dict(self.config_entry.options),
+                probatio.Schema({**_camera_fields(cameras), **_recording_fields()}),
+                user_input or current,
             ),
             errors=errors,
+        )
+
+    async def async_step_triggers(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """For each chosen camera in turn: which doorbell and motion entities start a clip."""
+        if user_input is not None:
+            camera = self._cameras_left.pop(0)
+            self._options[CONF_TRIGGERS][camera] = {
+                CONF_DOORBELL_ENTITIES: user_input.get(CONF_DOORBELL_ENTITIES, []),
+                CONF_MOTION_ENTITIES: user_input.get(CONF_MOTION_ENTITIES, []),
+            }
+        if not self._cameras_left:
+            return self.async_create_entry(data=self._options)
+        camera = self._cameras_left[0]
+        state = self.hass.states.get(camera)
+        return self.async_show_form(
+            step_id="triggers",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_trigger_fields()), self._old_triggers.get(camera, {})
+            ),
+            description_placeholders={"camera": state.name if state else camera},
+            last_step=len(self._cameras_left) == 1,
         )
 
 

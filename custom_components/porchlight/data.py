@@ -11,15 +11,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .federation.identity import Identity
+    from .recording import HomeRecorder
 
 
 @dataclass(slots=True)
 class PorchlightData:
-    """What setup built for one home: its identity and the cameras it records."""
+    """What setup built for one home: its identity, cameras and their recorder."""
 
     identity: Identity
     key_path: Path
     cameras: tuple[str, ...]
+    camera_names: dict[str, str]
+    home_device_id: str
+    recorder: HomeRecorder
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_socket
 
-from porchlight_dev.hass import Camera, HassProcess, Home, Tokens, make_test_video, write_config
+from porchlight_dev.hass import Camera, HassProcess, Home, Tokens, write_config
+from porchlight_dev.rtsp import RtspServer, make_camera_video
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -55,18 +56,20 @@ def real_hass(tmp_path_factory: pytest.TempPathFactory) -> Generator[tuple[HassP
     # Module fixtures are set up before the function-scoped socket_enabled above.
     pytest_socket.enable_socket()
     config_dir: Path = tmp_path_factory.mktemp("hass")
-    video = make_test_video(tmp_path_factory.getbasetemp() / "media" / "doorbell.mp4", seconds=4)
+    video = make_camera_video(tmp_path_factory.getbasetemp() / "media" / "doorbell.mp4")
+    rtsp = RtspServer(video, cams=2)
     port = free_port()
     write_config(
         config_dir,
         port,
         Home(
             name="Maple Street 12",
-            cameras=(Camera("Front door", str(video)), Camera("Garden", str(video))),
+            cameras=(Camera("Front door", rtsp.url(1)), Camera("Garden", rtsp.url(2))),
         ),
     )
     hass = HassProcess(config_dir, port)
     try:
+        rtsp.start()
         hass.start()
         tokens = hass.onboard(*OWNER)
         assert tokens is not None
@@ -74,3 +77,4 @@ def real_hass(tmp_path_factory: pytest.TempPathFactory) -> Generator[tuple[HassP
         yield hass, tokens
     finally:
         hass.stop()
+        rtsp.stop()

@@ -43,13 +43,12 @@ async def test_owner_adds_porchlight_from_the_ui(real_hass: tuple[HassProcess, T
         await page.screenshot(path=SCREENSHOTS / "add-integration-form.png")
 
         await dialog.get_by_role("button", name="Submit").click()
-        # Success: the new home device is offered for naming, under the home's name.
+        # Success: the new devices are offered for naming: the home and each camera.
         await expect(dialog.get_by_text("Name and assign")).to_be_visible(timeout=30_000)
-        await expect(dialog.get_by_role("textbox", name="Device name")).to_have_value(
-            "Maple Street 12"
-        )
+        for name in ("Maple Street 12", "Front door", "Garden"):
+            await expect(dialog.get_by_placeholder(name, exact=True)).to_be_visible()
         # The integration's own brand icon (custom_components/porchlight/brand) is served.
-        icon = dialog.get_by_role("img", name="Porchlight")
+        icon = dialog.get_by_role("img", name="Porchlight").first
         await expect(icon).to_have_js_property("complete", value=True)
         assert await icon.evaluate("img => img.naturalWidth") > 0
         await page.screenshot(path=SCREENSHOTS / "add-integration-done.png")

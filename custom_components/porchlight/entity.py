@@ -1,0 +1,52 @@
+"""The base of Porchlight's per-camera entities: one device per recorded camera."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN
+from .recording import signal_status
+
+if TYPE_CHECKING:
+    from .data import PorchlightConfigEntry
+    from .recorder.supervisor import RecorderStatus
+
+
+class CameraEntity(Entity):
+    """An entity about one recorded camera, updated when its recorder reports."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self, entry: PorchlightConfigEntry, camera: str, description: EntityDescription
+    ) -> None:
+        """Bind to a camera of the entry."""
+        self.entity_description = description
+        self._entry = entry
+        self._camera = camera
+        self._attr_unique_id = f"{entry.entry_id}_{camera}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry.entry_id}_{camera}")},
+            name=entry.runtime_data.camera_names.get(camera, camera),
+            manufacturer="Porchlight",
+            model="Recorded camera",
+            via_device_id=entry.runtime_data.home_device_id,
+        )
+
+    @property
+    def recorder_status(self) -> RecorderStatus:
+        """The camera recorder's latest status."""
+        return self._entry.runtime_data.recorder.recorders[self._camera].status
+
+    async def async_added_to_hass(self) -> None:
+        """Follow recorder status and storage changes."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_status(self._entry.entry_id), self.async_write_ha_state
+            )
+        )

@@ -1,0 +1,62 @@
+"""Per camera: an event each time a new clip is ready (doorbell, motion or manual)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+
+from .entity import CameraEntity
+from .recorder.models import Clip, Trigger
+from .recording import signal_clip
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .data import PorchlightConfigEntry
+
+PARALLEL_UPDATES = 0
+
+NEW_CLIP = EventEntityDescription(
+    key="clip",
+    translation_key="clip",
+    event_types=[t.value for t in Trigger],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001  # Home Assistant's platform signature
+    entry: PorchlightConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a clip event entity per recorded camera."""
+    async_add_entities(ClipEvent(entry, camera, NEW_CLIP) for camera in entry.runtime_data.cameras)
+
+
+class ClipEvent(CameraEntity, EventEntity):
+    """Fires when a clip of this camera has been indexed."""
+
+    async def async_added_to_hass(self) -> None:
+        """Listen for new clips too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_clip(self._entry.entry_id), self._clip)
+        )
+
+    @callback
+    def _clip(self, camera: str, clip: Clip) -> None:
+        if camera != self._camera:
+            return
+        self._trigger_event(
+            clip.trigger.value,
+            {
+                "clip_id": clip.id,
+                "start": clip.start,
+                "end": clip.end,
+                "duration": round(clip.duration, 1),
+            },
+        )
+        self.async_write_ha_state()
