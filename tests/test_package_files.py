@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +87,26 @@ def test_quality_scale_lists_every_rule_with_a_status() -> None:
         assert status in {"done", "todo", "exempt"}, name
         if status == "exempt":
             assert rule["comment"], name
+
+
+def test_federation_and_recorder_import_without_home_assistant() -> None:
+    # The agency CLI, the demo and the benchmarks use these on machines without HA.
+    code = (
+        "import sys\n"
+        "import custom_components.porchlight.federation.identity\n"
+        "import custom_components.porchlight.recorder.supervisor\n"
+        "import custom_components.porchlight.recorder.clips\n"
+        "import custom_components.porchlight.recorder.index\n"
+        "import custom_components.porchlight.recorder.retention\n"
+        "assert not [m for m in sys.modules if m.startswith('homeassistant')], 'HA imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_home_assistant_finds_the_entry_points() -> None:
+    import custom_components.porchlight as package  # noqa: PLC0415
+
+    for name in package.__all__:
+        assert callable(getattr(package, name)) or name in {"CONFIG_SCHEMA", "PLATFORMS"}
+    with pytest.raises(AttributeError, match="no attribute 'async_migrate_entry'"):
+        _ = package.async_migrate_entry  # type: ignore[attr-defined]

@@ -1,0 +1,157 @@
+"""Home Assistant entry points: setting up, unloading and removing a Porchlight home.
+
+Loaded lazily through the package's __init__, so the HA-free parts of the package
+(federation/, recorder/) import without Home Assistant.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import STORAGE_DIR
+
+from . import services, views
+from .const import (
+    CONF_CAMERAS,
+    CONF_HOME_NAME,
+    DOMAIN,
+    IDENTITY_DIR,
+    IDENTITY_FILE,
+    INDEX_FILE,
+    RECORDINGS_DIR,
+)
+from .data import PorchlightConfigEntry, PorchlightData
+from .federation import identity as identity_file
+from .recorder.index import ClipIndex, ClipIndexError
+from .recording import HomeRecorder, RecordingSettings
+
+if TYPE_CHECKING:
+    from homeassistant.core import Event, HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
+
+_LOGGER = logging.getLogger(__name__)
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+def identity_path(hass: HomeAssistant) -> Path:
+    """Where this home's private identity key is kept."""
+    return Path(hass.config.path(STORAGE_DIR, IDENTITY_DIR, IDENTITY_FILE))
+
+
+def recordings_path(hass: HomeAssistant) -> Path:
+    """Where this home's segments, clips and clip index are kept."""
+    return Path(hass.config.path(RECORDINGS_DIR))
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
+    """Register what exists once per Home Assistant: services and HTTP views."""
+    services.async_setup_services(hass)
+    views.async_setup_views(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
+    """Set up a Porchlight home from a config entry."""
+    # Identity: the key that signs everything this home sends. It is created once; an
+    # unreadable key stops setup instead of being replaced behind the owner's back.
+    key_path = identity_path(hass)
+    try:
+        loaded = await hass.async_add_executor_job(identity_file.load_or_create, key_path)
+    except identity_file.IdentityFileError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="identity_unusable",
+            translation_placeholders={"path": str(key_path), "error": str(err)},
+        ) from err
+    identity = loaded.identity
+    if loaded.created:
+        _LOGGER.info("Created identity key for this home, fingerprint %s", identity.fingerprint)
+    if loaded.permissions_tightened:
+        _LOGGER.warning(
+            "Identity key %s was readable by other users; its mode is now 0600", key_path
+        )
+
+    # The clip index: an unreadable one stops setup; it is never recreated over old clips.
+    root = recordings_path(hass)
+    try:
+        index = await hass.async_add_executor_job(ClipIndex, root / INDEX_FILE)
+    except ClipIndexError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="index_unusable",
+            translation_placeholders={"path": str(root / INDEX_FILE), "error": str(err)},
+        ) from err
+
+    # The home as a device, so its fingerprint is visible where owners look for devices.
+    home = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        entry_type=dr.DeviceEntryType.SERVICE,
+        manufacturer="Porchlight",
+        model="Home",
+        name=entry.data[CONF_HOME_NAME],
+        serial_number=identity.fingerprint,
+    )
+
+    cameras = tuple(entry.options[CONF_CAMERAS])
+    recorder = HomeRecorder(
+        hass,
+        entry.entry_id,
+        cameras,
+        RecordingSettings.from_options(entry.options),
+        root,
+        index,
+    )
+    entry.runtime_data = PorchlightData(
+        identity=identity,
+        key_path=key_path,
+        cameras=cameras,
+        camera_names={c: _friendly_name(hass, c) for c in cameras},
+        home_device_id=home.id,
+        recorder=recorder,
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    # Recording starts last, with everything it reports to in place. Home Assistant does not
+    # unload entries when it stops, so stopping ffmpeg on shutdown is ours to do.
+    await recorder.async_start()
+
+    async def _stop(_event: Event) -> None:
+        await recorder.async_stop()
+        await hass.async_add_executor_job(recorder.index.close)
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop))
+    return True
+
+
+def _friendly_name(hass: HomeAssistant, camera: str) -> str:
+    state = hass.states.get(camera)
+    return state.name if state is not None else camera
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
+    """Stop recording (pending clips are cut first), unload entities, close the index."""
+    recorder = entry.runtime_data.recorder
+    await recorder.async_stop()
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await hass.async_add_executor_job(recorder.index.close)
+    return unloaded
+
+
+async def async_remove_entry(
+    hass: HomeAssistant,
+    entry: PorchlightConfigEntry,  # noqa: ARG001  # Home Assistant's entry point signature
+) -> None:
+    """Delete the identity key when the owner removes Porchlight: no secret is left behind.
+
+    Recordings stay: they are the owner's footage, not a secret of the integration, and
+    deleting hours of video because an integration was removed would be a nasty surprise.
+    """
+    await hass.async_add_executor_job(identity_file.remove, identity_path(hass))
