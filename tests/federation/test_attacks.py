@@ -512,8 +512,12 @@ async def test_redemption_for_another_instance_is_refused(scene: Scene) -> None:
     assert scene.home.node.peers.get(stranger.keyid) is None
 
 
-async def test_pairing_without_token_is_refused(scene: Scene) -> None:
+async def test_other_message_at_pairing_endpoint_is_refused(scene: Scene) -> None:
     await refused(scene, 400, "schema", path=PAIR)
+
+
+async def test_pairing_request_without_token_is_refused(scene: Scene) -> None:
+    await refused(scene, 400, "schema", canon({"type": "pair_request", "body": {}}), path=PAIR)
 
 
 async def test_pairing_endpoint_limits_attempts_per_address(scene: Scene) -> None:

@@ -374,9 +374,6 @@ class Node:
             self._changed("state")
             raise
         self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
-        if envelope.type != "pair_request":
-            msg = "the pairing endpoint takes pair_request only"
-            raise SchemaError(msg)
         if envelope.to != self.identity.keyid:
             msg = "invite redeemed at the wrong instance"
             raise WrongRecipientError(msg)
@@ -610,7 +607,11 @@ def _verify_redemption(request: Incoming, hop: Hop, obj: JSON, body: bytes, now:
 
 
 def _peek_token(obj: JSON) -> str:
-    body = obj.get("body") if isinstance(obj, dict) else None
+    """The invite token of what claims to be a pair_request (checked properly later)."""
+    if not isinstance(obj, dict) or obj.get("type") != "pair_request":
+        msg = "the pairing endpoint takes pair_request only"
+        raise SchemaError(msg)
+    body = obj.get("body")
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str):
         msg = "a pairing request carries an invite token"
