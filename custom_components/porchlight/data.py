@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .federation.identity import Identity
+    from .federation_glue import Federation
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class PorchlightData:
     identity: Identity
     key_path: Path
     cameras: tuple[str, ...]
+    federation: Federation
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]

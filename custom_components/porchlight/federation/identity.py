@@ -168,6 +168,11 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def replace_key_file(path: Path, identity: Identity) -> None:
+    """Write a new identity over the key file (after a rotation). Blocking."""
+    _write_private(path, identity.to_pem())
+
+
 def remove(path: Path) -> None:
     """Delete the identity file and its folder if that is then empty. Blocking."""
     path.unlink(missing_ok=True)
