@@ -89,8 +89,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
     """Unload a config entry, flushing the federation's state and outbox."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        await entry.runtime_data.federation.async_close()
+    await entry.runtime_data.federation.async_close()
     return unloaded
 
 

@@ -181,10 +181,12 @@ async def _rotate_key(call: ServiceCall) -> ServiceResponse:
         new, entry.runtime_data.key_path, compromised=call.data[ATTR_COMPROMISED]
     )
     entry.runtime_data.identity = new
-    device_registry = dr.async_get(call.hass)
-    device = device_registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    if device is not None:
-        device_registry.async_update_device(device.id, serial_number=new.fingerprint)
+    # The home device shows the fingerprint owners compare; it follows the new key.
+    dr.async_get(call.hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        serial_number=new.fingerprint,
+    )
     return {"fingerprint": new.fingerprint}
 
 
