@@ -53,7 +53,7 @@ async def test_relayed_message_from_revoked_originator_is_refused(network: Netwo
 
 async def test_event_dedupe_table_is_pruned(network: Network) -> None:
     alice = await network.start("Alice")
-    bob = await network.start("Bob", received_max=1)
+    bob = await network.start("Bob", dedupe_max=4)
     await network.pair(alice, bob)
     for i in range(6):
         alice.node.broadcast_alert(f"alert {i}", lifetime=60)
@@ -63,7 +63,17 @@ async def test_event_dedupe_table_is_pruned(network: Network) -> None:
         alice.node.broadcast_alert(f"alert {i}", lifetime=60)
         assert await alice.node.deliver(network.sender) == 1
         network.clock.advance(61)
-    assert len(bob.node._events) <= 5
+    assert len(bob.node._events) <= 4
+
+
+async def test_dedupe_table_full_of_live_events_forgets_the_oldest(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", dedupe_max=4)
+    await network.pair(alice, bob)
+    for i in range(6):
+        alice.node.broadcast_alert(f"alert {i}")
+    assert await alice.node.deliver(network.sender) == 6
+    assert len(bob.node._events) <= 4
 
 
 async def test_node_without_endpoint_cannot_invite_or_pair(network: Network) -> None:

@@ -93,6 +93,7 @@ class Settings:
     per_peer_per_minute: int = 60
     pair_per_minute: int = 5
     received_max: int = 1000
+    dedupe_max: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,8 +348,14 @@ class Node:
             self.on_message(envelope)
 
     def _remember(self, envelope: Envelope, now: int) -> None:
-        if len(self._events) > 4 * self.settings.received_max:
+        if len(self._events) >= self.settings.dedupe_max:
             self._events = {k: v for k, v in self._events.items() if v >= now}
+            if len(self._events) >= self.settings.dedupe_max:
+                # Still full of live events: forget the oldest half (dicts keep insertion
+                # order). Re-delivering one of them still takes a fresh hop signature by a
+                # paired peer, so this costs dedupe precision, not authenticity.
+                for key in list(self._events)[: len(self._events) // 2]:
+                    del self._events[key]
         self._events[envelope.event_id] = envelope.expires
 
     async def handle_pair(self, request: Incoming, read_body: ReadBody) -> Reply:

@@ -1,0 +1,1 @@
+"""Benchmarks run with `scripts/bench NAME`; each prints one JSON line."""
