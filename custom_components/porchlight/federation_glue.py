@@ -114,7 +114,11 @@ async def async_setup_federation(
     node.on_message = federation.received
     entry.async_on_unload(
         async_track_time_interval(
-            hass, federation.async_tick, DELIVERY_INTERVAL, name="porchlight outbox"
+            hass,
+            federation.async_tick,
+            DELIVERY_INTERVAL,
+            name="porchlight outbox",
+            cancel_on_shutdown=True,
         )
     )
     return federation
