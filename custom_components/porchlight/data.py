@@ -11,12 +11,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .federation.identity import Identity
+    from .federation_glue import Federation
     from .recording import HomeRecorder
 
 
 @dataclass(slots=True)
 class PorchlightData:
-    """What setup built for one home: its identity, cameras and their recorder."""
+    """What setup built for one home: identity, cameras, their recorder, the federation."""
 
     identity: Identity
     key_path: Path
@@ -24,6 +25,7 @@ class PorchlightData:
     camera_names: dict[str, str]
     home_device_id: str
     recorder: HomeRecorder
+    federation: Federation
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]

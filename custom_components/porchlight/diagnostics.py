@@ -5,15 +5,16 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 
 from .const import CONF_HOME_NAME, CONF_LOCATION
+from .federation.identity import grouped
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .data import PorchlightConfigEntry
+    from .data import PorchlightConfigEntry, PorchlightData
 
 # Diagnostics get pasted into public bug reports: nothing that locates or names the home.
 TO_REDACT = {CONF_HOME_NAME, CONF_LOCATION, CONF_LATITUDE, CONF_LONGITUDE, "title"}
@@ -39,4 +40,30 @@ async def async_get_config_entry_diagnostics(
         # is never part of diagnostics.
         "identity": {"fingerprint": data.identity.fingerprint, "key_file_mode": f"{mode:04o}"},
         "cameras": list(data.cameras),
+        "federation": federation_diagnostics(data),
+    }
+
+
+def federation_diagnostics(data: PorchlightData) -> dict[str, Any]:
+    """Peers by public fingerprint; names and endpoints (which may locate a home) redacted."""
+    node = data.federation.node
+    return {
+        "endpoints": [REDACTED for _ in node.endpoints],
+        "key_seq": node.key_seq,
+        "peers": [
+            {
+                "fingerprint": peer.fingerprint,
+                "role": peer.role,
+                "trusted": peer.trusted,
+                "name": REDACTED,
+                "endpoint": REDACTED,
+                "key_seq": peer.key_seq,
+                "retired_keys": len(peer.retired_keys),
+            }
+            for peer in node.peers
+        ],
+        "revoked_keys": len(node.peers.revoked),
+        "vouches": [{"agency": grouped(v.agency), "by": grouped(v.by)} for v in node.peers.vouches],
+        "invites": len(node.invites),
+        "outbox": len(node.outbox),
     }

@@ -28,6 +28,7 @@ from .const import (
 )
 from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
+from .federation_glue import async_remove_federation, async_setup_federation
 from .recorder.index import ClipIndex, ClipIndexError
 from .recording import HomeRecorder, RecordingSettings
 
@@ -100,6 +101,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         serial_number=identity.fingerprint,
     )
 
+    # Federation: pinned peers, open invites and the outbox, delivered on a timer.
+    federation = await async_setup_federation(hass, entry, identity)
+
     cameras = tuple(entry.options[CONF_CAMERAS])
     recorder = HomeRecorder(
         hass,
@@ -116,6 +120,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         camera_names={c: _friendly_name(hass, c) for c in cameras},
         home_device_id=home.id,
         recorder=recorder,
+        federation=federation,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
@@ -137,11 +142,12 @@ def _friendly_name(hass: HomeAssistant, camera: str) -> str:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
-    """Stop recording (pending clips are cut first), unload entities, close the index."""
+    """Stop recording, unload entities, close the index, flush the federation's state."""
     recorder = entry.runtime_data.recorder
     await recorder.async_stop()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await hass.async_add_executor_job(recorder.index.close)
+    await entry.runtime_data.federation.async_close()
     return unloaded
 
 
@@ -154,4 +160,5 @@ async def async_remove_entry(
     Recordings stay: they are the owner's footage, not a secret of the integration, and
     deleting hours of video because an integration was removed would be a nasty surprise.
     """
+    await async_remove_federation(hass)
     await hass.async_add_executor_job(identity_file.remove, identity_path(hass))

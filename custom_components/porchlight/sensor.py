@@ -1,8 +1,8 @@
-"""Per camera: how much disk its clips and segments use."""
+"""Sensors: per camera, the disk its recordings use; per home, its paired neighbors and agencies."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -11,14 +11,19 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfInformation
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
+from .const import DOMAIN
 from .entity import CameraEntity
+from .federation_glue import SIGNAL_PEERS_CHANGED
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .data import PorchlightConfigEntry
+    from .federation.node import Node
 
 PARALLEL_UPDATES = 0
 
@@ -38,9 +43,14 @@ async def async_setup_entry(
     entry: PorchlightConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a storage sensor per recorded camera."""
+    """Add a storage sensor per recorded camera and the home's peer counts."""
+    node = entry.runtime_data.federation.node
     async_add_entities(
-        StorageSensor(entry, camera, STORAGE) for camera in entry.runtime_data.cameras
+        [
+            *(StorageSensor(entry, camera, STORAGE) for camera in entry.runtime_data.cameras),
+            NeighborsSensor(entry, node),
+            AgenciesSensor(entry, node),
+        ]
     )
 
 
@@ -51,3 +61,47 @@ class StorageSensor(CameraEntity, SensorEntity):
     def native_value(self) -> int:
         """Clips plus buffered segments."""
         return self._entry.runtime_data.recorder.storage.get(self._camera, 0)
+
+
+class _PeerCountSensor(SensorEntity):
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, entry: PorchlightConfigEntry, node: Node) -> None:
+        self._node = node
+        self._attr_unique_id = f"{entry.entry_id}_{self._attr_translation_key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, SIGNAL_PEERS_CHANGED, self.async_write_ha_state)
+        )
+
+
+class NeighborsSensor(_PeerCountSensor):
+    """Paired neighbors."""
+
+    _attr_translation_key = "neighbors"
+
+    @property
+    @override
+    def native_value(self) -> int:
+        return len(self._node.peers.neighbors())
+
+
+class AgenciesSensor(_PeerCountSensor):
+    """Imported agencies; the attribute says how many the owner trusts."""
+
+    _attr_translation_key = "agencies"
+
+    @property
+    @override
+    def native_value(self) -> int:
+        return len(self._node.peers.agencies())
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, int]:
+        return {"trusted": sum(1 for a in self._node.peers.agencies() if a.trusted)}

@@ -1,53 +1,239 @@
-"""Service actions, registered once for the integration."""
+"""Service actions, registered once for the integration: recording and federation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
+from .federation.errors import (
+    InviteGoneError,
+    InviteMalformedError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    ProtocolError,
+)
+from .federation.identity import Identity
+from .federation.invites import qr_svg
+from .federation.node import API_PREFIX
 from .recorder.models import Trigger
 
 if TYPE_CHECKING:
-    from .data import PorchlightConfigEntry
+    from collections.abc import Callable, Coroutine
 
-CAPTURE_CLIP_SCHEMA = probatio.Schema({probatio.Required(ATTR_ENTITY_ID): cv.entity_ids})
+    from homeassistant.core import HomeAssistant
+
+    from .data import PorchlightConfigEntry
+    from .federation.peers import Peer
+    from .federation_glue import Federation
+
+ATTR_ENDPOINT: Final = "endpoint"
+ATTR_LIFETIME_HOURS: Final = "lifetime_hours"
+ATTR_INVITE: Final = "invite"
+ATTR_FINGERPRINT: Final = "fingerprint"
+ATTR_COMPROMISED: Final = "compromised"
+
+_ENDPOINT = probatio.All(cv.string, probatio.Match(r"^https?://"))
+CREATE_INVITE_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Optional(ATTR_ENDPOINT): _ENDPOINT,
+        probatio.Optional(ATTR_LIFETIME_HOURS, default=24): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=24)
+        ),
+    }
+)
+ACCEPT_INVITE_SCHEMA: Final = probatio.Schema(
+    {probatio.Required(ATTR_INVITE): cv.string, probatio.Optional(ATTR_ENDPOINT): _ENDPOINT}
+)
+PEER_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_FINGERPRINT): cv.string})
+ROTATE_SCHEMA: Final = probatio.Schema(
+    {probatio.Optional(ATTR_COMPROMISED, default=False): cv.boolean}
+)
+CAPTURE_CLIP_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_ENTITY_ID): cv.entity_ids})
 
 
 def loaded_entry(hass: HomeAssistant) -> PorchlightConfigEntry:
     """The loaded Porchlight entry, or a translated error for the caller."""
-    entries: list[PorchlightConfigEntry] = hass.config_entries.async_entries(DOMAIN)
-    for entry in entries:
-        if entry.state is ConfigEntryState.LOADED:
-            return entry
-    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    entries: list[PorchlightConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    return entries[0]
+
+
+def _federation(hass: HomeAssistant) -> Federation:
+    return loaded_entry(hass).runtime_data.federation
+
+
+def _advertise(hass: HomeAssistant, federation: Federation, endpoint: str | None) -> None:
+    """Make sure the node has an endpoint: the one given, else HA's own URL."""
+    if endpoint is None and federation.node.endpoint is not None:
+        return
+    if endpoint is None:
+        try:
+            endpoint = get_url(hass, prefer_external=True) + API_PREFIX
+        except NoURLAvailableError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="no_endpoint"
+            ) from err
+    federation.node.advertise(endpoint)
+
+
+def _peer_info(peer: Peer) -> dict[str, Any]:
+    return {
+        "fingerprint": peer.fingerprint,
+        "name": peer.name,
+        "role": peer.role,
+        "trusted": peer.trusted,
+    }
+
+
+def _find_peer(federation: Federation, fingerprint: str) -> Peer:
+    key_id = fingerprint.upper().replace("-", "").replace(" ", "")
+    peer = federation.node.peers.get(key_id)
+    if peer is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_peer",
+            translation_placeholders={"fingerprint": fingerprint},
+        )
+    return peer
+
+
+async def _create_invite(call: ServiceCall) -> ServiceResponse:
+    federation = _federation(call.hass)
+    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    invite = federation.node.create_invite(lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600)
+    text = invite.to_text()
+    return {
+        "invite": text,
+        "qr_svg": qr_svg(text),
+        "fingerprint": federation.node.identity.fingerprint,
+        "expires": datetime.fromtimestamp(invite.expires, UTC).isoformat(),
+    }
+
+
+async def _accept_invite(call: ServiceCall) -> ServiceResponse:
+    federation = _federation(call.hass)
+    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    try:
+        peer = await federation.node.accept_invite(call.data[ATTR_INVITE], federation.sender)
+    except InviteMalformedError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invite_malformed"
+        ) from err
+    except InviteGoneError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invite_expired"
+        ) from err
+    except PeerUnreachableError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="peer_unreachable"
+        ) from err
+    except PeerRefusedError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="peer_refused",
+            translation_placeholders={"status": str(err.status), "code": err.code},
+        ) from err
+    except ProtocolError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="pairing_failed",
+            translation_placeholders={"code": err.code},
+        ) from err
+    return {"peer": _peer_info(peer)}
+
+
+def _set_agency_trust(*, trusted: bool) -> Callable[[ServiceCall], Coroutine[Any, Any, None]]:
+    async def handler(call: ServiceCall) -> None:
+        federation = _federation(call.hass)
+        peer = _find_peer(federation, call.data[ATTR_FINGERPRINT])
+        if peer.role != "agency":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_an_agency",
+                translation_placeholders={"fingerprint": peer.fingerprint},
+            )
+        federation.node.peers.set_trusted(peer.keyid, trusted=trusted)
+        federation.changed("state")
+
+    return handler
+
+
+async def _remove_peer(call: ServiceCall) -> None:
+    federation = _federation(call.hass)
+    peer = _find_peer(federation, call.data[ATTR_FINGERPRINT])
+    federation.node.peers.remove(peer.keyid)
+    federation.node.outbox.drop_peer(peer.keyid)
+    federation.changed("state")
+    federation.changed("outbox")
+
+
+async def _rotate_key(call: ServiceCall) -> ServiceResponse:
+    entry = loaded_entry(call.hass)
+    federation = _federation(call.hass)
+    new = Identity.generate()
+    await federation.async_rotate(
+        new, entry.runtime_data.key_path, compromised=call.data[ATTR_COMPROMISED]
+    )
+    entry.runtime_data.identity = new
+    # The home device shows the fingerprint owners compare; it follows the new key.
+    dr.async_get(call.hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        serial_number=new.fingerprint,
+    )
+    return {"fingerprint": new.fingerprint}
+
+
+async def _capture_clip(call: ServiceCall) -> None:
+    recorder = loaded_entry(call.hass).runtime_data.recorder
+    cameras = call.data[ATTR_ENTITY_ID]
+    unknown = [c for c in cameras if c not in recorder.recorders]
+    if unknown:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_recorded",
+            translation_placeholders={"cameras": ", ".join(unknown)},
+        )
+    for camera in cameras:
+        recorder.trigger(camera, Trigger.MANUAL)
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register Porchlight's service actions."""
-
-    @callback
-    def capture_clip(call: ServiceCall) -> None:
-        entry = loaded_entry(hass)
-        recorder = entry.runtime_data.recorder
-        cameras = call.data[ATTR_ENTITY_ID]
-        unknown = [c for c in cameras if c not in recorder.recorders]
-        if unknown:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="camera_not_recorded",
-                translation_placeholders={"cameras": ", ".join(unknown)},
-            )
-        for camera in cameras:
-            recorder.trigger(camera, Trigger.MANUAL)
-
-    hass.services.async_register(
-        DOMAIN, SERVICE_CAPTURE_CLIP, capture_clip, schema=CAPTURE_CLIP_SCHEMA
+    """Register every Porchlight service action (once, from async_setup)."""
+    register = hass.services.async_register
+    register(DOMAIN, SERVICE_CAPTURE_CLIP, _capture_clip, schema=CAPTURE_CLIP_SCHEMA)
+    register(
+        DOMAIN,
+        "create_invite",
+        _create_invite,
+        schema=CREATE_INVITE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    register(
+        DOMAIN,
+        "accept_invite",
+        _accept_invite,
+        schema=ACCEPT_INVITE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(DOMAIN, "trust_agency", _set_agency_trust(trusted=True), schema=PEER_SCHEMA)
+    register(DOMAIN, "untrust_agency", _set_agency_trust(trusted=False), schema=PEER_SCHEMA)
+    register(DOMAIN, "remove_peer", _remove_peer, schema=PEER_SCHEMA)
+    register(
+        DOMAIN,
+        "rotate_key",
+        _rotate_key,
+        schema=ROTATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

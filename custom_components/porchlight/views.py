@@ -1,8 +1,12 @@
-"""HTTP views, registered once: a clip and its thumbnail for the owner's own browser.
+"""HTTP views, registered once from async_setup; each finds the loaded entry per request.
 
-Both need Home Assistant auth; the media browser reaches them through signed paths. The URL
-carries only a clip id, which is looked up in the index: no path from a URL ever touches the
-filesystem, so `..` and foreign paths have nothing to traverse.
+Two kinds live here:
+- the owner's clips and thumbnails (HA auth; the media browser reaches them through signed
+  paths). The URL carries only a clip id, looked up in the index: no path from a URL ever
+  touches the filesystem, so `..` and foreign paths have nothing to traverse.
+- the federation's endpoints, which use the protocol's signature authentication instead of
+  HA's login (requires_auth = False); the node does all checking, in the same code the
+  standalone server runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 
+from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
+from .federation.transport import serve_identity, serve_inbox, serve_pair
 from .services import loaded_entry
 
 if TYPE_CHECKING:
@@ -30,9 +36,14 @@ NO_STORE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referre
 
 @callback
 def async_setup_views(hass: HomeAssistant) -> None:
-    """Register the views."""
+    """Register every view."""
     hass.http.register_view(ClipView)
     hass.http.register_view(ThumbnailView)
+    for view in (InboxView, PairView, IdentityView):
+        hass.http.register_view(view(hass))
+
+
+# --- the owner's clips ----------------------------------------------------------------------
 
 
 async def _clip(request: web.Request, clip_id: str) -> Clip:
@@ -73,3 +84,63 @@ class ThumbnailView(HomeAssistantView):
         if clip.thumbnail is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.FileResponse(clip.thumbnail, headers={**NO_STORE, "Content-Type": "image/jpeg"})
+
+
+# --- federation -----------------------------------------------------------------------------
+
+
+def _node(hass: HomeAssistant) -> Node | None:
+    try:
+        return loaded_entry(hass).runtime_data.federation.node
+    except ServiceValidationError:
+        return None
+
+
+def _not_ready() -> web.Response:
+    return web.json_response({"error": "not_ready"}, status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+class _FederationView(HomeAssistantView):
+    requires_auth = False
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+
+
+class InboxView(_FederationView):
+    """Signed messages from paired peers."""
+
+    url = API_PREFIX + INBOX
+    name = "api:porchlight:federation:inbox"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Handle one message."""
+        if (node := _node(self.hass)) is None:
+            return _not_ready()
+        return await serve_inbox(node, request)
+
+
+class PairView(_FederationView):
+    """Invite redemptions."""
+
+    url = API_PREFIX + PAIR
+    name = "api:porchlight:federation:pair"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Handle one redemption."""
+        if (node := _node(self.hass)) is None:
+            return _not_ready()
+        return await serve_pair(node, request)
+
+
+class IdentityView(_FederationView):
+    """The public identity document."""
+
+    url = API_PREFIX + IDENTITY
+    name = "api:porchlight:federation:identity"
+
+    async def get(self, _request: web.Request) -> web.Response:
+        """Return the document."""
+        if (node := _node(self.hass)) is None:
+            return _not_ready()
+        return serve_identity(node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_corrupt_index_file_is_refused_and_kept(tmp_path: Path) -> None:
 
 def test_index_from_a_newer_porchlight_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "clips.sqlite3"
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(ClipIndexError, match="newer than this Porchlight"):
         ClipIndex(path)

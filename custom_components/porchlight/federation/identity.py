@@ -43,6 +43,16 @@ def fingerprint(public_key: bytes) -> str:
     return "-".join(text[i : i + _GROUP] for i in range(0, _FINGERPRINT_CHARS, _GROUP))
 
 
+def keyid(public_key: bytes) -> str:
+    """Return the fingerprint without dashes (32 base32 characters), used on the wire."""
+    return fingerprint(public_key).replace("-", "")
+
+
+def grouped(key_id: str) -> str:
+    """Return a wire keyid in the grouped form people read aloud."""
+    return "-".join(key_id[i : i + _GROUP] for i in range(0, len(key_id), _GROUP))
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """A private signing key with its public half and fingerprint."""
@@ -65,6 +75,11 @@ class Identity:
     def fingerprint(self) -> str:
         """The grouped fingerprint people compare aloud."""
         return fingerprint(self.public_key)
+
+    @property
+    def keyid(self) -> str:
+        """The fingerprint without dashes: the RFC 9421 keyid and the sender id in messages."""
+        return keyid(self.public_key)
 
     def sign(self, data: bytes) -> bytes:
         """Sign data; the signature is 64 bytes."""
@@ -151,6 +166,11 @@ def _write_private(path: Path, data: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     tmp.replace(path)
+
+
+def replace_key_file(path: Path, identity: Identity) -> None:
+    """Write a new identity over the key file (after a rotation). Blocking."""
+    _write_private(path, identity.to_pem())
 
 
 def remove(path: Path) -> None:

@@ -1,0 +1,219 @@
+"""One-time pairing invites: text form `plinv1.<base64url(canonical JSON)>` and QR code.
+
+An invite carries the inviter's endpoint, raw public key, role, a display name, a random
+128-bit token and an expiry. The inviter keeps only SHA-256(token) (R3.1): a token is
+single-use, short-lived, and dies after MAX_FAILURES redemptions whose signatures fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import segno
+
+from . import canonical
+from .canonical import b64u, b64u_decode, canon
+from .errors import InviteGoneError, InviteInvalidError, InviteMalformedError, MalformedJSONError
+from .identity import keyid
+from .messages import NAME, ROLE, TOKEN_RE, URL_RE
+
+if TYPE_CHECKING:
+    from .identity import Identity
+    from .peers import Role
+
+PREFIX: Final = "plinv1."
+DEFAULT_LIFETIME: Final = 24 * 3600
+MAX_FAILURES: Final = 3
+TOKEN_BYTES: Final = 16
+_MAX_TEXT: Final = 1024
+
+
+def token_hash(token: str) -> str:
+    """What the inviter stores instead of the token."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """What the invitee scans or pastes."""
+
+    endpoint: str
+    public_key: bytes
+    role: Role
+    name: str
+    token: str
+    expires: int
+
+    @property
+    def keyid(self) -> str:
+        """The inviter's keyid."""
+        return keyid(self.public_key)
+
+    def to_text(self) -> str:
+        """The text form, `plinv1.` + base64url of the canonical JSON."""
+        return PREFIX + b64u(
+            canon(
+                {
+                    "v": 1,
+                    "ep": self.endpoint,
+                    "pk": b64u(self.public_key),
+                    "role": self.role,
+                    "name": self.name,
+                    "tok": self.token,
+                    "exp": self.expires,
+                }
+            )
+        )
+
+    @classmethod
+    def from_text(cls, text: str) -> Invite:
+        """Decode and check an invite's text form; raise InviteMalformedError otherwise."""
+        text = text.strip()
+        if len(text) > _MAX_TEXT or not text.startswith(PREFIX):
+            msg = "not a Porchlight invite"
+            raise InviteMalformedError(msg)
+        try:
+            obj = canonical.loads(b64u_decode(text.removeprefix(PREFIX)))
+            if not isinstance(obj, dict) or set(obj) != {
+                "v", "ep", "pk", "role", "name", "tok", "exp"
+            }:  # fmt: skip
+                raise ValueError  # noqa: TRY301  # one message for every malformed shape
+            invite = cls(
+                endpoint=str(obj["ep"]),
+                public_key=b64u_decode(str(obj["pk"]), 32),
+                role=cast("Role", obj["role"]),
+                name=str(obj["name"]),
+                token=str(obj["tok"]),
+                expires=cast("int", obj["exp"]),
+            )
+            valid = (
+                obj["v"] == 1
+                and isinstance(obj["ep"], str)
+                and URL_RE.fullmatch(invite.endpoint) is not None
+                and ROLE.check(obj["role"])
+                and NAME.check(obj["name"])
+                and isinstance(obj["tok"], str)
+                and TOKEN_RE.fullmatch(invite.token) is not None
+                and type(obj["exp"]) is int
+            )
+        except (ValueError, MalformedJSONError) as err:
+            msg = "not a Porchlight invite"
+            raise InviteMalformedError(msg) from err
+        if not valid:
+            msg = "not a Porchlight invite"
+            raise InviteMalformedError(msg)
+        return invite
+
+
+def qr_svg(text: str) -> str:
+    """The invite as an SVG QR code (scanned from the owner's screen)."""
+    return segno.make(text, error="m").svg_inline(scale=4)
+
+
+def qr_text(text: str) -> str:
+    """The invite as a QR code drawn with block characters (for terminals and logs-free UIs)."""
+    out = io.StringIO()
+    segno.make(text, error="m").terminal(out=out, compact=True)
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvite:
+    """An issued invite as the inviter remembers it (never the token itself)."""
+
+    token_hash: str
+    expires: int
+    failures: int = 0
+    used: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialize for storage."""
+        return {
+            "token_hash": self.token_hash,
+            "expires": self.expires,
+            "failures": self.failures,
+            "used": self.used,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OpenInvite:
+        """Deserialize from storage."""
+        return cls(data["token_hash"], data["expires"], data["failures"], data["used"])
+
+
+class InviteBook:
+    """Issued invites by token hash."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._invites: dict[str, OpenInvite] = {}
+
+    def __len__(self) -> int:
+        """Number of remembered invites (open, used or dead)."""
+        return len(self._invites)
+
+    def issue(  # noqa: PLR0913  # an invite has this many parts
+        self,
+        identity: Identity,
+        *,
+        endpoint: str,
+        role: Role,
+        name: str,
+        now: int,
+        lifetime: int = DEFAULT_LIFETIME,
+    ) -> Invite:
+        """Create an invite and remember its token hash."""
+        self._forget_expired(now)
+        invite = Invite(
+            endpoint=endpoint,
+            public_key=identity.public_key,
+            role=role,
+            name=name,
+            token=secrets.token_urlsafe(TOKEN_BYTES),
+            expires=now + lifetime,
+        )
+        self._invites[token_hash(invite.token)] = OpenInvite(
+            token_hash(invite.token), invite.expires
+        )
+        return invite
+
+    def check(self, token: str, now: int) -> str:
+        """Return the token hash of a redeemable invite, or raise why it is not."""
+        digest = token_hash(token)
+        invite = self._invites.get(digest)
+        if invite is None or invite.failures >= MAX_FAILURES:
+            msg = "no open invite with this token"
+            raise InviteInvalidError(msg)
+        if invite.used or invite.expires < now:
+            msg = "invite used or expired"
+            raise InviteGoneError(msg)
+        return digest
+
+    def fail(self, digest: str) -> None:
+        """Count a redemption whose signatures did not verify."""
+        invite = self._invites[digest]
+        self._invites[digest] = replace(invite, failures=invite.failures + 1)
+
+    def consume(self, digest: str) -> None:
+        """Mark the invite used: a second redemption gets InviteGoneError."""
+        self._invites[digest] = replace(self._invites[digest], used=True)
+
+    def _forget_expired(self, now: int) -> None:
+        self._invites = {k: v for k, v in self._invites.items() if v.expires >= now}
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Serialize for storage."""
+        return [i.to_json() for i in self._invites.values()]
+
+    @classmethod
+    def from_json(cls, data: list[dict[str, Any]]) -> InviteBook:
+        """Deserialize from storage."""
+        book = cls()
+        for item in data:
+            invite = OpenInvite.from_json(item)
+            book._invites[invite.token_hash] = invite
+        return book

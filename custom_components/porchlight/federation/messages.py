@@ -1,0 +1,345 @@
+r"""Signed message envelopes, one schema per message type.
+
+An envelope is a canonical-JSON object signed end to end by its originator, so it stays
+verifiable after any number of relays::
+
+    {"v":1, "type":..., "id":<random>, "from":<keyid>, "from_key":<raw key, base64url>,
+     "to":<keyid or "*">, "created":<s>, "expires":<s>, "body":{...}, "sig":<base64url>,
+     "unsigned":{"hops":<n>}}
+
+`sig` is Ed25519 over "porchlight-msg-v1\n" + canon(object without sig and unsigned); the
+event id is SHA-256 of the same canonical bytes, recomputed by every receiver (R2.4).
+`unsigned` carries only the relay hop count, which is advisory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import canonical
+from .canonical import JSON, b64u, b64u_decode, canon
+from .errors import MessageExpiredError, MessageSignatureError, SchemaError
+from .identity import keyid
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .identity import Identity
+
+VERSION: Final = 1
+BROADCAST: Final = "*"
+MAX_HOPS: Final = 3
+CLOCK_SKEW: Final = 60
+_DOMAIN: Final = b"porchlight-msg-v1\n"
+KEY_TRANSITION_DOMAIN: Final = b"porchlight-key-transition-v1\n"
+
+KEYID_RE: Final = re.compile(r"[A-Z2-7]{32}")
+_B64U_RE = r"[A-Za-z0-9_-]"
+TOKEN_RE: Final = re.compile(_B64U_RE + "{22}")
+KEY_RE: Final = re.compile(_B64U_RE + "{43}")
+SIG_RE: Final = re.compile(_B64U_RE + "{86}")
+HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
+URL_RE: Final = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?")
+
+
+# --- schemas ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Str:
+    """A string field, optionally matching a pattern in full."""
+
+    max_len: int
+    pattern: re.Pattern[str] | None = None
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return (
+            isinstance(value, str)
+            and 0 < len(value) <= self.max_len
+            and (self.pattern is None or self.pattern.fullmatch(value) is not None)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Int:
+    """An integer field within bounds (booleans are not integers here)."""
+
+    low: int
+    high: int
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return type(value) is int and self.low <= value <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """A string drawn from a fixed set."""
+
+    values: frozenset[str]
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return isinstance(value, str) and value in self.values
+
+
+type Field = Str | Int | OneOf
+ROLE: Final = OneOf(frozenset({"neighbor", "agency"}))
+NAME: Final = Str(64)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageType:
+    """What one message type's body holds and how it may travel."""
+
+    body: Mapping[str, Field]
+    # Relayable messages are addressed to "*" and may arrive through a peer other than
+    # their originator; all others must come straight from the key that signed them.
+    relayable: bool = False
+    max_lifetime: int = 3600
+
+
+TYPES: Final[Mapping[str, MessageType]] = {
+    "pair_request": MessageType(
+        {
+            "token": Str(22, TOKEN_RE),
+            "name": NAME,
+            "endpoint": Str(256, URL_RE),
+            "role": ROLE,
+        },
+        max_lifetime=300,
+    ),
+    "pair_accept": MessageType(
+        {"token_hash": Str(64, HEX64_RE), "name": NAME, "role": ROLE}, max_lifetime=300
+    ),
+    "alert": MessageType(
+        {"text": Str(500), "max_hops": Int(0, MAX_HOPS)}, relayable=True, max_lifetime=6 * 3600
+    ),
+    "key_transition": MessageType(
+        {"new_key": Str(43, KEY_RE), "seq": Int(1, canonical.MAX_INT), "new_sig": Str(86, SIG_RE)},
+        max_lifetime=7 * 86400,
+    ),
+    "revoke": MessageType(
+        {"reason": OneOf(frozenset({"compromised", "retired"}))}, max_lifetime=7 * 86400
+    ),
+    "vouch": MessageType(
+        {"agency": Str(32, KEYID_RE), "agency_key": Str(43, KEY_RE), "name": NAME},
+        max_lifetime=86400,
+    ),
+}
+
+_ENVELOPE: Final[Mapping[str, Field]] = {
+    "v": Int(VERSION, VERSION),
+    "type": OneOf(frozenset(TYPES)),
+    "id": Str(22, TOKEN_RE),
+    "from": Str(32, KEYID_RE),
+    "from_key": Str(43, KEY_RE),
+    "to": Str(32, re.compile(r"[A-Z2-7]{32}|\*")),
+    "created": Int(0, canonical.MAX_INT),
+    "expires": Int(0, canonical.MAX_INT),
+    "sig": Str(86, SIG_RE),
+}
+
+
+def _check_fields(obj: Mapping[str, JSON], fields: Mapping[str, Field], where: str) -> None:
+    if set(obj) != set(fields):
+        msg = f"{where}: fields must be exactly {sorted(fields)}"
+        raise SchemaError(msg)
+    for name, spec in fields.items():
+        if not spec.check(obj[name]):
+            msg = f"{where}: field {name} is invalid"
+            raise SchemaError(msg)
+
+
+# --- envelope --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A verified (or freshly sealed) message."""
+
+    type: str
+    id: str
+    sender: str
+    sender_key: bytes
+    to: str
+    created: int
+    expires: int
+    body: dict[str, JSON]
+    sig: bytes
+    hops: int = 0
+    event_id: str = field(default="", compare=False)
+
+    def signed_part(self) -> dict[str, JSON]:
+        """The object the signature and the event id cover."""
+        return {
+            "v": VERSION,
+            "type": self.type,
+            "id": self.id,
+            "from": self.sender,
+            "from_key": b64u(self.sender_key),
+            "to": self.to,
+            "created": self.created,
+            "expires": self.expires,
+            "body": self.body,
+        }
+
+    def to_json(self) -> dict[str, JSON]:
+        """The wire object."""
+        obj = self.signed_part()
+        obj["sig"] = b64u(self.sig)
+        if self.hops:
+            obj["unsigned"] = {"hops": self.hops}
+        return obj
+
+    def encode(self) -> bytes:
+        """The canonical bytes sent on the wire."""
+        return canon(self.to_json())
+
+    def relayed(self) -> Envelope:
+        """The same message one hop further."""
+        return Envelope(
+            self.type,
+            self.id,
+            self.sender,
+            self.sender_key,
+            self.to,
+            self.created,
+            self.expires,
+            self.body,
+            self.sig,
+            self.hops + 1,
+            self.event_id,
+        )
+
+
+def seal(  # noqa: PLR0913  # an envelope has this many signed parts
+    identity: Identity,
+    msg_type: str,
+    body: dict[str, JSON],
+    *,
+    to: str,
+    now: int,
+    lifetime: int,
+    message_id: str,
+) -> Envelope:
+    """Build and sign an envelope; the body is checked against its type's schema."""
+    unsigned = Envelope(
+        msg_type,
+        message_id,
+        identity.keyid,
+        identity.public_key,
+        to,
+        now,
+        now + lifetime,
+        body,
+        b"",
+    )
+    part = unsigned.signed_part()
+    payload = canon(part)
+    sealed = Envelope(
+        msg_type,
+        message_id,
+        identity.keyid,
+        identity.public_key,
+        to,
+        now,
+        now + lifetime,
+        body,
+        identity.sign(_DOMAIN + payload),
+        0,
+        hashlib.sha256(payload).hexdigest(),
+    )
+    _check_envelope(sealed.to_json())
+    return sealed
+
+
+def _check_envelope(obj: Mapping[str, JSON]) -> tuple[MessageType, dict[str, JSON], int]:
+    hops = 0
+    fields = dict(obj)
+    unsigned = fields.pop("unsigned", None)
+    if unsigned is not None:
+        if not isinstance(unsigned, dict):
+            msg = "unsigned must be an object"
+            raise SchemaError(msg)
+        _check_fields(unsigned, {"hops": Int(1, MAX_HOPS)}, "unsigned")
+        hops = int(unsigned["hops"])  # type: ignore[arg-type]  # checked just above
+    body = fields.pop("body", None)
+    if not isinstance(body, dict):
+        msg = "body must be an object"
+        raise SchemaError(msg)
+    _check_fields(fields, _ENVELOPE, "envelope")
+    spec = TYPES[str(fields["type"])]
+    _check_fields(body, spec.body, str(fields["type"]))
+    if not spec.relayable and fields["to"] == BROADCAST:
+        msg = "only relayable messages may be addressed to everyone"
+        raise SchemaError(msg)
+    if spec.relayable and fields["to"] != BROADCAST:
+        msg = "relayable messages are addressed to everyone"
+        raise SchemaError(msg)
+    lifetime = int(fields["expires"]) - int(fields["created"])  # type: ignore[arg-type]
+    if not 0 < lifetime <= spec.max_lifetime:
+        msg = f"lifetime must be within {spec.max_lifetime} s"
+        raise SchemaError(msg)
+    return spec, body, hops
+
+
+def open_envelope(obj: JSON, *, now: int, public_key: Ed25519PublicKey | None = None) -> Envelope:
+    """Check a parsed object's schema, signature and lifetime; return the envelope.
+
+    public_key, when the caller has the sender's pinned key object, saves constructing one;
+    it must be the key of `from_key` (the caller compares them).
+    """
+    if not isinstance(obj, dict):
+        msg = "a message is an object"
+        raise SchemaError(msg)
+    _spec, body, hops = _check_envelope(obj)
+    sender_key = _decode(str(obj["from_key"]), 32)
+    if keyid(sender_key) != obj["from"]:
+        msg = "from is not the fingerprint of from_key"
+        raise SchemaError(msg)
+    signed = {k: v for k, v in obj.items() if k not in {"sig", "unsigned"}}
+    payload = canon(signed)
+    sig = _decode(str(obj["sig"]), 64)
+    try:
+        (public_key or Ed25519PublicKey.from_public_bytes(sender_key)).verify(
+            sig, _DOMAIN + payload
+        )
+    except InvalidSignature as err:
+        msg = "message signature does not verify"
+        raise MessageSignatureError(msg) from err
+    created, expires = int(obj["created"]), int(obj["expires"])  # type: ignore[arg-type]
+    if created > now + CLOCK_SKEW or expires < now:
+        msg = "message is not within its lifetime"
+        raise MessageExpiredError(msg, server_time=now)
+    return Envelope(
+        str(obj["type"]),
+        str(obj["id"]),
+        str(obj["from"]),
+        sender_key,
+        str(obj["to"]),
+        created,
+        expires,
+        body,
+        sig,
+        hops,
+        hashlib.sha256(payload).hexdigest(),
+    )
+
+
+def _decode(text: str, size: int) -> bytes:
+    try:
+        return b64u_decode(text, size)
+    except ValueError as err:
+        msg = "a key or signature is not canonical base64url"
+        raise SchemaError(msg) from err
+
+
+def transition_statement(old_key: bytes, new_key: bytes, seq: int) -> bytes:
+    """What the new key signs in a key transition (the old key signs the whole envelope)."""
+    return KEY_TRANSITION_DOMAIN + canon(
+        {"old_key": b64u(old_key), "new_key": b64u(new_key), "seq": seq}
+    )

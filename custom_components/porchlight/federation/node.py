@@ -1,0 +1,626 @@
+"""One federation participant (a home or an agency): inbox, pairing, outbox, keys.
+
+The node is transport-neutral: `handle_inbox` and `handle_pair` take the request line, the
+headers and a body reader, and return a Reply or raise a ProtocolError. The standalone aiohttp
+server (transport.py) and Home Assistant's views both wrap these same methods, so the tests,
+the benchmark and the integration run one verification path.
+
+Order of checks on the inbox, cheapest first (docs/protocol.md §5): content type, declared
+length, signature header shape, keyid lookup (unknown keys stop here: no body read, no
+crypto), authority, per-peer rate limit, time window, body read, digest and signature, nonce
+replay, strict JSON, envelope schema and signature, authorization, dedupe, dispatch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import canonical
+from .canonical import JSON, b64u, b64u_decode, canon
+from .errors import (
+    BodyTooLargeError,
+    ForbiddenError,
+    InviteGoneError,
+    InviteInvalidError,
+    MessageSignatureError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    RateLimitedError,
+    RevokedKeyError,
+    SchemaError,
+    SenderMismatchError,
+    UnauthenticatedError,
+    UntrustedError,
+    WrongAuthorityError,
+    WrongRecipientError,
+)
+from .httpsig import (
+    Headers,
+    Hop,
+    authorities,
+    check_content_type,
+    check_times,
+    new_nonce,
+    parse_hop,
+    verify_hop,
+)
+from .identity import grouped, keyid, verify
+from .invites import Invite, InviteBook, token_hash
+from .messages import BROADCAST, TYPES, Envelope, open_envelope, seal, transition_statement
+from .outbox import RETRYABLE_STATUS, Outbox
+from .peers import Peer, PeerRegistry, Role, Vouch
+from .ratelimit import RateLimiter
+from .replay import ReplayCache
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .clock import Clock
+    from .identity import Identity
+
+_LOGGER = logging.getLogger(__name__)
+
+API_PREFIX: Final = "/api/porchlight/v1"
+INBOX: Final = "/inbox"
+PAIR: Final = "/pair"
+IDENTITY: Final = "/identity"
+PAIRING_LIFETIME: Final = 300
+KEY_MESSAGE_LIFETIME: Final = 7 * 86400
+_IDENTITY_DOMAIN: Final = b"porchlight-identity-v1\n"
+_STATE_FORMAT: Final = 1
+
+
+class StaleTransitionError(ForbiddenError):
+    """A key transition whose sequence number is not newer than the last one."""
+
+    code = "stale_transition"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Limits and self-description of a node."""
+
+    name: str
+    role: Role = "neighbor"
+    max_body: int = 65536
+    max_pair_body: int = 4096
+    per_peer_per_minute: int = 60
+    pair_per_minute: int = 5
+    received_max: int = 1000
+    dedupe_max: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """The parts of an HTTP request the node looks at (query without its '?')."""
+
+    method: str
+    authority: str
+    path: str
+    query: str
+    headers: Headers
+    content_length: int | None
+    remote: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A successful answer."""
+
+    status: int
+    payload: dict[str, JSON]
+
+
+type ReadBody = Callable[[int], Awaitable[bytes]]
+type ChangeListener = Callable[[str], None]
+
+
+class Sender(Protocol):
+    """Outbound transport: POST signed bytes, return the status and the parsed reply."""
+
+    async def post(self, identity: Identity, url: str, body: bytes) -> tuple[int, JSON]:
+        """Send body to url with a hop signature by identity."""
+        ...
+
+
+@dataclass(slots=True)
+class Node:
+    """A home or agency on the federation."""
+
+    identity: Identity
+    settings: Settings
+    clock: Clock
+    endpoints: list[str] = field(default_factory=list)
+    peers: PeerRegistry = field(default_factory=PeerRegistry)
+    invites: InviteBook = field(default_factory=InviteBook)
+    outbox: Outbox = field(default_factory=lambda: Outbox(None))
+    key_seq: int = 0
+    on_change: ChangeListener | None = None
+    on_message: Callable[[Envelope], None] | None = None
+    signers: dict[str, Identity] = field(init=False)
+    received: deque[Envelope] = field(init=False)
+    replay: ReplayCache = field(default_factory=ReplayCache)
+    _events: dict[str, int] = field(init=False, default_factory=dict)
+    _rate: RateLimiter = field(init=False)
+    _pair_rate: RateLimiter = field(init=False)
+    _authorities: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Derive caches from the settings."""
+        self.signers = {self.identity.keyid: self.identity}
+        self.received = deque(maxlen=self.settings.received_max)
+        self._rate = RateLimiter(self.settings.per_peer_per_minute)
+        self._pair_rate = RateLimiter(self.settings.pair_per_minute)
+        self._authorities = authorities(self.endpoints)
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint put in invites and pairing requests (the first advertised)."""
+        return self.endpoints[0] if self.endpoints else None
+
+    def advertise(self, endpoint: str) -> None:
+        """Add an endpoint URL (API prefix included) this node is reachable at."""
+        endpoint = endpoint.rstrip("/")
+        if endpoint in self.endpoints:
+            return
+        self.endpoints.insert(0, endpoint)
+        self._authorities = authorities(self.endpoints)
+        self._changed("state")
+
+    def state_json(self) -> dict[str, Any]:
+        """Everything but the keys and the outbox, for storage."""
+        return {
+            "format": _STATE_FORMAT,
+            "endpoints": list(self.endpoints),
+            "key_seq": self.key_seq,
+            "peers": self.peers.to_json(),
+            "invites": self.invites.to_json(),
+        }
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Restore what state_json saved."""
+        self.endpoints = list(data["endpoints"])
+        self._authorities = authorities(self.endpoints)
+        self.key_seq = data["key_seq"]
+        self.peers = PeerRegistry.from_json(data["peers"])
+        self.invites = InviteBook.from_json(data["invites"])
+
+    def _changed(self, what: str) -> None:
+        if self.on_change is not None:
+            self.on_change(what)
+
+    def identity_document(self) -> dict[str, JSON]:
+        """The public, self-signed description of this node (no name: it may be an address)."""
+        doc: dict[str, JSON] = {
+            "v": 1,
+            "keyid": self.identity.keyid,
+            "fingerprint": self.identity.fingerprint,
+            "key": b64u(self.identity.public_key),
+            "role": self.settings.role,
+        }
+        doc["sig"] = b64u(self.identity.sign(_IDENTITY_DOMAIN + canon(doc)))
+        return doc
+
+    # --- receiving ---------------------------------------------------------------------------
+    def _check_length(self, request: Incoming, limit: int) -> None:
+        if request.content_length is None:
+            msg = "Content-Length is required"
+            raise BodyTooLargeError(msg)
+        if request.content_length > limit:
+            msg = f"body larger than {limit} bytes"
+            raise BodyTooLargeError(msg)
+
+    def _check_authority(self, request: Incoming) -> None:
+        if request.authority not in self._authorities:
+            msg = "this instance does not answer for that host"
+            raise WrongAuthorityError(msg)
+
+    async def handle_inbox(self, request: Incoming, read_body: ReadBody) -> Reply:
+        """Verify, authorize and act on one signed message from a paired peer."""
+        now = self.clock.now()
+        check_content_type(request.headers)
+        self._check_length(request, self.settings.max_body)
+        hop = parse_hop(request.headers)
+        peer, key = self.peers.resolve(hop.keyid)
+        self._check_authority(request)
+        if not self._rate.allow(peer.keyid, now):
+            msg = "too many requests from this peer"
+            raise RateLimitedError(msg)
+        check_times(hop, now)
+        body = await read_body(self.settings.max_body)
+        verify_hop(
+            hop,
+            key,
+            method=request.method,
+            authority=request.authority,
+            path=request.path,
+            query=request.query,
+            body=body,
+        )
+        self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
+        obj = canonical.loads(body)
+        direct = isinstance(obj, dict) and obj.get("from") == peer.keyid
+        envelope = open_envelope(obj, now=now, public_key=key if direct else None)
+        self._authorize(peer, envelope)
+        if envelope.event_id in self._events:
+            return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
+        self._dispatch(peer, envelope, now)
+        self._remember(envelope, now)
+        return Reply(HTTPStatus.ACCEPTED, {"status": "accepted", "event_id": envelope.event_id})
+
+    def _authorize(self, peer: Peer, envelope: Envelope) -> None:
+        spec = TYPES[envelope.type]
+        if envelope.type in {"pair_request", "pair_accept"}:
+            msg = "pairing messages go to the pairing endpoint"
+            raise SchemaError(msg)
+        if envelope.to not in {self.identity.keyid, BROADCAST}:
+            msg = "message addressed to another instance"
+            raise WrongRecipientError(msg)
+        if envelope.sender != peer.keyid:
+            # Only relayable messages may come through someone else, and a relay always
+            # counts a hop: a hop-0 message must come from its originator's own key.
+            if not spec.relayable or envelope.hops == 0:
+                msg = "message claims another sender than the signing key"
+                raise SenderMismatchError(msg)
+            if envelope.sender in self.peers.revoked:
+                msg = "the originator's key was revoked"
+                raise RevokedKeyError(msg)
+        if (
+            peer.role == "agency"
+            and not peer.trusted
+            and envelope.type
+            not in {
+                "key_transition",
+                "revoke",
+            }
+        ):
+            msg = "the owner has not trusted this agency"
+            raise UntrustedError(msg)
+        if envelope.type == "vouch" and peer.role != "neighbor":
+            msg = "only neighbors vouch for agencies"
+            raise ForbiddenError(msg)
+        if envelope.type == "alert" and envelope.hops > int(envelope.body["max_hops"]):  # type: ignore[arg-type]
+            msg = "relayed further than its originator allowed"
+            raise ForbiddenError(msg)
+
+    def _dispatch(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        match envelope.type:
+            case "alert":
+                self._accept_alert(peer, envelope, now)
+            case "key_transition":
+                self._accept_transition(peer, envelope)
+            case "revoke":
+                self.peers.revoke(peer.keyid, now)
+                self.outbox.drop_peer(peer.keyid)
+                _LOGGER.warning("Peer %s revoked its key; pair again in person", peer.fingerprint)
+                self._changed("outbox")
+            case _:  # "vouch": the schema admits no other type here
+                self._accept_vouch(peer, envelope, now)
+        self._changed("state")
+
+    def _accept_alert(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        self._store(envelope)
+        if envelope.hops < int(envelope.body["max_hops"]):  # type: ignore[arg-type]
+            relayed = envelope.relayed()
+            for neighbor in self.peers.neighbors():
+                if neighbor.keyid not in {peer.keyid, envelope.sender}:
+                    self._queue(neighbor.keyid, relayed, now)
+
+    def _accept_transition(self, peer: Peer, envelope: Envelope) -> None:
+        body = envelope.body
+        seq = int(body["seq"])  # type: ignore[arg-type]
+        new_key = b64u_decode(str(body["new_key"]), 32)
+        new_sig = b64u_decode(str(body["new_sig"]), 64)
+        if seq <= peer.key_seq:
+            msg = "key transition is not newer than the last one"
+            raise StaleTransitionError(msg)
+        if not verify(new_key, new_sig, transition_statement(peer.public_key, new_key, seq)):
+            msg = "the new key did not sign the transition"
+            raise MessageSignatureError(msg)
+        if self.peers.get(keyid(new_key)) is not None or keyid(new_key) == self.identity.keyid:
+            msg = "the new key belongs to someone else"
+            raise ForbiddenError(msg)
+        rotated = self.peers.rotate(peer.keyid, new_key, seq)
+        _LOGGER.info("Peer %s rotated its key to %s", peer.fingerprint, rotated.fingerprint)
+
+    def _accept_vouch(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        body = envelope.body
+        agency_key = b64u_decode(str(body["agency_key"]), 32)
+        if keyid(agency_key) != body["agency"]:
+            msg = "agency is not the fingerprint of agency_key"
+            raise SchemaError(msg)
+        vouch = Vouch(str(body["agency"]), agency_key, str(body["name"]), peer.keyid, now)
+        self.peers.vouches = [
+            v for v in self.peers.vouches if (v.agency, v.by) != (vouch.agency, vouch.by)
+        ]
+        self.peers.vouches.append(vouch)
+
+    def _store(self, envelope: Envelope) -> None:
+        self.received.append(envelope)
+        if self.on_message is not None:
+            self.on_message(envelope)
+
+    def _remember(self, envelope: Envelope, now: int) -> None:
+        if len(self._events) >= self.settings.dedupe_max:
+            self._events = {k: v for k, v in self._events.items() if v >= now}
+            if len(self._events) >= self.settings.dedupe_max:
+                # Still full of live events: forget the oldest half (dicts keep insertion
+                # order). Re-delivering one of them still takes a fresh hop signature by a
+                # paired peer, so this costs dedupe precision, not authenticity.
+                for key in list(self._events)[: len(self._events) // 2]:
+                    del self._events[key]
+        self._events[envelope.event_id] = envelope.expires
+
+    async def handle_pair(self, request: Incoming, read_body: ReadBody) -> Reply:
+        """Redeem an invite: pin the redeemer's key and answer with a signed pair_accept."""
+        now = self.clock.now()
+        check_content_type(request.headers)
+        self._check_length(request, self.settings.max_pair_body)
+        if not self._pair_rate.allow(request.remote, now):
+            msg = "too many pairing attempts"
+            raise RateLimitedError(msg)
+        self._check_authority(request)
+        hop = parse_hop(request.headers)
+        check_times(hop, now)
+        body = await read_body(self.settings.max_pair_body)
+        obj = canonical.loads(body)
+        # The token is looked up before any cryptography: without an open invite the
+        # request is refused for the price of one hash.
+        digest = self.invites.check(_peek_token(obj), now)
+        try:
+            envelope = _verify_redemption(request, hop, obj, body, now)
+        except UnauthenticatedError, MessageSignatureError, SenderMismatchError:
+            self.invites.fail(digest)
+            self._changed("state")
+            raise
+        self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
+        if envelope.to != self.identity.keyid:
+            msg = "invite redeemed at the wrong instance"
+            raise WrongRecipientError(msg)
+        self.invites.consume(digest)
+        role: Role = "agency" if envelope.body["role"] == "agency" else "neighbor"
+        peer = Peer(
+            keyid=envelope.sender,
+            public_key=envelope.sender_key,
+            role=role,
+            name=str(envelope.body["name"]),
+            endpoint=str(envelope.body["endpoint"]),
+            paired_at=now,
+            trusted=role == "neighbor",
+        )
+        self.peers.add(peer)
+        self._changed("state")
+        _LOGGER.info("Paired with %s %s", role, peer.fingerprint)
+        accept = seal(
+            self.identity,
+            "pair_accept",
+            {"token_hash": digest, "name": self.settings.name, "role": self.settings.role},
+            to=envelope.sender,
+            now=now,
+            lifetime=PAIRING_LIFETIME,
+            message_id=new_nonce(),
+        )
+        return Reply(HTTPStatus.OK, accept.to_json())
+
+    # --- pairing as the invitee --------------------------------------------------------------
+    def create_invite(self, *, lifetime: int | None = None) -> Invite:
+        """Issue a one-time invite for this node's endpoint."""
+        if self.endpoint is None:
+            msg = "advertise an endpoint before inviting"
+            raise ValueError(msg)
+        invite = self.invites.issue(
+            self.identity,
+            endpoint=self.endpoint,
+            role=self.settings.role,
+            name=self.settings.name,
+            now=self.clock.now(),
+            **({"lifetime": lifetime} if lifetime is not None else {}),
+        )
+        self._changed("state")
+        return invite
+
+    async def accept_invite(self, text: str, sender: Sender) -> Peer:
+        """Redeem someone's invite over the network; pin their key once they answer."""
+        invite = Invite.from_text(text)
+        now = self.clock.now()
+        if invite.expires < now:
+            msg = "the invite has expired"
+            raise InviteGoneError(msg)
+        if invite.keyid == self.identity.keyid:
+            msg = "this is our own invite"
+            raise InviteInvalidError(msg)
+        if self.endpoint is None:
+            msg = "advertise an endpoint before pairing"
+            raise ValueError(msg)
+        request = seal(
+            self.identity,
+            "pair_request",
+            {
+                "token": invite.token,
+                "name": self.settings.name,
+                "endpoint": self.endpoint,
+                "role": self.settings.role,
+            },
+            to=invite.keyid,
+            now=now,
+            lifetime=PAIRING_LIFETIME,
+            message_id=new_nonce(),
+        )
+        status, reply = await sender.post(self.identity, invite.endpoint + PAIR, request.encode())
+        if status != HTTPStatus.OK:
+            code = reply.get("error") if isinstance(reply, dict) else None
+            raise PeerRefusedError(status, str(code or "unknown"))
+        accept = open_envelope(reply, now=self.clock.now())
+        if (
+            accept.type != "pair_accept"
+            or accept.sender_key != invite.public_key
+            or accept.to != self.identity.keyid
+            or accept.body["token_hash"] != token_hash(invite.token)
+        ):
+            msg = "the pairing answer does not match the invite"
+            raise SenderMismatchError(msg)
+        peer = Peer(
+            keyid=invite.keyid,
+            public_key=invite.public_key,
+            role=invite.role,
+            name=invite.name,
+            endpoint=invite.endpoint,
+            paired_at=now,
+            trusted=invite.role == "neighbor",
+        )
+        self.peers.add(peer)
+        self._changed("state")
+        return peer
+
+    # --- sending -----------------------------------------------------------------------------
+    def _queue(self, peer: str, envelope: Envelope, now: int, signer: str | None = None) -> None:
+        queued = self.outbox.enqueue(
+            peer=peer,
+            payload=envelope.encode().decode("utf-8"),
+            signer=signer or self.identity.keyid,
+            expires=envelope.expires,
+            now=now,
+        )
+        if not queued:
+            _LOGGER.warning("Outbox full; a message for %s was dropped", grouped(peer))
+        self._changed("outbox")
+
+    def broadcast_alert(self, text: str, *, max_hops: int = 1, lifetime: int = 3600) -> Envelope:
+        """Sign an alert and queue it for every paired neighbor."""
+        now = self.clock.now()
+        envelope = seal(
+            self.identity,
+            "alert",
+            {"text": text, "max_hops": max_hops},
+            to=BROADCAST,
+            now=now,
+            lifetime=lifetime,
+            message_id=new_nonce(),
+        )
+        self._remember(envelope, now)  # our own alert coming back through a relay is a dup
+        for neighbor in self.peers.neighbors():
+            self._queue(neighbor.keyid, envelope, now)
+        return envelope
+
+    def send(self, peer: str, msg_type: str, body: dict[str, JSON], *, lifetime: int) -> Envelope:
+        """Sign a direct message to one peer and queue it."""
+        now = self.clock.now()
+        envelope = seal(
+            self.identity,
+            msg_type,
+            body,
+            to=peer,
+            now=now,
+            lifetime=lifetime,
+            message_id=new_nonce(),
+        )
+        self._queue(peer, envelope, now)
+        return envelope
+
+    def rotate(self, new_identity: Identity, *, compromised: bool = False) -> None:
+        """Switch to a new key and tell every peer, signed by the old key.
+
+        A routine rotation sends key_transition (signed by both keys); after a compromise,
+        revoke (peers drop the key and must pair again in person). The old key stays in
+        `signers` until the outbox no longer needs it to sign those messages.
+        """
+        old = self.identity
+        now = self.clock.now()
+        self.key_seq += 1
+        for peer in self.peers:
+            if compromised:
+                envelope = seal(
+                    old,
+                    "revoke",
+                    {"reason": "compromised"},
+                    to=peer.keyid,
+                    now=now,
+                    lifetime=KEY_MESSAGE_LIFETIME,
+                    message_id=new_nonce(),
+                )
+            else:
+                statement = transition_statement(
+                    old.public_key, new_identity.public_key, self.key_seq
+                )
+                envelope = seal(
+                    old,
+                    "key_transition",
+                    {
+                        "new_key": b64u(new_identity.public_key),
+                        "seq": self.key_seq,
+                        "new_sig": b64u(new_identity.sign(statement)),
+                    },
+                    to=peer.keyid,
+                    now=now,
+                    lifetime=KEY_MESSAGE_LIFETIME,
+                    message_id=new_nonce(),
+                )
+            self._queue(peer.keyid, envelope, now, signer=old.keyid)
+        self.identity = new_identity
+        self.signers[new_identity.keyid] = new_identity
+        self._changed("state")
+
+    async def deliver(self, sender: Sender) -> int:
+        """Try every due outbox entry once; return how many were delivered."""
+        now = self.clock.now()
+        delivered = 0
+        for entry in self.outbox.due(now):
+            peer = self.peers.get(entry.peer)
+            signer = self.signers.get(entry.signer)
+            if peer is None or signer is None:
+                self.outbox.failed(entry, now, "peer or key gone", retry=False)
+                continue
+            try:
+                status, _ = await sender.post(signer, peer.endpoint + INBOX, entry.payload.encode())
+            except PeerUnreachableError as err:
+                self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
+                continue
+            if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+                self.outbox.delivered(entry)
+                delivered += 1
+            else:
+                retry = status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_STATUS
+                self.outbox.failed(entry, now, f"status {status}", retry=retry)
+        # Retired keys are forgotten once nothing queued needs them.
+        needed = self.outbox.signers() | {self.identity.keyid}
+        self.signers = {k: v for k, v in self.signers.items() if k in needed}
+        self._changed("outbox")
+        return delivered
+
+
+def _verify_redemption(request: Incoming, hop: Hop, obj: JSON, body: bytes, now: int) -> Envelope:
+    """Both signatures of a pairing request, by the key it introduces."""
+    envelope = open_envelope(obj, now=now)
+    if envelope.sender != hop.keyid:
+        msg = "hop and message are signed by different keys"
+        raise SenderMismatchError(msg)
+    verify_hop(
+        hop,
+        Ed25519PublicKey.from_public_bytes(envelope.sender_key),
+        method=request.method,
+        authority=request.authority,
+        path=request.path,
+        query=request.query,
+        body=body,
+    )
+    return envelope
+
+
+def _peek_token(obj: JSON) -> str:
+    """The invite token of what claims to be a pair_request (checked properly later)."""
+    if not isinstance(obj, dict) or obj.get("type") != "pair_request":
+        msg = "the pairing endpoint takes pair_request only"
+        raise SchemaError(msg)
+    body = obj.get("body")
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, str):
+        msg = "a pairing request carries an invite token"
+        raise SchemaError(msg)
+    return token

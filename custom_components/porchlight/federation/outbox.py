@@ -1,0 +1,135 @@
+"""Messages waiting for a peer, kept in a JSON file so they survive restarts.
+
+Delivery is at least once; receivers dedupe by event id, so a retry after a lost reply is
+harmless. A failed attempt waits BASE_DELAY * 2^(attempts-1), capped at MAX_DELAY. An entry is
+dropped when its message expires, after MAX_ATTEMPTS, or when the peer refuses it for good
+(a 4xx other than 408, 425 and 429): retrying a request the peer rejected on its merits would
+only repeat the rejection.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
+
+from .json_file import read_json, write_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+BASE_DELAY: Final = 30
+MAX_DELAY: Final = 3600
+MAX_ATTEMPTS: Final = 20
+MAX_ENTRIES: Final = 10_000
+RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
+_FORMAT: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message for one peer."""
+
+    id: str
+    peer: str
+    payload: str
+    signer: str
+    expires: int
+    attempts: int = 0
+    next_attempt: int = 0
+    last_error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialize for the file."""
+        return {
+            "id": self.id,
+            "peer": self.peer,
+            "payload": self.payload,
+            "signer": self.signer,
+            "expires": self.expires,
+            "attempts": self.attempts,
+            "next_attempt": self.next_attempt,
+            "last_error": self.last_error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutboxEntry:
+        """Deserialize from the file."""
+        return cls(**data)
+
+
+def backoff(attempts: int) -> int:
+    """Seconds to wait after the given number of failed attempts."""
+    return int(min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)))
+
+
+class Outbox:
+    """Queued messages, persisted to one JSON file (blocking I/O: call from an executor)."""
+
+    def __init__(self, path: Path | None) -> None:
+        """Keep entries in memory; path None means not persisted (tests, benchmarks)."""
+        self.path = path
+        self._entries: dict[str, OutboxEntry] = {}
+
+    def __len__(self) -> int:
+        """Number of queued messages."""
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[OutboxEntry]:
+        """Iterate over queued entries."""
+        return iter(list(self._entries.values()))
+
+    def load(self) -> None:
+        """Read the file, if any."""
+        if self.path is None:
+            return
+        document = read_json(self.path)
+        if document is None:
+            return
+        self._entries = {e["id"]: OutboxEntry.from_json(e) for e in document["entries"]}
+
+    def save(self) -> None:
+        """Write the file."""
+        if self.path is not None:
+            write_json(
+                self.path,
+                {"format": _FORMAT, "entries": [e.to_json() for e in self._entries.values()]},
+            )
+
+    def enqueue(self, *, peer: str, payload: str, signer: str, expires: int, now: int) -> bool:
+        """Queue a message; False if the outbox is full (the message is dropped)."""
+        if len(self._entries) >= MAX_ENTRIES:
+            return False
+        entry_id = secrets.token_urlsafe(12)
+        self._entries[entry_id] = OutboxEntry(entry_id, peer, payload, signer, expires, 0, now)
+        return True
+
+    def due(self, now: int) -> list[OutboxEntry]:
+        """Entries to try now (expired ones are dropped first)."""
+        for entry in list(self._entries.values()):
+            if entry.expires < now:
+                del self._entries[entry.id]
+        return [e for e in self._entries.values() if e.next_attempt <= now]
+
+    def delivered(self, entry: OutboxEntry) -> None:
+        """The peer accepted the message."""
+        self._entries.pop(entry.id, None)
+
+    def failed(self, entry: OutboxEntry, now: int, error: str, *, retry: bool) -> None:
+        """Record a failure; keep the entry for a later attempt unless told not to retry."""
+        attempts = entry.attempts + 1
+        if not retry or attempts >= MAX_ATTEMPTS:
+            self._entries.pop(entry.id, None)
+            return
+        self._entries[entry.id] = replace(
+            entry, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
+        )
+
+    def drop_peer(self, peer: str) -> None:
+        """Forget everything queued for a peer (it was removed)."""
+        self._entries = {k: e for k, e in self._entries.items() if e.peer != peer}
+
+    def signers(self) -> set[str]:
+        """Keyids whose private keys queued entries still need."""
+        return {e.signer for e in self._entries.values()}

@@ -1,0 +1,92 @@
+"""Federation nodes served on 127.0.0.1 for tests (library-only and Home Assistant ones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
+from custom_components.porchlight.federation.outbox import Outbox
+from custom_components.porchlight.federation.transport import HttpSender, make_app
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import aiohttp
+
+    from custom_components.porchlight.federation.clock import ManualClock
+
+
+@dataclass
+class Running:
+    """A node served on loopback."""
+
+    node: Node
+    runner: web.AppRunner
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        """The node's advertised endpoint (API prefix included)."""
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+
+@dataclass
+class Network:
+    """Nodes on loopback sharing one clock and one client session."""
+
+    clock: ManualClock
+    session: aiohttp.ClientSession
+    running: list[Running] = field(default_factory=list)
+
+    @property
+    def sender(self) -> HttpSender:
+        """An outbound client like the integration's."""
+        return HttpSender(self.session, self.clock, timeout=5)
+
+    def node(
+        self,
+        name: str,
+        *,
+        identity: Identity | None = None,
+        outbox_path: Path | None = None,
+        **settings: Any,
+    ) -> Node:
+        """A node that is not (yet) served."""
+        return Node(
+            identity or Identity.generate(),
+            Settings(name=name, **settings),
+            self.clock,
+            outbox=Outbox(outbox_path),
+        )
+
+    async def serve(self, node: Node, port: int = 0) -> Running:
+        """Serve node on 127.0.0.1 and advertise the URL it got."""
+        runner = web.AppRunner(make_app(node), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert server is not None
+        bound = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        running = Running(node, runner, bound)
+        node.advertise(running.endpoint)
+        self.running.append(running)
+        return running
+
+    async def stop(self, running: Running) -> None:
+        """Take a node off the network."""
+        await running.runner.cleanup()
+        self.running.remove(running)
+
+    async def start(self, name: str, **settings: Any) -> Running:
+        """A new node, served."""
+        return await self.serve(self.node(name, **settings))
+
+    async def pair(self, inviter: Running, invitee: Running) -> None:
+        """Pair two served nodes over HTTP."""
+        invite = inviter.node.create_invite()
+        await invitee.node.accept_invite(invite.to_text(), self.sender)

@@ -1,0 +1,163 @@
+"""Node behaviour not covered by the network and attack tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+from unittest.mock import Mock
+
+import pytest
+from aiohttp import StreamReader, web
+from aiohttp.test_utils import make_mocked_request
+
+from custom_components.porchlight.federation import transport
+from custom_components.porchlight.federation.canonical import canon
+from custom_components.porchlight.federation.errors import (
+    BodyTooLargeError,
+    SenderMismatchError,
+)
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.messages import seal
+
+if TYPE_CHECKING:
+    from .conftest import Network
+
+
+async def test_callbacks_report_changes_and_messages(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    changes: list[str] = []
+    messages: list[str] = []
+    bob.node.on_change = changes.append
+    bob.node.on_message = lambda envelope: messages.append(envelope.event_id)
+    await network.pair(alice, bob)
+    sent = alice.node.broadcast_alert("hello")
+    await alice.node.deliver(network.sender)
+    assert messages == [sent.event_id]
+    assert "state" in changes
+
+
+async def test_relayed_message_from_revoked_originator_is_refused(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    carol = await network.start("Carol")
+    await network.pair(alice, bob)
+    await network.pair(bob, carol)
+    carol.node.peers.revoked[alice.node.identity.keyid] = 0
+    alice.node.broadcast_alert("hello")
+    await alice.node.deliver(network.sender)
+    assert await bob.node.deliver(network.sender) == 0
+    assert len(carol.node.received) == 0
+
+
+async def test_event_dedupe_table_is_pruned(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", dedupe_max=4)
+    await network.pair(alice, bob)
+    for i in range(6):
+        alice.node.broadcast_alert(f"alert {i}", lifetime=60)
+        network.clock.advance(61)
+        assert await alice.node.deliver(network.sender) == 0  # expired before delivery
+    for i in range(6):
+        alice.node.broadcast_alert(f"alert {i}", lifetime=60)
+        assert await alice.node.deliver(network.sender) == 1
+        network.clock.advance(61)
+    assert len(bob.node._events) <= 4
+
+
+async def test_dedupe_table_full_of_live_events_forgets_the_oldest(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", dedupe_max=4)
+    await network.pair(alice, bob)
+    for i in range(6):
+        alice.node.broadcast_alert(f"alert {i}")
+    assert await alice.node.deliver(network.sender) == 6
+    assert len(bob.node._events) <= 4
+
+
+async def test_node_without_endpoint_cannot_invite_or_pair(network: Network) -> None:
+    node = network.node("Lonely")
+    with pytest.raises(ValueError, match="endpoint"):
+        node.create_invite()
+    alice = await network.start("Alice")
+    with pytest.raises(ValueError, match="endpoint"):
+        await node.accept_invite(alice.node.create_invite().to_text(), network.sender)
+
+
+async def test_advertising_twice_changes_nothing(network: Network) -> None:
+    alice = await network.start("Alice")
+    alice.node.advertise(alice.endpoint + "/")
+    assert alice.node.endpoints == [alice.endpoint]
+
+
+async def test_pairing_answer_must_match_the_invite(network: Network) -> None:
+    impostor = Identity.generate()
+    bob = await network.start("Bob")
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        accept = seal(
+            impostor,
+            "pair_accept",
+            {"token_hash": "0" * 64, "name": "Impostor", "role": "neighbor"},
+            to=body["from"],
+            now=network.clock.now(),
+            lifetime=300,
+            message_id=new_nonce(),
+        )
+        return web.Response(body=canon(accept.to_json()), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/porchlight/v1/pair", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        # A genuine-looking invite naming the impostor's key, but the answer's token hash is wrong.
+        real = (await network.start("Real")).node
+        real.endpoints = [f"http://127.0.0.1:{port}/api/porchlight/v1"]
+        real.identity = impostor
+        text = real.invites.issue(
+            impostor, endpoint=real.endpoints[0], role="neighbor", name="x", now=network.clock.now()
+        ).to_text()
+        with pytest.raises(SenderMismatchError):
+            await bob.node.accept_invite(text, network.sender)
+        assert len(bob.node.peers) == 0
+    finally:
+        await runner.cleanup()
+
+
+async def test_full_outbox_drops_with_warning(
+    network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("custom_components.porchlight.federation.outbox.MAX_ENTRIES", 0)
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    alice.node.broadcast_alert("hello")
+    assert "Outbox full" in caplog.text
+    assert "hello" not in caplog.text
+
+
+async def test_entries_for_removed_peers_are_dropped(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    alice.node.broadcast_alert("hello")
+    alice.node.peers.remove(bob.node.identity.keyid)
+    assert await alice.node.deliver(network.sender) == 0
+    assert len(alice.node.outbox) == 0
+
+
+async def test_server_reader_stops_at_the_limit() -> None:
+    # aiohttp never delivers more than Content-Length, so the guard is driven directly.
+    protocol = Mock(_reading_paused=False)
+    stream = StreamReader(protocol, 2**16, loop=asyncio.get_running_loop())
+    stream.feed_data(b"x" * 20)
+    stream.feed_eof()
+    request = make_mocked_request("POST", "/", payload=stream)
+    with pytest.raises(BodyTooLargeError):
+        await transport._reader(request)(10)

@@ -1,0 +1,383 @@
+"""Porchlight's federation inside Home Assistant: views, services, sensors, persistence.
+
+Other homes and agencies are real federation nodes served on 127.0.0.1; Home Assistant's own
+endpoints are reached through its test server (also real HTTP on loopback).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight.federation.clock import ManualClock
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.invites import Invite
+from custom_components.porchlight.federation.node import API_PREFIX
+from custom_components.porchlight.federation_glue import (
+    DELIVERY_INTERVAL,
+    EVENT_MESSAGE,
+    STORAGE_KEY,
+    Federation,
+    outbox_path,
+)
+
+from .federation.loopback import Network
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+    from pathlib import Path
+
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+    from custom_components.porchlight.federation.node import Node
+
+
+@pytest.fixture
+async def network(socket_enabled: None) -> AsyncGenerator[Network]:
+    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
+    async with aiohttp.ClientSession() as session:
+        net = Network(ManualClock(int(time.time())), session)
+        yield net
+        for running in list(net.running):
+            await net.stop(running)
+
+
+@pytest.fixture
+async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGenerator) -> str:
+    """Home Assistant's federation endpoint on its test server."""
+    client = await hass_client_no_auth()
+    return str(client.make_url(API_PREFIX))
+
+
+def _node(entry: MockConfigEntry) -> Node:
+    return entry.runtime_data.federation.node
+
+
+async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=service == "create_invite"
+    )
+
+
+async def test_identity_document_is_public(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    client = await hass_client_no_auth()
+    response = await client.get(API_PREFIX + "/identity")
+    assert response.status == 200
+    assert (await response.json())["fingerprint"] == _node(init_integration).identity.fingerprint
+
+
+async def test_neighbor_redeems_home_invite(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    response = await _call(hass, "create_invite", endpoint=endpoint, lifetime_hours=1)
+    assert response["invite"].startswith("plinv1.")
+    assert response["qr_svg"].startswith("<svg")
+    assert response["fingerprint"] == _node(init_integration).identity.fingerprint
+    neighbor = await network.start("Oak 3")
+    peer = await neighbor.node.accept_invite(response["invite"], network.sender)
+    assert peer.keyid == _node(init_integration).identity.keyid
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.maple_street_12_paired_neighbors").state == "1"
+
+    # A message from the new neighbor reaches the home's inbox view and the event bus.
+    events = async_capture_events(hass, EVENT_MESSAGE)
+    neighbor.node.broadcast_alert("Stray cat found")
+    assert await neighbor.node.deliver(network.sender) == 1
+    assert events[0].data["sender"] == neighbor.node.identity.keyid
+    assert "text" not in events[0].data
+
+
+async def test_home_accepts_agency_invite_untrusted_then_trusts(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    agency = await network.start("County Sheriff", role="agency")
+    await hass.services.async_call(
+        DOMAIN,
+        "accept_invite",
+        {"invite": agency.node.create_invite().to_text(), "endpoint": endpoint},
+        blocking=True,
+    )
+    fingerprint = agency.node.identity.fingerprint
+    peer = _node(init_integration).peers.get(agency.node.identity.keyid)
+    assert peer is not None
+    assert not peer.trusted
+    state = hass.states.get("sensor.maple_street_12_agencies")
+    assert (state.state, state.attributes["trusted"]) == ("1", 0)
+
+    await _call(hass, "trust_agency", fingerprint=fingerprint.lower())
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.maple_street_12_agencies").attributes["trusted"] == 1
+    await _call(hass, "untrust_agency", fingerprint=fingerprint)
+    assert not _node(init_integration).peers.get(agency.node.identity.keyid).trusted  # type: ignore[union-attr]
+    await _call(hass, "remove_peer", fingerprint=fingerprint)
+    assert len(_node(init_integration).peers) == 0
+
+
+async def test_trusting_a_neighbor_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    neighbor = await network.start("Oak 3")
+    await hass.services.async_call(
+        DOMAIN,
+        "accept_invite",
+        {"invite": neighbor.node.create_invite().to_text(), "endpoint": endpoint},
+        blocking=True,
+        return_response=True,
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "trust_agency", fingerprint=neighbor.node.identity.fingerprint)
+    assert err.value.translation_key == "not_an_agency"
+
+
+@pytest.mark.parametrize(
+    ("invite", "key"),
+    [("hello", "invite_malformed")],
+)
+async def test_accept_invite_errors_are_translated(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, invite: str, key: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "accept_invite", invite=invite, endpoint=endpoint)
+    assert err.value.translation_key == key
+
+
+async def test_expired_invite_is_refused_by_service(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    other = await network.start("Oak 3")
+    text = other.node.create_invite(lifetime=-1).to_text()
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "accept_invite", invite=text, endpoint=endpoint)
+    assert err.value.translation_key == "invite_expired"
+
+
+async def test_unreachable_and_refusing_peers_are_reported(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    other = await network.start("Oak 3")
+    used = other.node.create_invite().to_text()
+    await _call(hass, "accept_invite", invite=used, endpoint=endpoint)
+    # Same invite again: the other home refuses.
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, "accept_invite", invite=used, endpoint=endpoint)
+    assert err.value.translation_key == "peer_refused"
+    assert err.value.translation_placeholders == {"status": "410", "code": "invite_gone"}
+    fresh = other.node.create_invite().to_text()
+    await network.stop(other)
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, "accept_invite", invite=fresh, endpoint=endpoint)
+    assert err.value.translation_key == "peer_unreachable"
+
+
+async def test_unverifiable_pairing_answer_is_reported(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    async def nonsense(_request: web.Request) -> web.Response:
+        return web.Response(body=b'{"a":1}', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(API_PREFIX + "/pair", nonsense)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    invite = Invite(
+        f"http://127.0.0.1:{port}{API_PREFIX}",
+        Identity.generate().public_key,
+        "neighbor",
+        "Oak 3",
+        new_nonce(),
+        int(time.time()) + 600,
+    )
+    try:
+        with pytest.raises(HomeAssistantError) as err:
+            await _call(hass, "accept_invite", invite=invite.to_text(), endpoint=endpoint)
+    finally:
+        await runner.cleanup()
+    assert err.value.translation_key == "pairing_failed"
+    assert len(_node(init_integration).peers) == 0
+
+
+async def test_unknown_fingerprint_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "remove_peer", fingerprint="AAAA-BBBB")
+    assert err.value.translation_key == "unknown_peer"
+
+
+async def test_invite_needs_a_reachable_url(
+    hass: HomeAssistant, init_integration: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_url(*_args: object, **_kwargs: object) -> str:
+        raise NoURLAvailableError
+
+    monkeypatch.setattr("custom_components.porchlight.services.get_url", no_url)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "create_invite")
+    assert err.value.translation_key == "no_endpoint"
+
+
+async def test_invite_defaults_to_home_assistant_url(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.config.external_url = "https://maple.example.org"
+    response = await _call(hass, "create_invite")
+    assert _node(init_integration).endpoints == ["https://maple.example.org" + API_PREFIX]
+    # A second invite reuses the endpoint.
+    await _call(hass, "create_invite")
+    assert len(_node(init_integration).endpoints) == 1
+    assert response["invite"]
+
+
+async def test_services_need_a_loaded_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "remove_peer", fingerprint="AAAA")
+    assert err.value.translation_key == "not_loaded"
+
+
+async def test_views_answer_503_when_not_loaded(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    client = await hass_client_no_auth()
+    assert (await client.get(API_PREFIX + "/identity")).status == 503
+    assert (await client.post(API_PREFIX + "/inbox", data=b"{}")).status == 503
+    assert (await client.post(API_PREFIX + "/pair", data=b"{}")).status == 503
+
+
+async def test_inbox_view_refuses_unknown_keys_and_oversize(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    await _call(hass, "create_invite", endpoint=endpoint)
+    stranger = await network.start("Stranger")
+    status, reply = await network.sender.post(stranger.node.identity, endpoint + "/inbox", b"{}")
+    assert (status, reply["error"]) == (401, "unknown_key")  # type: ignore[index]
+    async with network.session.post(
+        endpoint + "/inbox",
+        data=b"x" * 70_000,
+        headers={"Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 413
+
+
+async def test_rotate_key_hands_over_to_peers(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+    key_path: Path,
+) -> None:
+    neighbor = await network.start("Oak 3")
+    await _call(
+        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+    )
+    old = _node(init_integration).identity
+    response = await hass.services.async_call(
+        DOMAIN, "rotate_key", {}, blocking=True, return_response=True
+    )
+    new = init_integration.runtime_data.identity
+    assert response == {"fingerprint": new.fingerprint}
+    assert new.keyid != old.keyid
+    assert Identity.from_pem(key_path.read_bytes()).keyid == new.keyid
+    at_neighbor = neighbor.node.peers.get(new.keyid)
+    assert at_neighbor is not None
+    assert at_neighbor.retired_keys == (old.public_key,)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.serial_number == new.fingerprint
+
+
+async def test_compromised_key_is_revoked_at_peers(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    neighbor = await network.start("Oak 3")
+    await _call(
+        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+    )
+    old = _node(init_integration).identity
+    await _call(hass, "rotate_key", compromised=True)
+    assert old.keyid in neighbor.node.peers.revoked
+    assert len(neighbor.node.peers) == 0
+
+
+async def test_outbox_is_delivered_on_the_timer_and_survives_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    neighbor = await network.start("Oak 3")
+    await _call(
+        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+    )
+    port = neighbor.port
+    await network.stop(neighbor)
+    sent = _node(init_integration).broadcast_alert("Garage door left open at number 5")
+    await hass.async_block_till_done()
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert outbox_path(hass).is_file()
+    assert len(_node(init_integration).outbox) == 1
+    assert len(_node(init_integration).peers) == 1
+
+    await network.serve(neighbor.node, port=port)
+    assert await init_integration.runtime_data.federation.async_deliver() == 1
+    assert [e.event_id for e in neighbor.node.received] == [sent.event_id]
+    assert len(_node(init_integration).outbox) == 0
+
+
+async def test_outbox_timer_tries_delivery(
+    hass: HomeAssistant, init_integration: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    async def deliver(_self: object) -> int:
+        calls.append(1)
+        return 0
+
+    monkeypatch.setattr(Federation, "async_deliver", deliver)
+    async_fire_time_changed(hass, dt_util.utcnow() + DELIVERY_INTERVAL + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert calls == [1]
+
+
+async def test_removing_the_entry_deletes_peers_and_outbox(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    _node(init_integration).broadcast_alert("x")
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert STORAGE_KEY in hass_storage
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert STORAGE_KEY not in hass_storage
+    assert not outbox_path(hass).exists()
