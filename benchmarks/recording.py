@@ -8,8 +8,9 @@ for Porchlight, the supervising Python process) over S seconds of steady recordi
 warm-up both pay alike (ffmpeg probing the stream).
 
 After the measured window every camera gets a doorbell press: clip_ready_s is the time from the
-clip's end (press + post-roll) to the clip being indexed, and clip_cpu_s what cutting one clip
-costs (measured by cutting them all again, one after the other). Clips are reported apart
+clip's end (press + post-roll) to the clip being indexed (the worst camera; the median too),
+and clip_cpu_s what cutting one clip costs (measured by cutting them all again, one after the
+other). Clips are reported apart
 because a real doorbell makes a few per hour, not one per camera-minute.
 """
 
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from custom_components.porchlight.recorder.clip_maker import ClipMaker
 from custom_components.porchlight.recorder.clips import (
     ClipScheduler,
     PendingClip,
@@ -36,7 +38,7 @@ from custom_components.porchlight.recorder.clips import (
     is_intact_segment,
 )
 from custom_components.porchlight.recorder.index import ClipIndex
-from custom_components.porchlight.recorder.models import Segment, Trigger
+from custom_components.porchlight.recorder.models import Clip, Segment, Trigger
 from custom_components.porchlight.recorder.supervisor import CameraRecorder, RecorderConfig
 from porchlight_dev.rtsp import RtspServer, make_camera_video
 
@@ -108,22 +110,29 @@ class RecorderRun:
     """Porchlight's recorder core wired as the integration wires it, minus Home Assistant."""
 
     def __init__(self, urls: list[str], out: Path) -> None:
-        """Prepare one recorder per camera."""
+        """Prepare one recorder per camera and the clip pipeline they feed."""
         self.out = out
         self.index = ClipIndex(out / "clips.sqlite3")
-        self.scheduler = ClipScheduler(PRE_ROLL, POST_ROLL)
         self.ready_delays: list[float] = []
         self.all_ready = asyncio.Event()
-        self._builds: set[asyncio.Task[None]] = set()
-        self.recorders = [
-            CameraRecorder(
+        self.clip_ends: dict[str, float] = {}
+        self.recorders = {
+            f"camera.cam{n}": CameraRecorder(
                 RecorderConfig(f"camera.cam{n}", "ffmpeg", out / f"cam{n}"),
                 self._source(url),
                 self._segment,
                 lambda status: None,
             )
             for n, url in enumerate(urls)
-        ]
+        }
+        self.maker = ClipMaker(
+            "ffmpeg",
+            self.index,
+            scheduler=ClipScheduler(PRE_ROLL, POST_ROLL),
+            clips_dir=lambda camera: out / "clips",
+            growing=lambda camera: self.recorders[camera].growing,
+            on_clip=self._clip,
+        )
 
     @staticmethod
     def _source(url: str) -> Callable[[], Awaitable[str]]:
@@ -133,43 +142,31 @@ class RecorderRun:
         return source
 
     async def _segment(self, segment: Segment) -> None:
-        await asyncio.to_thread(self.index.add_segment, segment)
-        ready = self.scheduler.take_ready(segment.camera, segment.end)
-        if ready is not None:
-            task = asyncio.create_task(self._build(ready))
-            self._builds.add(task)
-            task.add_done_callback(self._builds.discard)
+        await self.maker.segment_recorded(segment)
 
-    async def _build(self, pending: PendingClip) -> None:
-        segments = await asyncio.to_thread(
-            self.index.segments, pending.camera, pending.start, pending.end
-        )
-        clip = await build_clip("ffmpeg", pending, segments, self.out / "clips", time.time)
-        if clip is not None:
-            await asyncio.to_thread(self.index.add_clip, clip)
-            self.ready_delays.append(time.time() - pending.end)
-            if len(self.ready_delays) == len(self.recorders):
-                self.all_ready.set()
+    async def _clip(self, clip: Clip) -> None:
+        self.ready_delays.append(time.time() - self.clip_ends[clip.camera])
+        if len(self.ready_delays) == len(self.recorders):
+            self.all_ready.set()
 
     async def run(self, seconds: float) -> dict[str, Any]:
         """Record, measure, press every doorbell, stop, then price one clip."""
-        for recorder in self.recorders:
+        for recorder in self.recorders.values():
             recorder.start()
         await asyncio.sleep(WARMUP_SECONDS)
-        pids = [r.pid for r in self.recorders if r.pid is not None]
+        pids = [r.pid for r in self.recorders.values() if r.pid is not None]
         cpu = _usage(resource.RUSAGE_SELF) + _process_cpu(pids)
         await asyncio.sleep(seconds)
         cpu = _usage(resource.RUSAGE_SELF) + _process_cpu(pids) - cpu
 
-        for recorder in self.recorders:
-            self.scheduler.trigger(recorder.config.camera, Trigger.DOORBELL, time.time())
+        for camera in self.recorders:
+            self.clip_ends[camera] = self.maker.trigger(camera, Trigger.DOORBELL).end
             await asyncio.sleep(0.25)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(POST_ROLL + 30):
                 await self.all_ready.wait()
-        await asyncio.gather(*(r.stop() for r in self.recorders))
-        if self._builds:
-            await asyncio.gather(*self._builds)
+        await asyncio.gather(*(r.stop() for r in self.recorders.values()))
+        await self.maker.close()
 
         clips = self.index.clips()
         clip_cpu = _usage(resource.RUSAGE_CHILDREN)
@@ -181,16 +178,14 @@ class RecorderRun:
             await build_clip("ffmpeg", pending, segments, self.out / "again", time.time)
         clip_cpu = (_usage(resource.RUSAGE_CHILDREN) - clip_cpu) / max(1, len(clips))
 
-        indexed = sum(
-            len(self.index.segments(r.config.camera, 0, time.time() + 60)) for r in self.recorders
-        )
+        indexed = sum(len(self.index.segments(c, 0, time.time() + 60)) for c in self.recorders)
         self.index.close()
         return {
             "cpu_s": cpu,
             "clip_cpu_s": clip_cpu,
             "indexed": indexed,
             "clip_ready_s": self.ready_delays,
-            "restarts": sum(r.status.restarts for r in self.recorders),
+            "restarts": sum(r.status.restarts for r in self.recorders.values()),
             **_counts(self.out, len(self.recorders)),
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -95,28 +96,30 @@ async def test_segments_a_pending_clip_needs_are_kept(
 ) -> None:
     recorder = init_integration.runtime_data.recorder
     now = time.time()
-    segment = Segment(
-        FRONT_DOOR,
-        _file(recorder.camera_dir(FRONT_DOOR) / "s" / "p.ts", 188),
-        now - 300,
-        now - 298,
-        188,
-    )
-    await hass.async_add_executor_job(recorder.index.add_segment, segment)
-    recorder.trigger(FRONT_DOOR, Trigger.DOORBELL, at=now - 299)
-    await hass.async_add_executor_job(recorder._prune, now)
-    assert segment.path.exists()
+    folder = recorder.camera_dir(FRONT_DOOR) / "s"
+    needed = Segment(FRONT_DOOR, _file(folder / "needed.ts", 188), now - 5, now - 3, 188)
+    spare = Segment(FRONT_DOOR, _file(folder / "spare.ts", 188), now - 60, now - 58, 188)
+    for segment in (needed, spare):
+        await hass.async_add_executor_job(recorder.index.add_segment, segment)
+    recorder.trigger(FRONT_DOOR, Trigger.DOORBELL, at=now)  # its pre-roll reaches `needed`
+    # Housekeeping long after: both are past keeping, but the pending clip still needs one.
+    await hass.async_add_executor_job(recorder._prune, now + 600)
+    assert needed.path.exists()
+    assert not spare.path.exists()
 
 
 async def test_overdue_clip_without_footage_makes_no_clip(
     hass: HomeAssistant, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder = init_integration.runtime_data.recorder
-    # The camera never delivered (port 9): the clip window passed long ago.
-    recorder.trigger(FRONT_DOOR, Trigger.MANUAL, at=time.time() - 600)
+    # A clip window that passed long ago while the camera delivered nothing (port 9), left
+    # for housekeeping (registered on the scheduler directly, so no waiter cuts it first).
+    recorder.scheduler.trigger(FRONT_DOOR, Trigger.MANUAL, time.time() - 600)
     with caplog.at_level(logging.WARNING):
         await recorder._housekeeping()
-        await hass.async_block_till_done()
+        deadline = time.monotonic() + 10
+        while "nothing recorded for clip" not in caplog.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
     assert recorder.scheduler.pending(FRONT_DOOR) is None
     assert recorder.index.clips() == []
     assert "nothing recorded for clip" in caplog.text
@@ -142,11 +145,12 @@ async def test_clip_that_ffmpeg_cannot_join_is_logged(
     broken = tmp_path / "ffmpeg"
     broken.write_text("#!/bin/sh\necho 'no space left on device' >&2\nexit 1\n")
     broken.chmod(0o755)
-    manager = recorder.hass.data["ffmpeg"]
-    monkeypatch.setattr(manager, "binary", str(broken))
-    recorder.trigger(FRONT_DOOR, Trigger.MANUAL, at=now - 59)
+    monkeypatch.setattr(recorder.clips, "binary", str(broken))
     with caplog.at_level(logging.ERROR):
-        await recorder._housekeeping()
-        await hass.async_block_till_done()
+        # Its end has passed: the clip is cut at once, and the cut fails.
+        recorder.trigger(FRONT_DOOR, Trigger.MANUAL, at=now - 59)
+        deadline = time.monotonic() + 10
+        while "could not be made" not in caplog.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
     assert "could not be made: ffmpeg exited with 1: no space left on device" in caplog.text
     assert recorder.index.clips() == []

@@ -30,13 +30,14 @@ from .const import (
     DOMAIN,
     RECORDING_DEFAULTS,
 )
-from .recorder.clips import ClipError, ClipScheduler, PendingClip, build_clip
+from .recorder.clip_maker import ClipMaker
+from .recorder.clips import ClipScheduler, PendingClip
 from .recorder.models import Clip, Segment, Trigger
 from .recorder.retention import DAY, RetentionPolicy, clips_to_prune
 from .recorder.supervisor import CameraRecorder, RecorderConfig, RecorderStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Mapping
+    from collections.abc import Mapping
     from datetime import datetime
     from pathlib import Path
 
@@ -121,7 +122,6 @@ class HomeRecorder:
         self.settings = settings
         self.root = root
         self.index = index
-        self.scheduler = ClipScheduler(settings.pre_roll, settings.post_roll)
         self.storage: dict[str, int] = dict.fromkeys(cameras, 0)
         binary = get_ffmpeg_manager(hass).binary
         self.recorders: dict[str, CameraRecorder] = {
@@ -133,8 +133,21 @@ class HomeRecorder:
             )
             for camera in cameras
         }
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.clips = ClipMaker(
+            binary,
+            index,
+            scheduler=ClipScheduler(settings.pre_roll, settings.post_roll),
+            clips_dir=lambda camera: self.camera_dir(camera) / "clips",
+            growing=lambda camera: self.recorders[camera].growing,
+            on_clip=self._clip_made,
+            create_task=hass.async_create_background_task,
+        )
         self._unsubscribe: list[Any] = []
+
+    @property
+    def scheduler(self) -> ClipScheduler:
+        """Pending clip windows per camera."""
+        return self.clips.scheduler
 
     def camera_dir(self, camera: str) -> Path:
         """Folder of one camera's segments and clips."""
@@ -172,15 +185,12 @@ class HomeRecorder:
         self._unsubscribe.clear()
         await asyncio.gather(*(r.stop() for r in self.recorders.values()))
         # A doorbell press seconds before a restart still becomes a (shorter) clip.
-        for pending in self.scheduler.take_overdue(float("inf"), 0.0):
-            self._spawn(self._build(pending))
-        if self._tasks:
-            await asyncio.gather(*self._tasks)
+        await self.clips.close()
 
     @callback
     def trigger(self, camera: str, trigger: Trigger, at: float | None = None) -> PendingClip:
         """Start or extend a clip of camera around `at` (now by default)."""
-        pending = self.scheduler.trigger(camera, trigger, time.time() if at is None else at)
+        pending = self.clips.trigger(camera, trigger, at)
         _LOGGER.debug(
             "%s: %s trigger, clip %s until %.0f", camera, trigger, pending.id, pending.end
         )
@@ -203,37 +213,10 @@ class HomeRecorder:
             self.trigger(camera, kind)
 
     async def _segment_recorded(self, segment: Segment) -> None:
-        await self.hass.async_add_executor_job(self.index.add_segment, segment)
+        await self.clips.segment_recorded(segment)
         self.storage[segment.camera] += segment.size
-        ready = self.scheduler.take_ready(segment.camera, segment.end)
-        if ready is not None:
-            self._spawn(self._build(ready))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task: asyncio.Task[None] = self.hass.async_create_task(coro, eager_start=True)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _build(self, pending: PendingClip) -> None:
-        segments = await self.hass.async_add_executor_job(
-            self.index.segments, pending.camera, pending.start, pending.end
-        )
-        try:
-            clip = await build_clip(
-                get_ffmpeg_manager(self.hass).binary,
-                pending,
-                segments,
-                self.camera_dir(pending.camera) / "clips",
-                time.time,
-            )
-        except ClipError as err:
-            _LOGGER.error(  # noqa: TRY400  # ffmpeg's message says it all; no traceback
-                "%s: clip %s could not be made: %s", pending.camera, pending.id, err
-            )
-            return
-        if clip is None:
-            return
-        await self.hass.async_add_executor_job(self.index.add_clip, clip)
+    async def _clip_made(self, clip: Clip) -> None:
         _LOGGER.info("%s: %s clip %s, %.1f s", clip.camera, clip.trigger, clip.id, clip.duration)
         await self._refresh_storage()
         async_dispatcher_send(self.hass, signal_clip(self.entry_id), clip.camera, clip)
@@ -265,8 +248,7 @@ class HomeRecorder:
             )
 
     async def _housekeeping(self, now: datetime | None = None) -> None:  # noqa: ARG002
-        for pending in self.scheduler.take_overdue(time.time(), OVERDUE_GRACE):
-            self._spawn(self._build(pending))
+        self.clips.build_overdue(time.time(), OVERDUE_GRACE)
         await self.hass.async_add_executor_job(self._prune, time.time())
         await self._refresh_storage()
         for camera, recorder in self.recorders.items():

@@ -64,6 +64,10 @@ class ClipScheduler:
         """The clip still being recorded for camera, if any."""
         return self._pending.get(camera)
 
+    def take(self, camera: str) -> PendingClip:
+        """Hand over camera's pending clip (the caller knows it is due)."""
+        return self._pending.pop(camera)
+
     def take_ready(self, camera: str, recorded_until: float) -> PendingClip | None:
         """Hand over camera's pending clip once segments cover its end."""
         current = self._pending.get(camera)
@@ -100,6 +104,28 @@ def _sha256(path: Path) -> str:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def snapshot_growing(
+    camera: str, growing: tuple[Path, float], destination: Path, now: float
+) -> Segment | None:
+    """Blocking: copy what ffmpeg has written so far of the current segment, in whole packets.
+
+    MPEG-TS is valid up to its last complete 188-byte packet, so a clip can end "now" instead
+    of waiting up to a keyframe interval for the segment to close.
+    """
+    path, start = growing
+    try:
+        with path.open("rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        return None
+    data = data[: len(data) - len(data) % TS_PACKET]
+    if not data:
+        return None
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_bytes(data)
+    return Segment(camera, destination, start, now, len(data))
 
 
 def _prepare(pending: PendingClip, segments: Sequence[Segment], work: Path) -> list[Segment]:

@@ -58,6 +58,9 @@ def record_segments(
         f="segment",
         segment_time=segment_seconds,
         segment_format="mpegts",
+        # Write each frame as it comes instead of a segment's worth at once (256 KiB buffer),
+        # so a clip can take the segment still being written up to the last second.
+        segment_format_options="flush_packets=1",
         reset_timestamps=1,
         segment_list="pipe:1",
         segment_list_type="csv",

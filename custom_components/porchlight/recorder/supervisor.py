@@ -106,6 +106,7 @@ class CameraRecorder:
         self._task: asyncio.Task[None] | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._stop = asyncio.Event()
+        self._growing: tuple[Path, float] | None = None
         self.status = RecorderStatus()
 
     def start(self) -> None:
@@ -131,6 +132,16 @@ class CameraRecorder:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._set(state=RecorderState.STOPPED)
+
+    @property
+    def growing(self) -> tuple[Path, float] | None:
+        """The segment ffmpeg is writing now and when it started, if known.
+
+        Known once a segment of this run has been handed over; it moves on only after the
+        next one has been handed over (indexed), so closed segments plus this one never have a
+        gap or an overlap.
+        """
+        return self._growing
 
     @property
     def pid(self) -> int | None:
@@ -194,6 +205,7 @@ class CameraRecorder:
         finally:
             await _reap(process)
             self._process = None
+            self._growing = None
             await drain
         if not self._stop.is_set():
             self._went_down("; ".join(errors) or f"ffmpeg exited with {process.returncode}")
@@ -236,6 +248,8 @@ class CameraRecorder:
                 last_error=None,
             )
             await self._on_segment(segment)
+            following = _next_path(segment.path)
+            self._growing = None if following is None else (following, segment.end)
 
     async def _segment(self, line: str) -> Segment | None:
         """Turn ffmpeg's 'name,start,end' line into a segment anchored at wall-clock now."""
@@ -261,6 +275,14 @@ class CameraRecorder:
             down_since=self.status.down_since or self._clock(),
             last_error=reason,
         )
+
+
+def _next_path(path: Path) -> Path | None:
+    """The segment after <run>-000041.ts is <run>-000042.ts (None for names not ours)."""
+    run, _, number = path.stem.rpartition("-")
+    if not number.isdigit():
+        return None
+    return path.with_name(f"{run}-{int(number) + 1:06d}{path.suffix}")
 
 
 def _signal(process: asyncio.subprocess.Process, signum: int) -> None:
