@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from custom_components.porchlight.federation.canonical import JSON, b64u, canon
+from custom_components.porchlight.federation.errors import MessageSignatureError
 from custom_components.porchlight.federation.httpsig import new_nonce, sign_request
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite, token_hash
@@ -231,6 +232,24 @@ async def test_unknown_peer_is_refused(scene: Scene) -> None:
     await refused(scene, 401, "unknown_key", scene.envelope(by=stranger).encode(), by=stranger)
 
 
+async def test_unknown_key_is_refused_before_the_body_or_other_headers(scene: Scene) -> None:
+    """The flood path answers from the raw Signature-Input alone (docs/protocol.md §5 step 0)."""
+    stranger = Identity.generate()
+    reply = await refused(
+        scene,
+        401,
+        "unknown_key",
+        b"not even json",
+        by=stranger,
+        headers={"Content-Type": "text/plain", "Content-Digest": "junk"},
+    )
+    assert reply == {"error": "unknown_key", "detail": "key is not pinned to any peer"}
+
+
+async def test_signature_input_without_keyid_takes_the_full_path(scene: Scene) -> None:
+    await refused(scene, 401, "signature_profile", headers={"Signature-Input": "pl=()"})
+
+
 async def test_revoked_key_is_refused(scene: Scene) -> None:
     scene.home.node.peers.revoke(scene.neighbor.node.identity.keyid, scene.now)
     await refused(scene, 401, "key_revoked")
@@ -320,6 +339,31 @@ async def test_forged_message_signature_is_refused(scene: Scene) -> None:
     obj = scene.envelope().to_json()
     obj["body"] = {**ALERT, "text": "All clear"}
     await refused(scene, 401, "bad_message_signature", canon(obj))
+
+
+async def test_relayed_message_with_forged_signature_is_refused(scene: Scene) -> None:
+    obj = scene.envelope(by=Identity.generate()).relayed().to_json()
+    obj["body"] = {**ALERT, "text": "All clear"}
+    await refused(scene, 401, "bad_message_signature", canon(obj))
+
+
+async def test_last_hop_message_from_its_originator_rests_on_the_hop_signature(
+    scene: Scene,
+) -> None:
+    """Not relayable any further, hop-signed by its originator: one Ed25519 check suffices.
+
+    The hop signature covers these exact canonical bytes, so the originator vouched for every
+    field; the end-to-end signature only matters to third parties, and nothing unverified is
+    ever passed on (docs/protocol.md §5.1).
+    """
+    obj = scene.envelope(body={"text": "x", "max_hops": 0}).to_json()
+    obj["sig"] = b64u(bytes(64))
+    status, reply = await scene.post(canon(obj))
+    assert (status, reply["status"]) == (202, "accepted")
+    stored = scene.home.node.received[-1]
+    assert not stored.verified
+    with pytest.raises(MessageSignatureError):
+        stored.relayed()
 
 
 async def test_expired_message_is_refused(scene: Scene) -> None:

@@ -20,6 +20,7 @@ from custom_components.porchlight.federation.errors import (
     RateLimitedError,
     ReplayError,
     SchemaError,
+    UnknownKeyError,
 )
 from custom_components.porchlight.federation.identity import Identity, grouped
 from custom_components.porchlight.federation.invites import (
@@ -206,8 +207,19 @@ def test_grouped_fingerprint() -> None:
 
 # --- outbox ------------------------------------------------------------------------------------
 def test_backoff_doubles_and_caps() -> None:
-    assert [backoff(n) for n in (1, 2, 3)] == [BASE_DELAY, 2 * BASE_DELAY, 4 * BASE_DELAY]
-    assert backoff(30) == MAX_DELAY
+    def none(_bound: int) -> int:
+        return 0
+
+    assert [backoff(n, none) for n in (1, 2, 3)] == [BASE_DELAY, 2 * BASE_DELAY, 4 * BASE_DELAY]
+    assert backoff(30, none) == MAX_DELAY
+
+
+def test_backoff_jitter_shortens_by_at_most_half() -> None:
+    assert backoff(1, lambda bound: bound - 1) == BASE_DELAY - BASE_DELAY // 2
+    waits = {backoff(5) for _ in range(200)}
+    delay = 16 * BASE_DELAY
+    assert all(delay - delay // 2 <= w <= delay for w in waits)
+    assert len(waits) > 1  # homes that failed together spread their retries
 
 
 def test_outbox_persists_and_gives_up(tmp_path: Path) -> None:
@@ -282,3 +294,11 @@ def test_rate_limiter_refills() -> None:
 def test_system_clock_is_integer_seconds() -> None:
     assert isinstance(SystemClock().now(), int)
     assert re.fullmatch(r"\d{10}", str(SystemClock().now()))
+
+
+def test_registry_resolves_only_pinned_keys() -> None:
+    registry = PeerRegistry()
+    stranger = Identity.generate().keyid
+    assert not registry.knows(stranger)
+    with pytest.raises(UnknownKeyError):
+        registry.resolve(stranger)

@@ -70,6 +70,8 @@ _SIGNATURE_INPUT: Final = re.compile(
     + f';created={_INT};keyid="([A-Z2-7]{{32}})";alg="{ALG}";expires={_INT}'
     + f';nonce="([A-Za-z0-9_-]{{22}})";tag="{TAG}"'
 )
+# Only the keyid, wherever it sits: the flood filter runs before the profile is checked.
+_CLAIMED_KEYID: Final = re.compile(r';keyid="([A-Z2-7]{32})"')
 _SIGNATURE: Final = re.compile(rf"{LABEL}=:([A-Za-z0-9+/]{{86}}==):")
 _DIGEST: Final = re.compile(r"sha-256=:([A-Za-z0-9+/]{43}=):")
 # Derived components must be printable ASCII without surrounding spaces (RFC 9421 §2).
@@ -148,6 +150,14 @@ def parse_hop(headers: Headers) -> Hop:
         digest_header=digest_header,
         digest=base64.b64decode(digest[1]),
     )
+
+
+def claimed_keyid(signature_input: str | None) -> str | None:
+    """The keyid a raw Signature-Input header names, if any (no other parsing, no crypto)."""
+    if signature_input is None:
+        return None
+    match = _CLAIMED_KEYID.search(signature_input)
+    return match[1] if match is not None else None
 
 
 def check_times(hop: Hop, now: int) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -58,6 +58,17 @@ class Identity:
     """A private signing key with its public half and fingerprint."""
 
     private_key: Ed25519PrivateKey
+    # Derived once: the inbox compares against the keyid on every request.
+    public_key: bytes = field(init=False, repr=False, compare=False)
+    keyid: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Derive the raw public key (32 bytes) and the keyid (RFC 9421 keyid, message ids)."""
+        raw = self.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        object.__setattr__(self, "public_key", raw)
+        object.__setattr__(self, "keyid", keyid(raw))
 
     @classmethod
     def generate(cls) -> Identity:
@@ -65,21 +76,9 @@ class Identity:
         return cls(Ed25519PrivateKey.generate())
 
     @property
-    def public_key(self) -> bytes:
-        """The raw 32-byte public key."""
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-
-    @property
     def fingerprint(self) -> str:
         """The grouped fingerprint people compare aloud."""
-        return fingerprint(self.public_key)
-
-    @property
-    def keyid(self) -> str:
-        """The fingerprint without dashes: the RFC 9421 keyid and the sender id in messages."""
-        return keyid(self.public_key)
+        return grouped(self.keyid)
 
     def sign(self, data: bytes) -> bytes:
         """Sign data; the signature is 64 bytes."""

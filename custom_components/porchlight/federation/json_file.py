@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pathlib import Path
+import tempfile
+from pathlib import Path
+from typing import Any
 
 FILE_MODE = 0o600
 
@@ -23,14 +21,16 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write document atomically (temp file, fsync, rename), readable by the owner only."""
+    """Write document atomically (temp file, fsync, rename), readable by the owner only.
+
+    Each call writes its own temp file (mkstemp: mode 0600, unique name), so two saves racing
+    in executor threads cannot rename each other's file away; the last rename wins.
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         json.dump(document, file, sort_keys=True, separators=(",", ":"))
         file.flush()
         os.fsync(file.fileno())
-    tmp.replace(path)
+    Path(tmp).replace(path)

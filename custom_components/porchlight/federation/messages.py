@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -172,6 +172,9 @@ class Envelope:
     sig: bytes
     hops: int = 0
     event_id: str = field(default="", compare=False)
+    # False only for a message whose originator hop-signed its exact bytes to us: then the
+    # end-to-end signature was not checked yet (see open_envelope).
+    verified: bool = field(default=True, compare=False)
 
     def signed_part(self) -> dict[str, JSON]:
         """The object the signature and the event id cover."""
@@ -200,20 +203,11 @@ class Envelope:
         return canon(self.to_json())
 
     def relayed(self) -> Envelope:
-        """The same message one hop further."""
-        return Envelope(
-            self.type,
-            self.id,
-            self.sender,
-            self.sender_key,
-            self.to,
-            self.created,
-            self.expires,
-            self.body,
-            self.sig,
-            self.hops + 1,
-            self.event_id,
-        )
+        """The same message one hop further; its end-to-end signature is checked first.
+
+        Raises MessageSignatureError rather than pass on a message nobody verified.
+        """
+        return replace(verify_envelope(self), hops=self.hops + 1)
 
 
 def seal(  # noqa: PLR0913  # an envelope has this many signed parts
@@ -287,30 +281,29 @@ def _check_envelope(obj: Mapping[str, JSON]) -> tuple[MessageType, dict[str, JSO
     return spec, body, hops
 
 
-def open_envelope(obj: JSON, *, now: int, public_key: Ed25519PublicKey | None = None) -> Envelope:
+def open_envelope(obj: JSON, *, now: int, hop_signer: tuple[str, bytes] | None = None) -> Envelope:
     """Check a parsed object's schema, signature and lifetime; return the envelope.
 
-    public_key, when the caller has the sender's pinned key object, saves constructing one;
-    it must be the key of `from_key` (the caller compares them).
+    hop_signer is (keyid, raw key) of a hop signature the caller has verified over exactly
+    the canonical bytes obj was parsed from. When it is the originator itself, that hop
+    signature already authenticates every byte of the envelope, so the envelope signature is
+    not checked here (docs/protocol.md §5.1); the result has `verified = False` and must pass
+    `verify_envelope` before the envelope is handed to anyone else (a relay).
     """
     if not isinstance(obj, dict):
         msg = "a message is an object"
         raise SchemaError(msg)
     _spec, body, hops = _check_envelope(obj)
     sender_key = _decode(str(obj["from_key"]), 32)
-    if keyid(sender_key) != obj["from"]:
-        msg = "from is not the fingerprint of from_key"
-        raise SchemaError(msg)
+    sig = _decode(str(obj["sig"]), 64)
     signed = {k: v for k, v in obj.items() if k not in {"sig", "unsigned"}}
     payload = canon(signed)
-    sig = _decode(str(obj["sig"]), 64)
-    try:
-        (public_key or Ed25519PublicKey.from_public_bytes(sender_key)).verify(
-            sig, _DOMAIN + payload
-        )
-    except InvalidSignature as err:
-        msg = "message signature does not verify"
-        raise MessageSignatureError(msg) from err
+    direct = hop_signer is not None and obj["from"] == hop_signer[0] and sender_key == hop_signer[1]
+    if not direct:
+        if keyid(sender_key) != obj["from"]:
+            msg = "from is not the fingerprint of from_key"
+            raise SchemaError(msg)
+        _verify(sender_key, sig, payload)
     created, expires = int(obj["created"]), int(obj["expires"])  # type: ignore[arg-type]
     if created > now + CLOCK_SKEW or expires < now:
         msg = "message is not within its lifetime"
@@ -327,7 +320,24 @@ def open_envelope(obj: JSON, *, now: int, public_key: Ed25519PublicKey | None = 
         sig,
         hops,
         hashlib.sha256(payload).hexdigest(),
+        verified=not direct,
     )
+
+
+def verify_envelope(envelope: Envelope) -> Envelope:
+    """The envelope with its end-to-end signature checked; MessageSignatureError if bad."""
+    if envelope.verified:
+        return envelope
+    _verify(envelope.sender_key, envelope.sig, canon(envelope.signed_part()))
+    return replace(envelope, verified=True)
+
+
+def _verify(sender_key: bytes, sig: bytes, payload: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(sender_key).verify(sig, _DOMAIN + payload)
+    except InvalidSignature as err:
+        msg = "message signature does not verify"
+        raise MessageSignatureError(msg) from err
 
 
 def _decode(text: str, size: int) -> bytes:

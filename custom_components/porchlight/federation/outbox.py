@@ -1,7 +1,8 @@
 """Messages waiting for a peer, kept in a JSON file so they survive restarts.
 
 Delivery is at least once; receivers dedupe by event id, so a retry after a lost reply is
-harmless. A failed attempt waits BASE_DELAY * 2^(attempts-1), capped at MAX_DELAY. An entry is
+harmless. A failed attempt waits BASE_DELAY * 2^(attempts-1), capped at MAX_DELAY, minus a random
+jitter of up to half of it. An entry is
 dropped when its message expires, after MAX_ATTEMPTS, or when the peer refuses it for good
 (a 4xx other than 408, 425 and 429): retrying a request the peer rejected on its merits would
 only repeat the rejection.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .json_file import read_json, write_json
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 BASE_DELAY: Final = 30
@@ -59,9 +60,15 @@ class OutboxEntry:
         return cls(**data)
 
 
-def backoff(attempts: int) -> int:
-    """Seconds to wait after the given number of failed attempts."""
-    return int(min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)))
+def backoff(attempts: int, randbelow: Callable[[int], int] = secrets.randbelow) -> int:
+    """Seconds to wait after the given number of failed attempts, randomly shortened.
+
+    The wait lies in [delay/2, delay] for the exponential delay: homes whose deliveries failed
+    together (a peer restarting, a network outage) do not all retry in the same second, and
+    no retry waits longer than the documented delay.
+    """
+    delay = int(min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)))
+    return delay - randbelow(delay // 2 + 1)
 
 
 class Outbox:

@@ -9,7 +9,7 @@ owner says so; a neighbor's vouch for an agency is recorded and shown, but trust
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 type Role = Literal["neighbor", "agency"]
+
+UNKNOWN_KEY: Final = "key is not pinned to any peer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,10 @@ class PeerRegistry:
         """The peer pinned to key_id, if any."""
         return self._peers.get(key_id)
 
+    def knows(self, key_id: str) -> bool:
+        """Whether key_id is pinned or was revoked (either deserves more than 'unknown')."""
+        return key_id in self._peers or key_id in self.revoked
+
     def resolve(self, key_id: str) -> tuple[Peer, Ed25519PublicKey]:
         """The peer and its verification key; UnknownKeyError or RevokedKeyError otherwise."""
         peer = self._peers.get(key_id)
@@ -133,8 +139,7 @@ class PeerRegistry:
             if key_id in self.revoked:
                 msg = "this key was revoked by its owner"
                 raise RevokedKeyError(msg)
-            msg = "key is not pinned to any peer"
-            raise UnknownKeyError(msg)
+            raise UnknownKeyError(UNKNOWN_KEY)
         return peer, self._keys[key_id]
 
     def add(self, peer: Peer) -> None:

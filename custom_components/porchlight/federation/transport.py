@@ -6,6 +6,7 @@ call as well as the standalone server (`make_app`) used by agencies, tests and b
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
@@ -13,9 +14,16 @@ from aiohttp import web
 
 from . import canonical
 from .canonical import JSON, canon
-from .errors import BodyTooLargeError, MalformedJSONError, PeerUnreachableError, ProtocolError
+from .errors import (
+    BodyTooLargeError,
+    MalformedJSONError,
+    PeerUnreachableError,
+    ProtocolError,
+    UnknownKeyError,
+)
 from .httpsig import CONTENT_TYPE, sign_request
 from .node import API_PREFIX, IDENTITY, INBOX, PAIR, Incoming
+from .peers import UNKNOWN_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -29,13 +37,13 @@ MAX_RESPONSE: Final = 65536
 
 
 # --- server side -----------------------------------------------------------------------------
+_HEADERS: Final = {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
+# The flood path's reply is the same every time, so it is serialized once.
+_UNKNOWN_KEY: Final = canon(UnknownKeyError(UNKNOWN_KEY).payload())
+
+
 def _respond(status: int, payload: dict[str, JSON]) -> web.Response:
-    return web.Response(
-        status=status,
-        body=canon(payload),
-        content_type=CONTENT_TYPE,
-        headers={"Cache-Control": "no-store"},
-    )
+    return web.Response(status=status, body=canon(payload), headers=_HEADERS)
 
 
 async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes | None:
@@ -86,7 +94,9 @@ async def _serve(
 
 
 async def serve_inbox(node: Node, request: web.Request) -> web.Response:
-    """Handle a POST to the inbox."""
+    """Handle a POST to the inbox; strangers' keys are refused before anything else."""
+    if node.unknown_key(request.headers.get("Signature-Input")):
+        return web.Response(status=HTTPStatus.UNAUTHORIZED, body=_UNKNOWN_KEY, headers=_HEADERS)
     return await _serve(request, node.handle_inbox)
 
 
