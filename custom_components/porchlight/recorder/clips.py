@@ -181,11 +181,11 @@ async def build_clip(
     try:
         await _run(commands.join_segments(binary, concat, partial))
         start, end = intact[0].start, intact[-1].end
-        # The frame of the trigger itself is the most telling picture.
-        at = min(max(0.0, pending.triggered_at - start), max(0.0, end - start - 0.5))
+        # The picture closest to the trigger: the keyframe opening its segment.
+        holding = next((s for s in reversed(intact) if s.start <= pending.triggered_at), intact[0])
         thumbnail: Path | None = thumb
         try:
-            await _run(commands.thumbnail(binary, partial, thumb, at))
+            await _run(commands.thumbnail(binary, holding.path, thumb))
         except ClipError as err:
             # A clip without a picture is still evidence; never lose it over the thumbnail.
             _LOGGER.warning("%s: no thumbnail for clip %s: %s", pending.camera, pending.id, err)
