@@ -90,15 +90,43 @@ async def test_identity_document_is_public(
 async def test_neighbor_redeems_home_invite(
     hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
 ) -> None:
-    response = await _call(hass, "create_invite", endpoint=endpoint, lifetime_hours=1)
+    response = await _call(hass, "create_invite", endpoint=endpoint, lifetime_hours=1, lan=True)
     assert response["invite"].startswith("plinv1.")
     assert response["qr_svg"].startswith("<svg")
     assert response["fingerprint"] == _node(init_integration).identity.fingerprint
     neighbor = await network.start("Oak 3")
-    peer = await neighbor.node.accept_invite(response["invite"], network.sender)
+    peer = await neighbor.node.accept_invite(response["invite"], network.sender, lan=True)
     assert peer.keyid == _node(init_integration).identity.keyid
     await hass.async_block_till_done()
     assert hass.states.get("sensor.maple_street_12_paired_neighbors").state == "1"
+
+    # The pairing is pending on both sides until the owners compare the same code (R3.3).
+    listed = await hass.services.async_call(
+        DOMAIN, "list_peers", {}, blocking=True, return_response=True
+    )
+    [info] = listed["peers"]  # type: ignore[index]
+    assert info["pending"] is True
+    assert info["lan"] is True
+    assert info["pairing_code"] == peer.pairing_code
+    neighbor.node.broadcast_alert("Not yet")
+    assert len(neighbor.node.outbox) == 0  # nothing goes to a pending peer
+    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "confirm_pairing", fingerprint=info["fingerprint"], code="00000000")
+    assert err.value.translation_key == "pairing_code_mismatch"
+    assert _node(init_integration).peers.get(neighbor.node.identity.keyid).pending  # type: ignore[union-attr]
+    confirmed = await hass.services.async_call(
+        DOMAIN,
+        "confirm_pairing",
+        {
+            "fingerprint": info["fingerprint"],
+            "code": peer.pairing_code[:4] + " " + peer.pairing_code[4:],
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert confirmed["peer"]["pending"] is False  # type: ignore[index]
+    assert confirmed["peer"]["pairing_code"] is None  # type: ignore[index]
 
     # A message from the new neighbor reaches the home's inbox view and the event bus.
     events = async_capture_events(hass, EVENT_MESSAGE)
@@ -115,7 +143,11 @@ async def test_home_accepts_agency_invite_untrusted_then_trusts(
     await hass.services.async_call(
         DOMAIN,
         "accept_invite",
-        {"invite": agency.node.create_invite().to_text(), "endpoint": endpoint},
+        {
+            "invite": agency.node.create_invite(lan=True).to_text(),
+            "endpoint": endpoint,
+            "lan": True,
+        },
         blocking=True,
     )
     fingerprint = agency.node.identity.fingerprint
@@ -141,7 +173,11 @@ async def test_trusting_a_neighbor_is_refused(
     await hass.services.async_call(
         DOMAIN,
         "accept_invite",
-        {"invite": neighbor.node.create_invite().to_text(), "endpoint": endpoint},
+        {
+            "invite": neighbor.node.create_invite(lan=True).to_text(),
+            "endpoint": endpoint,
+            "lan": True,
+        },
         blocking=True,
         return_response=True,
     )
@@ -158,7 +194,7 @@ async def test_accept_invite_errors_are_translated(
     hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, invite: str, key: str
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "accept_invite", invite=invite, endpoint=endpoint)
+        await _call(hass, "accept_invite", invite=invite, endpoint=endpoint, lan=True)
     assert err.value.translation_key == key
 
 
@@ -168,7 +204,7 @@ async def test_expired_invite_is_refused_by_service(
     other = await network.start("Oak 3")
     text = other.node.create_invite(lifetime=-1).to_text()
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "accept_invite", invite=text, endpoint=endpoint)
+        await _call(hass, "accept_invite", invite=text, endpoint=endpoint, lan=True)
     assert err.value.translation_key == "invite_expired"
 
 
@@ -176,17 +212,17 @@ async def test_unreachable_and_refusing_peers_are_reported(
     hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
 ) -> None:
     other = await network.start("Oak 3")
-    used = other.node.create_invite().to_text()
-    await _call(hass, "accept_invite", invite=used, endpoint=endpoint)
+    used = other.node.create_invite(lan=True).to_text()
+    await _call(hass, "accept_invite", invite=used, endpoint=endpoint, lan=True)
     # Same invite again: the other home refuses.
     with pytest.raises(HomeAssistantError) as err:
-        await _call(hass, "accept_invite", invite=used, endpoint=endpoint)
+        await _call(hass, "accept_invite", invite=used, endpoint=endpoint, lan=True)
     assert err.value.translation_key == "peer_refused"
     assert err.value.translation_placeholders == {"status": "410", "code": "invite_gone"}
-    fresh = other.node.create_invite().to_text()
+    fresh = other.node.create_invite(lan=True).to_text()
     await network.stop(other)
     with pytest.raises(HomeAssistantError) as err:
-        await _call(hass, "accept_invite", invite=fresh, endpoint=endpoint)
+        await _call(hass, "accept_invite", invite=fresh, endpoint=endpoint, lan=True)
     assert err.value.translation_key == "peer_unreachable"
 
 
@@ -212,7 +248,7 @@ async def test_unverifiable_pairing_answer_is_reported(
     )
     try:
         with pytest.raises(HomeAssistantError) as err:
-            await _call(hass, "accept_invite", invite=invite.to_text(), endpoint=endpoint)
+            await _call(hass, "accept_invite", invite=invite.to_text(), endpoint=endpoint, lan=True)
     finally:
         await runner.cleanup()
     assert err.value.translation_key == "pairing_failed"
@@ -275,9 +311,11 @@ async def test_views_answer_503_when_not_loaded(
 async def test_inbox_view_refuses_unknown_keys_and_oversize(
     hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
 ) -> None:
-    await _call(hass, "create_invite", endpoint=endpoint)
+    await _call(hass, "create_invite", endpoint=endpoint, lan=True)
     stranger = await network.start("Stranger")
-    status, reply = await network.sender.post(stranger.node.identity, endpoint + "/inbox", b"{}")
+    status, reply = await network.sender.post(
+        stranger.node.identity, endpoint + "/inbox", b"{}", lan=True
+    )
     assert (status, reply["error"]) == (401, "unknown_key")  # type: ignore[index]
     async with network.session.post(
         endpoint + "/inbox",
@@ -296,7 +334,11 @@ async def test_rotate_key_hands_over_to_peers(
 ) -> None:
     neighbor = await network.start("Oak 3")
     await _call(
-        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+        hass,
+        "accept_invite",
+        invite=neighbor.node.create_invite(lan=True).to_text(),
+        endpoint=endpoint,
+        lan=True,
     )
     old = _node(init_integration).identity
     response = await hass.services.async_call(
@@ -321,7 +363,11 @@ async def test_compromised_key_is_revoked_at_peers(
 ) -> None:
     neighbor = await network.start("Oak 3")
     await _call(
-        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+        hass,
+        "accept_invite",
+        invite=neighbor.node.create_invite(lan=True).to_text(),
+        endpoint=endpoint,
+        lan=True,
     )
     old = _node(init_integration).identity
     await _call(hass, "rotate_key", compromised=True)
@@ -334,8 +380,15 @@ async def test_outbox_is_delivered_on_the_timer_and_survives_reload(
 ) -> None:
     neighbor = await network.start("Oak 3")
     await _call(
-        hass, "accept_invite", invite=neighbor.node.create_invite().to_text(), endpoint=endpoint
+        hass,
+        "accept_invite",
+        invite=neighbor.node.create_invite(lan=True).to_text(),
+        endpoint=endpoint,
+        lan=True,
     )
+    home = _node(init_integration)
+    await _call(hass, "confirm_pairing", fingerprint=neighbor.node.identity.fingerprint)
+    neighbor.node.confirm_pairing(home.identity.keyid)
     port = neighbor.port
     await network.stop(neighbor)
     sent = _node(init_integration).broadcast_alert("Garage door left open at number 5")
@@ -381,3 +434,17 @@ async def test_removing_the_entry_deletes_peers_and_outbox(
     await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage
     assert not outbox_path(hass).exists()
+
+
+async def test_private_destination_without_lan_is_translated(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    neighbor = await network.start("Oak 3")
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass,
+            "accept_invite",
+            invite=neighbor.node.create_invite(lan=True).to_text(),
+            endpoint=endpoint,
+        )
+    assert err.value.translation_key == "destination_refused"

@@ -15,8 +15,10 @@ from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .federation.errors import (
+    DestinationRefusedError,
     InviteGoneError,
     InviteMalformedError,
+    PairingCodeError,
     PeerRefusedError,
     PeerUnreachableError,
     ProtocolError,
@@ -40,6 +42,8 @@ ATTR_LIFETIME_HOURS: Final = "lifetime_hours"
 ATTR_INVITE: Final = "invite"
 ATTR_FINGERPRINT: Final = "fingerprint"
 ATTR_COMPROMISED: Final = "compromised"
+ATTR_LAN: Final = "lan"
+ATTR_CODE: Final = "code"
 
 _ENDPOINT = probatio.All(cv.string, probatio.Match(r"^https?://"))
 CREATE_INVITE_SCHEMA: Final = probatio.Schema(
@@ -48,12 +52,20 @@ CREATE_INVITE_SCHEMA: Final = probatio.Schema(
         probatio.Optional(ATTR_LIFETIME_HOURS, default=24): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=24)
         ),
+        probatio.Optional(ATTR_LAN, default=False): cv.boolean,
     }
 )
 ACCEPT_INVITE_SCHEMA: Final = probatio.Schema(
-    {probatio.Required(ATTR_INVITE): cv.string, probatio.Optional(ATTR_ENDPOINT): _ENDPOINT}
+    {
+        probatio.Required(ATTR_INVITE): cv.string,
+        probatio.Optional(ATTR_ENDPOINT): _ENDPOINT,
+        probatio.Optional(ATTR_LAN, default=False): cv.boolean,
+    }
 )
 PEER_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_FINGERPRINT): cv.string})
+CONFIRM_PAIRING_SCHEMA: Final = probatio.Schema(
+    {probatio.Required(ATTR_FINGERPRINT): cv.string, probatio.Optional(ATTR_CODE): cv.string}
+)
 ROTATE_SCHEMA: Final = probatio.Schema(
     {probatio.Optional(ATTR_COMPROMISED, default=False): cv.boolean}
 )
@@ -92,6 +104,10 @@ def _peer_info(peer: Peer) -> dict[str, Any]:
         "name": peer.name,
         "role": peer.role,
         "trusted": peer.trusted,
+        "lan": peer.lan,
+        "pending": peer.pending,
+        # Shown until the owner confirmed it (R3.3); not a secret, but no longer useful.
+        "pairing_code": peer.pairing_code if peer.pending else None,
     }
 
 
@@ -110,7 +126,9 @@ def _find_peer(federation: Federation, fingerprint: str) -> Peer:
 async def _create_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
     _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
-    invite = federation.node.create_invite(lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600)
+    invite = federation.node.create_invite(
+        lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600, lan=call.data[ATTR_LAN]
+    )
     text = invite.to_text()
     return {
         "invite": text,
@@ -124,7 +142,9 @@ async def _accept_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
     _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
     try:
-        peer = await federation.node.accept_invite(call.data[ATTR_INVITE], federation.sender)
+        peer = await federation.node.accept_invite(
+            call.data[ATTR_INVITE], federation.sender, lan=call.data[ATTR_LAN]
+        )
     except InviteMalformedError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invite_malformed"
@@ -132,6 +152,10 @@ async def _accept_invite(call: ServiceCall) -> ServiceResponse:
     except InviteGoneError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invite_expired"
+        ) from err
+    except DestinationRefusedError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="destination_refused"
         ) from err
     except PeerUnreachableError as err:
         raise HomeAssistantError(
@@ -166,6 +190,25 @@ def _set_agency_trust(*, trusted: bool) -> Callable[[ServiceCall], Coroutine[Any
         federation.changed("state")
 
     return handler
+
+
+async def _confirm_pairing(call: ServiceCall) -> ServiceResponse:
+    federation = _federation(call.hass)
+    peer = _find_peer(federation, call.data[ATTR_FINGERPRINT])
+    try:
+        confirmed = federation.node.confirm_pairing(peer.keyid, call.data.get(ATTR_CODE))
+    except PairingCodeError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="pairing_code_mismatch",
+            translation_placeholders={"fingerprint": peer.fingerprint},
+        ) from err
+    return {"peer": _peer_info(confirmed)}
+
+
+async def _list_peers(call: ServiceCall) -> ServiceResponse:
+    federation = _federation(call.hass)
+    return {"peers": [_peer_info(peer) for peer in federation.node.peers]}
 
 
 async def _remove_peer(call: ServiceCall) -> None:
@@ -230,6 +273,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
     register(DOMAIN, "trust_agency", _set_agency_trust(trusted=True), schema=PEER_SCHEMA)
     register(DOMAIN, "untrust_agency", _set_agency_trust(trusted=False), schema=PEER_SCHEMA)
     register(DOMAIN, "remove_peer", _remove_peer, schema=PEER_SCHEMA)
+    register(
+        DOMAIN,
+        "confirm_pairing",
+        _confirm_pairing,
+        schema=CONFIRM_PAIRING_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN,
+        "list_peers",
+        _list_peers,
+        schema=probatio.Schema({}),
+        supports_response=SupportsResponse.ONLY,
+    )
     register(
         DOMAIN,
         "rotate_key",

@@ -86,7 +86,10 @@ class Network:
         """A new node, served."""
         return await self.serve(self.node(name, **settings))
 
-    async def pair(self, inviter: Running, invitee: Running) -> None:
-        """Pair two served nodes over HTTP."""
-        invite = inviter.node.create_invite()
-        await invitee.node.accept_invite(invite.to_text(), self.sender)
+    async def pair(self, inviter: Running, invitee: Running, *, confirm: bool = True) -> None:
+        """Pair two served nodes over HTTP (as LAN: they are on loopback), codes confirmed."""
+        invite = inviter.node.create_invite(lan=True)
+        peer = await invitee.node.accept_invite(invite.to_text(), self.sender, lan=True)
+        if confirm:
+            invitee.node.confirm_pairing(peer.keyid, peer.pairing_code)
+            inviter.node.confirm_pairing(invitee.node.identity.keyid, peer.pairing_code)

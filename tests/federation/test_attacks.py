@@ -487,7 +487,7 @@ def _redeem(scene: Scene, invite: Invite, by: Identity) -> bytes:
 
 
 async def test_reused_invite_is_refused(scene: Scene) -> None:
-    invite = scene.home.node.create_invite()
+    invite = scene.home.node.create_invite(lan=True)
     first = Identity.generate()
     status, reply = await scene.post(_redeem(scene, invite, first), by=first, path=PAIR)
     assert status == 200
@@ -514,7 +514,7 @@ async def test_guessed_invite_token_is_refused(scene: Scene) -> None:
 
 
 async def test_invite_dies_after_three_failed_redemptions(scene: Scene) -> None:
-    invite = scene.home.node.create_invite()
+    invite = scene.home.node.create_invite(lan=True)
     stranger = Identity.generate()
     body = _redeem(scene, invite, stranger)
     url = scene.home.endpoint + PAIR
@@ -528,7 +528,7 @@ async def test_invite_dies_after_three_failed_redemptions(scene: Scene) -> None:
 
 
 async def test_redemption_signed_by_another_key_is_refused(scene: Scene) -> None:
-    invite = scene.home.node.create_invite()
+    invite = scene.home.node.create_invite(lan=True)
     stranger = Identity.generate()
     mallory = Identity.generate()
     status, reply = await scene.post(_redeem(scene, invite, stranger), by=mallory, path=PAIR)
@@ -537,7 +537,7 @@ async def test_redemption_signed_by_another_key_is_refused(scene: Scene) -> None
 
 
 async def test_redemption_for_another_instance_is_refused(scene: Scene) -> None:
-    invite = scene.home.node.create_invite()
+    invite = scene.home.node.create_invite(lan=True)
     stranger = Identity.generate()
     body = scene.envelope(
         "pair_request",

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 async def test_pairing_pins_both_keys(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
-    invite = alice.node.create_invite()
-    peer = await bob.node.accept_invite(invite.to_text(), network.sender)
+    invite = alice.node.create_invite(lan=True)
+    peer = await bob.node.accept_invite(invite.to_text(), network.sender, lan=True)
     assert peer.keyid == alice.node.identity.keyid
     assert peer.endpoint == alice.endpoint
     assert peer.trusted
@@ -45,10 +45,10 @@ async def test_second_redemption_of_an_invite_is_refused(network: Network) -> No
     alice = await network.start("Alice")
     bob = await network.start("Bob")
     carol = await network.start("Carol")
-    text = alice.node.create_invite().to_text()
-    await bob.node.accept_invite(text, network.sender)
+    text = alice.node.create_invite(lan=True).to_text()
+    await bob.node.accept_invite(text, network.sender, lan=True)
     with pytest.raises(PeerRefusedError) as refused:
-        await carol.node.accept_invite(text, network.sender)
+        await carol.node.accept_invite(text, network.sender, lan=True)
     assert (refused.value.status, refused.value.code) == (410, "invite_gone")
     assert alice.node.peers.get(carol.node.identity.keyid) is None
     assert len(carol.node.peers) == 0
@@ -60,13 +60,15 @@ async def test_expired_invite_is_not_even_sent(network: Network) -> None:
     text = alice.node.create_invite(lifetime=60).to_text()
     network.clock.advance(61)
     with pytest.raises(InviteGoneError):
-        await bob.node.accept_invite(text, network.sender)
+        await bob.node.accept_invite(text, network.sender, lan=True)
 
 
 async def test_own_invite_cannot_be_accepted(network: Network) -> None:
     alice = await network.start("Alice")
     with pytest.raises(InviteInvalidError):
-        await alice.node.accept_invite(alice.node.create_invite().to_text(), network.sender)
+        await alice.node.accept_invite(
+            alice.node.create_invite(lan=True).to_text(), network.sender, lan=True
+        )
 
 
 async def test_alert_is_relayed_and_verified_end_to_end(network: Network) -> None:
@@ -185,7 +187,7 @@ async def _post_to(network: Network, response: web.StreamResponse) -> tuple[int,
     try:
         port = runner.addresses[0][1]
         sender = HttpSender(network.session, network.clock, max_response=1024)
-        return await sender.post(Identity.generate(), f"http://127.0.0.1:{port}/x", b"{}")
+        return await sender.post(Identity.generate(), f"http://127.0.0.1:{port}/x", b"{}", lan=True)
     finally:
         await runner.cleanup()
 
@@ -207,7 +209,9 @@ async def test_client_reports_unreachable_peer(network: Network) -> None:
     port = runner.addresses[0][1]
     await runner.cleanup()
     with pytest.raises(PeerUnreachableError):
-        await network.sender.post(Identity.generate(), f"http://127.0.0.1:{port}/x", b"{}")
+        await network.sender.post(
+            Identity.generate(), f"http://127.0.0.1:{port}/x", b"{}", lan=True
+        )
 
 
 async def test_key_rotation_keeps_pairing(network: Network) -> None:
@@ -244,10 +248,14 @@ async def test_revocation_drops_the_peer(network: Network) -> None:
 async def test_agency_is_untrusted_until_owner_trusts_it(network: Network) -> None:
     agency = await network.start("County Sheriff", role="agency")
     home = await network.start("Maple 12")
-    peer = await home.node.accept_invite(agency.node.create_invite().to_text(), network.sender)
+    peer = await home.node.accept_invite(
+        agency.node.create_invite(lan=True).to_text(), network.sender, lan=True
+    )
     assert peer.role == "agency"
     assert not peer.trusted
     assert agency.node.peers.get(home.node.identity.keyid) is not None
+    home.node.confirm_pairing(peer.keyid)
+    agency.node.confirm_pairing(home.node.identity.keyid)
 
     agency.node.broadcast_alert("Road closed")
     assert await agency.node.deliver(network.sender) == 0  # 403 untrusted, not retried
@@ -263,7 +271,10 @@ async def test_agency_is_untrusted_until_owner_trusts_it(network: Network) -> No
 async def test_agency_cannot_vouch(network: Network) -> None:
     agency = await network.start("County Sheriff", role="agency")
     home = await network.start("Maple 12")
-    peer = await home.node.accept_invite(agency.node.create_invite().to_text(), network.sender)
+    peer = await home.node.accept_invite(
+        agency.node.create_invite(lan=True).to_text(), network.sender, lan=True
+    )
+    home.node.confirm_pairing(peer.keyid)
     home.node.peers.set_trusted(peer.keyid, trusted=True)
     agency.node.send(home.node.identity.keyid, "vouch", _vouch(agency.node.identity), lifetime=600)
     assert await agency.node.deliver(network.sender) == 0
@@ -275,7 +286,9 @@ async def test_neighbor_vouch_is_shown_but_trusts_nothing(network: Network) -> N
     alice = await network.start("Alice")
     bob = await network.start("Bob")
     await network.pair(alice, bob)
-    await bob.node.accept_invite(agency.node.create_invite().to_text(), network.sender)
+    await bob.node.accept_invite(
+        agency.node.create_invite(lan=True).to_text(), network.sender, lan=True
+    )
     alice.node.send(bob.node.identity.keyid, "vouch", _vouch(agency.node.identity), lifetime=600)
     assert await alice.node.deliver(network.sender) == 1
     (vouch,) = bob.node.peers.vouches

@@ -79,10 +79,12 @@ async def test_dedupe_table_full_of_live_events_forgets_the_oldest(network: Netw
 async def test_node_without_endpoint_cannot_invite_or_pair(network: Network) -> None:
     node = network.node("Lonely")
     with pytest.raises(ValueError, match="endpoint"):
-        node.create_invite()
+        node.create_invite(lan=True)
     alice = await network.start("Alice")
     with pytest.raises(ValueError, match="endpoint"):
-        await node.accept_invite(alice.node.create_invite().to_text(), network.sender)
+        await node.accept_invite(
+            alice.node.create_invite(lan=True).to_text(), network.sender, lan=True
+        )
 
 
 async def test_advertising_twice_changes_nothing(network: Network) -> None:
@@ -124,7 +126,7 @@ async def test_pairing_answer_must_match_the_invite(network: Network) -> None:
             impostor, endpoint=real.endpoints[0], role="neighbor", name="x", now=network.clock.now()
         ).to_text()
         with pytest.raises(SenderMismatchError):
-            await bob.node.accept_invite(text, network.sender)
+            await bob.node.accept_invite(text, network.sender, lan=True)
         assert len(bob.node.peers) == 0
     finally:
         await runner.cleanup()

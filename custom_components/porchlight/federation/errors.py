@@ -178,6 +178,14 @@ class PeerUnreachableError(Exception):
     """An outbound request failed in transport (timeout, refused, oversize reply)."""
 
 
+class DestinationRefusedError(PeerUnreachableError):
+    """An outbound destination that is not a public address, for a peer not paired as LAN."""
+
+
+class PairingCodeError(Exception):
+    """The pairing code the owner typed is not the one both sides computed."""
+
+
 class PeerRefusedError(Exception):
     """A peer answered an outbound request with an error status."""
 

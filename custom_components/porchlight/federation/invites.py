@@ -32,9 +32,25 @@ TOKEN_BYTES: Final = 16
 _MAX_TEXT: Final = 1024
 
 
+PAIRING_CODE_DOMAIN: Final = b"porchlight-pair-v1"
+PAIRING_CODE_DIGITS: Final = 8
+
+
 def token_hash(token: str) -> str:
     """What the inviter stores instead of the token."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def pairing_code(key_a: bytes, key_b: bytes, digest: str) -> str:
+    """The 8-digit code both owners compare before a pairing becomes active (R3.3).
+
+    SHA-256("porchlight-pair-v1" || pkA || pkB || H(tok)) mod 10^8, zero-padded, where the
+    two raw public keys are in byte order (so both sides get the same code) and H(tok) is
+    the raw 32-byte SHA-256 of the invite token (the hex `digest` decoded).
+    """
+    low, high = sorted((key_a, key_b))
+    value = hashlib.sha256(PAIRING_CODE_DOMAIN + low + high + bytes.fromhex(digest)).digest()
+    return f"{int.from_bytes(value, 'big') % 10**PAIRING_CODE_DIGITS:0{PAIRING_CODE_DIGITS}d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +145,7 @@ class OpenInvite:
     expires: int
     failures: int = 0
     used: bool = False
+    lan: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for storage."""
@@ -137,12 +154,19 @@ class OpenInvite:
             "expires": self.expires,
             "failures": self.failures,
             "used": self.used,
+            "lan": self.lan,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OpenInvite:
         """Deserialize from storage."""
-        return cls(data["token_hash"], data["expires"], data["failures"], data["used"])
+        return cls(
+            data["token_hash"],
+            data["expires"],
+            data["failures"],
+            data["used"],
+            data.get("lan", False),
+        )
 
 
 class InviteBook:
@@ -165,6 +189,7 @@ class InviteBook:
         name: str,
         now: int,
         lifetime: int = DEFAULT_LIFETIME,
+        lan: bool = False,
     ) -> Invite:
         """Create an invite and remember its token hash."""
         self._forget_expired(now)
@@ -177,7 +202,7 @@ class InviteBook:
             expires=now + lifetime,
         )
         self._invites[token_hash(invite.token)] = OpenInvite(
-            token_hash(invite.token), invite.expires
+            token_hash(invite.token), invite.expires, lan=lan
         )
         return invite
 
@@ -192,6 +217,10 @@ class InviteBook:
             msg = "invite used or expired"
             raise InviteGoneError(msg)
         return digest
+
+    def allows_lan(self, digest: str) -> bool:
+        """Whether the owner issued this invite with a LAN allowance (R2.7)."""
+        return self._invites[digest].lan
 
     def fail(self, digest: str) -> None:
         """Count a redemption whose signatures did not verify."""

@@ -25,10 +25,12 @@ from . import canonical
 from .canonical import JSON, b64u, b64u_decode, canon
 from .errors import (
     BodyTooLargeError,
+    DestinationRefusedError,
     ForbiddenError,
     InviteGoneError,
     InviteInvalidError,
     MessageSignatureError,
+    PairingCodeError,
     PeerRefusedError,
     PeerUnreachableError,
     RateLimitedError,
@@ -52,7 +54,7 @@ from .httpsig import (
     verify_hop,
 )
 from .identity import grouped, keyid, verify
-from .invites import Invite, InviteBook, token_hash
+from .invites import Invite, InviteBook, pairing_code, token_hash
 from .messages import (
     BROADCAST,
     TYPES,
@@ -83,6 +85,12 @@ PAIRING_LIFETIME: Final = 300
 KEY_MESSAGE_LIFETIME: Final = 7 * 86400
 _IDENTITY_DOMAIN: Final = b"porchlight-identity-v1\n"
 _STATE_FORMAT: Final = 1
+
+
+class PairingUnconfirmedError(ForbiddenError):
+    """A message from a peer whose pairing code the owner has not confirmed yet (R3.3)."""
+
+    code = "pairing_unconfirmed"
 
 
 class StaleTransitionError(ForbiddenError):
@@ -133,8 +141,10 @@ type ChangeListener = Callable[[str], None]
 class Sender(Protocol):
     """Outbound transport: POST signed bytes, return the status and the parsed reply."""
 
-    async def post(self, identity: Identity, url: str, body: bytes) -> tuple[int, JSON]:
-        """Send body to url with a hop signature by identity."""
+    async def post(
+        self, identity: Identity, url: str, body: bytes, *, lan: bool = False
+    ) -> tuple[int, JSON]:
+        """Send body to url with a hop signature by identity (private addresses if lan)."""
         ...
 
 
@@ -304,6 +314,9 @@ class Node:
         ):
             msg = "the owner has not trusted this agency"
             raise UntrustedError(msg)
+        if peer.pending and envelope.type not in {"key_transition", "revoke"}:
+            msg = "the owner has not confirmed the pairing code yet"
+            raise PairingUnconfirmedError(msg)
         if envelope.type == "vouch" and peer.role != "neighbor":
             msg = "only neighbors vouch for agencies"
             raise ForbiddenError(msg)
@@ -333,7 +346,7 @@ class Node:
             # verify what we relay, and we never relay what we did not verify.
             envelope = verify_envelope(envelope)
             relayed = envelope.relayed()
-            for neighbor in self.peers.neighbors():
+            for neighbor in self.peers.active_neighbors():
                 if neighbor.keyid not in {peer.keyid, envelope.sender}:
                     self._queue(neighbor.keyid, relayed, now)
         self._store(envelope)
@@ -419,6 +432,9 @@ class Node:
             endpoint=str(envelope.body["endpoint"]),
             paired_at=now,
             trusted=role == "neighbor",
+            lan=self.invites.allows_lan(digest),
+            pending=True,
+            pairing_code=pairing_code(self.identity.public_key, envelope.sender_key, digest),
         )
         self.peers.add(peer)
         self._changed("state")
@@ -435,8 +451,8 @@ class Node:
         return Reply(HTTPStatus.OK, accept.to_json())
 
     # --- pairing as the invitee --------------------------------------------------------------
-    def create_invite(self, *, lifetime: int | None = None) -> Invite:
-        """Issue a one-time invite for this node's endpoint."""
+    def create_invite(self, *, lifetime: int | None = None, lan: bool = False) -> Invite:
+        """Issue a one-time invite for this node's endpoint (lan: the redeemer may be local)."""
         if self.endpoint is None:
             msg = "advertise an endpoint before inviting"
             raise ValueError(msg)
@@ -446,13 +462,18 @@ class Node:
             role=self.settings.role,
             name=self.settings.name,
             now=self.clock.now(),
+            lan=lan,
             **({"lifetime": lifetime} if lifetime is not None else {}),
         )
         self._changed("state")
         return invite
 
-    async def accept_invite(self, text: str, sender: Sender) -> Peer:
-        """Redeem someone's invite over the network; pin their key once they answer."""
+    async def accept_invite(self, text: str, sender: Sender, *, lan: bool = False) -> Peer:
+        """Redeem someone's invite over the network; pin their key once they answer.
+
+        The peer stays pending until the owner confirms the pairing code (R3.3); lan lets
+        its endpoint be a private address (R2.7).
+        """
         invite = Invite.from_text(text)
         now = self.clock.now()
         if invite.expires < now:
@@ -478,7 +499,9 @@ class Node:
             lifetime=PAIRING_LIFETIME,
             message_id=new_nonce(),
         )
-        status, reply = await sender.post(self.identity, invite.endpoint + PAIR, request.encode())
+        status, reply = await sender.post(
+            self.identity, invite.endpoint + PAIR, request.encode(), lan=lan
+        )
         if status != HTTPStatus.OK:
             code = reply.get("error") if isinstance(reply, dict) else None
             raise PeerRefusedError(status, str(code or "unknown"))
@@ -499,10 +522,30 @@ class Node:
             endpoint=invite.endpoint,
             paired_at=now,
             trusted=invite.role == "neighbor",
+            lan=lan,
+            pending=True,
+            pairing_code=pairing_code(
+                self.identity.public_key, invite.public_key, token_hash(invite.token)
+            ),
         )
         self.peers.add(peer)
         self._changed("state")
         return peer
+
+    def confirm_pairing(self, key_id: str, code: str | None = None) -> Peer:
+        """The owner compared the pairing code with the other owner: activate the peer.
+
+        With code, it must equal the one this side computed (spaces and dashes ignored);
+        PairingCodeError otherwise, and the peer stays pending. UnknownKeyError if key_id is
+        not paired.
+        """
+        peer, _ = self.peers.resolve(key_id)
+        if code is not None and code.replace(" ", "").replace("-", "") != peer.pairing_code:
+            msg = "the pairing code does not match"
+            raise PairingCodeError(msg)
+        confirmed = self.peers.confirm(key_id)
+        self._changed("state")
+        return confirmed
 
     # --- sending -----------------------------------------------------------------------------
     def _queue(self, peer: str, envelope: Envelope, now: int, signer: str | None = None) -> None:
@@ -530,7 +573,7 @@ class Node:
             message_id=new_nonce(),
         )
         self._remember(envelope, now)  # our own alert coming back through a relay is a dup
-        for neighbor in self.peers.neighbors():
+        for neighbor in self.peers.active_neighbors():
             self._queue(neighbor.keyid, envelope, now)
         return envelope
 
@@ -603,7 +646,13 @@ class Node:
                 self.outbox.failed(entry, now, "peer or key gone", retry=False)
                 continue
             try:
-                status, _ = await sender.post(signer, peer.endpoint + INBOX, entry.payload.encode())
+                status, _ = await sender.post(
+                    signer, peer.endpoint + INBOX, entry.payload.encode(), lan=peer.lan
+                )
+            except DestinationRefusedError as err:
+                # Not a network hiccup: the pinned endpoint is a private address (R2.7).
+                self.outbox.failed(entry, now, f"refused: {err}", retry=False)
+                continue
             except PeerUnreachableError as err:
                 self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
                 continue

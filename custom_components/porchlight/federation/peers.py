@@ -38,6 +38,9 @@ class Peer:
     trusted: bool
     key_seq: int = 0
     retired_keys: tuple[bytes, ...] = ()
+    lan: bool = False
+    pending: bool = False
+    pairing_code: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -56,6 +59,9 @@ class Peer:
             "trusted": self.trusted,
             "key_seq": self.key_seq,
             "retired_keys": [b64u(k) for k in self.retired_keys],
+            "lan": self.lan,
+            "pending": self.pending,
+            "pairing_code": self.pairing_code,
         }
 
     @classmethod
@@ -71,6 +77,10 @@ class Peer:
             trusted=data["trusted"],
             key_seq=data["key_seq"],
             retired_keys=tuple(b64u_decode(k, 32) for k in data["retired_keys"]),
+            # Peers stored before R2.7/R3.3 were paired without either: active, not LAN.
+            lan=data.get("lan", False),
+            pending=data.get("pending", False),
+            pairing_code=data.get("pairing_code", ""),
         )
 
 
@@ -160,6 +170,13 @@ class PeerRegistry:
         self._peers[key_id] = updated
         return updated
 
+    def confirm(self, key_id: str) -> Peer:
+        """The owner compared the pairing code: the peer becomes active (R3.3)."""
+        peer, _ = self.resolve(key_id)
+        updated = replace(peer, pending=False)
+        self._peers[key_id] = updated
+        return updated
+
     def rotate(self, key_id: str, new_key: bytes, seq: int) -> Peer:
         """Move a peer to its new key; the old key is kept (retired) for old signatures."""
         peer = self._peers.pop(key_id)
@@ -182,6 +199,10 @@ class PeerRegistry:
     def neighbors(self) -> list[Peer]:
         """Paired neighbors."""
         return [p for p in self._peers.values() if p.role == "neighbor"]
+
+    def active_neighbors(self) -> list[Peer]:
+        """Paired neighbors whose pairing the owner confirmed: the only ones alerts go to."""
+        return [p for p in self._peers.values() if p.role == "neighbor" and not p.pending]
 
     def agencies(self) -> list[Peer]:
         """Imported agencies, trusted or not."""

@@ -6,22 +6,27 @@ call as well as the standalone server (`make_app`) used by agencies, tests and b
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from . import canonical
 from .canonical import JSON, canon
 from .errors import (
     BodyTooLargeError,
+    DestinationRefusedError,
     MalformedJSONError,
     PeerUnreachableError,
     ProtocolError,
     UnknownKeyError,
 )
-from .httpsig import CONTENT_TYPE, sign_request
+from .httpsig import CONTENT_TYPE, authority_of, sign_request
 from .node import API_PREFIX, IDENTITY, INBOX, PAIR, Incoming
 from .peers import UNKNOWN_KEY
 
@@ -34,6 +39,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT: Final = 10.0
 MAX_RESPONSE: Final = 65536
+
+type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+type Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
 # --- server side -----------------------------------------------------------------------------
@@ -130,11 +138,63 @@ def make_app(node: Node, prefix: str = API_PREFIX) -> web.Application:
 
 
 # --- client side -----------------------------------------------------------------------------
+_CGNAT: Final = ipaddress.ip_network("100.64.0.0/10")
+_ULA: Final = ipaddress.ip_network("fc00::/7")
+
+
+def address_class(address: IPAddress) -> str | None:
+    """Why an outbound destination is not a public address (R2.7); None when it is public.
+
+    The classes a LAN allowance can lift are loopback, private (RFC 1918), link_local, cgnat,
+    ula and ipv4_mapped; "special" (multicast, unspecified, reserved, documentation, 6to4,
+    Teredo and every other non-global range) is refused even then.
+    """
+    v6 = address if isinstance(address, ipaddress.IPv6Address) else None
+    checks = (
+        ("ipv4_mapped", v6 is not None and v6.ipv4_mapped is not None),
+        ("special", v6 is not None and (v6.sixtofour or v6.teredo) is not None),
+        ("loopback", address.is_loopback),
+        ("special", address.is_multicast or address.is_unspecified or address.is_reserved),
+        ("link_local", address.is_link_local),
+        ("cgnat", address in _CGNAT),
+        ("ula", address in _ULA),
+        ("private", address.is_private),
+        ("special", not address.is_global),
+    )
+    return next((kind for kind, matches in checks if matches), None)
+
+
+LAN_CLASSES: Final = frozenset({"loopback", "private", "link_local", "cgnat", "ula", "ipv4_mapped"})
+
+
+def check_destination(address: str, *, lan: bool) -> IPAddress:
+    """The parsed address if the node may connect to it; DestinationRefusedError otherwise."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError as err:
+        msg = "not an IP address"
+        raise DestinationRefusedError(msg) from err
+    kind = address_class(parsed)
+    if kind is None or (lan and kind in LAN_CLASSES):
+        return parsed
+    msg = f"destination is a {kind} address; pair as LAN to allow it"
+    raise DestinationRefusedError(msg)
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for host (one lookup)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 class HttpSender:
     """Signs and POSTs requests on a shared aiohttp session.
 
     No redirects (an endpoint is what was pinned at pairing, nothing else), a total timeout,
-    and a cap on how much of a reply is read.
+    and a cap on how much of a reply is read. The host is resolved once, every address it
+    resolves to is checked (R2.7), and the connection goes to the checked address itself,
+    so a second lookup (DNS rebinding) has nothing to change; the original host name is kept
+    for the Host header, the signature's @authority and TLS (SNI and certificate check).
     """
 
     def __init__(
@@ -144,19 +204,48 @@ class HttpSender:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_response: int = MAX_RESPONSE,
+        resolve: Resolve = system_resolve,
     ) -> None:
         """Use session for every request."""
         self.session = session
         self.clock = clock
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.max_response = max_response
+        self.resolve = resolve
 
-    async def post(self, identity: Identity, url: str, body: bytes) -> tuple[int, JSON]:
+    async def pinned(self, url: str, *, lan: bool) -> URL:
+        """The URL with its host replaced by a checked address; raise if none may be used."""
+        target = URL(url)
+        host = target.host or ""
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            try:
+                addresses = await self.resolve(host, target.port or 0)
+            except OSError as err:
+                raise PeerUnreachableError(type(err).__name__) from err
+        if not addresses:
+            msg = "host has no address"
+            raise PeerUnreachableError(msg)
+        checked = [check_destination(a, lan=lan) for a in addresses]
+        return target.with_host(str(checked[0]))
+
+    async def post(
+        self, identity: Identity, url: str, body: bytes, *, lan: bool = False
+    ) -> tuple[int, JSON]:
         """Send body; return the status and the strictly parsed reply (None if not JSON)."""
+        target = await self.pinned(url, lan=lan)
         headers = sign_request(identity, "POST", url, body, now=self.clock.now())
+        headers["Host"] = authority_of(url)
+        host = URL(url).host
         try:
             async with self.session.post(
-                url, data=body, headers=headers, allow_redirects=False, timeout=self.timeout
+                target,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self.timeout,
+                server_hostname=host if target.scheme == "https" else None,
             ) as response:
                 data = await read_capped(response.content, self.max_response)
                 status = response.status
