@@ -36,6 +36,7 @@ class Harness:
     def __init__(self, tmp_path: Path, source: str | None, **config: object) -> None:
         self.segments: list[Segment] = []
         self.states: list[RecorderState] = []
+        self.reports = 0
         self.source = source
         self.recorder = CameraRecorder(
             RecorderConfig(
@@ -60,6 +61,7 @@ class Harness:
         self.segments.append(segment)
 
     def _status(self, status: RecorderStatus) -> None:
+        self.reports += 1
         if not self.states or self.states[-1] is not status.state:
             self.states.append(status.state)
 
@@ -89,6 +91,9 @@ async def test_records_contiguous_segments_from_rtsp(tmp_path: Path, rtsp: RtspS
 
     assert h.states[:2] == [RecorderState.STARTING, RecorderState.RECORDING]
     assert h.states[-1] is RecorderState.STOPPED
+    # Steady recording is not news: starting, recording, stopped, and no report per segment.
+    assert h.reports == 3
+    assert h.recorder.status.last_segment == h.segments[-1].end
     for segment in h.segments:
         assert segment.camera == "camera.front_door"
         assert segment.path.parent == tmp_path / "segments"

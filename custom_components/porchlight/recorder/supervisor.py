@@ -149,8 +149,11 @@ class CameraRecorder:
         return None if self._process is None else self._process.pid
 
     def _set(self, **changes: object) -> None:
-        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
-        self._on_status(self.status)
+        old, self.status = self.status, replace(self.status, **changes)  # type: ignore[arg-type]
+        # Every segment moves last_segment; listeners (entities, repairs) only care when
+        # anything else changes, so a steady recording reports nothing every two seconds.
+        if replace(old, last_segment=None) != replace(self.status, last_segment=None):
+            self._on_status(self.status)
 
     async def _run(self) -> None:
         failures = 0
