@@ -6,14 +6,13 @@ phcc's inside the test process.
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 import pytest
 import pytest_socket
 
 from porchlight_dev.hass import Camera, HassProcess, Home, Tokens, write_config
-from porchlight_dev.rtsp import RtspServer, make_camera_video
+from porchlight_dev.rtsp import RtspServer, free_port, make_camera_video
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -41,13 +40,6 @@ def auto_enable_custom_integrations(socket_enabled: None) -> None:
     (127.0.0.1 only) stays in force, so nothing here can reach beyond loopback.
     """
     return
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
