@@ -51,16 +51,17 @@ URL_RE: Final = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?
 # --- schemas ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Str:
-    """A string field, optionally matching a pattern in full."""
+    """A string field, optionally matching a pattern in full (empty only if min_len is 0)."""
 
     max_len: int
     pattern: re.Pattern[str] | None = None
+    min_len: int = 1
 
     def check(self, value: JSON) -> bool:
         """Return whether value fits."""
         return (
             isinstance(value, str)
-            and 0 < len(value) <= self.max_len
+            and self.min_len <= len(value) <= self.max_len
             and (self.pattern is None or self.pattern.fullmatch(value) is not None)
         )
 
@@ -88,9 +89,88 @@ class OneOf:
         return isinstance(value, str) and value in self.values
 
 
-type Field = Str | Int | OneOf
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """A nested object with exactly the given fields."""
+
+    fields: Mapping[str, Field]
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return (
+            isinstance(value, dict)
+            and set(value) == set(self.fields)
+            and all(spec.check(value[name]) for name, spec in self.fields.items())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A nested object whose "kind" field picks one of several exact shapes."""
+
+    kinds: Mapping[str, Obj]
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        if not isinstance(value, dict):
+            return False
+        shape = self.kinds.get(value.get("kind"))  # type: ignore[arg-type]  # any JSON key
+        return shape is not None and shape.check(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    """An array of min_len..max_len items of one shape."""
+
+    item: Field
+    min_len: int
+    max_len: int
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return (
+            isinstance(value, list)
+            and self.min_len <= len(value) <= self.max_len
+            and all(self.item.check(item) for item in value)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnyObject:
+    """An object checked elsewhere by its own strict parser (an evidence manifest)."""
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value is an object at all."""
+        return isinstance(value, dict)
+
+
+type Field = Str | Int | OneOf | Obj | Variant | ListOf | AnyObject
 ROLE: Final = OneOf(frozenset({"neighbor", "agency"}))
 NAME: Final = Str(64)
+# Coordinates are integer micro-degrees (R2.5: no floats); geometry is checked by geo.py.
+LAT: Final = Int(-90_000_000, 90_000_000)
+LON: Final = Int(-180_000_000, 180_000_000)
+AREA: Final = Variant(
+    {
+        "circle": Obj(
+            {
+                "kind": OneOf(frozenset({"circle"})),
+                "lat": LAT,
+                "lon": LON,
+                "radius_m": Int(1, 50_000),
+            }
+        ),
+        "polygon": Obj(
+            {
+                "kind": OneOf(frozenset({"polygon"})),
+                "points": ListOf(ListOf(Int(-180_000_000, 180_000_000), 2, 2), 3, 100),
+            }
+        ),
+    }
+)
+CLIP_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+REQUEST_LIFETIME: Final = 14 * 86400
+OFFER_LIFETIME: Final = 7 * 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +210,41 @@ TYPES: Final[Mapping[str, MessageType]] = {
     "vouch": MessageType(
         {"agency": Str(32, KEYID_RE), "agency_key": Str(43, KEY_RE), "name": NAME},
         max_lifetime=86400,
+    ),
+    # An agency asks the homes of an area for footage of a time window (docs/protocol.md §12).
+    # Relayed between neighbors; every home decides locally whether it lies in the area.
+    "footage_request": MessageType(
+        {
+            "case": Str(64, min_len=0),
+            "reason": Str(500),
+            "area": AREA,
+            "start": Int(0, canonical.MAX_INT),
+            "end": Int(0, canonical.MAX_INT),
+            "reply_to": Str(256, URL_RE),
+            "max_hops": Int(0, MAX_HOPS),
+        },
+        relayable=True,
+        max_lifetime=REQUEST_LIFETIME,
+    ),
+    # A home's answer to a request: one capability link per clip its owner approved, and the
+    # signed evidence manifest (federation/evidence.py checks it). Only approvals travel.
+    "footage_offer": MessageType(
+        {
+            "request": Str(64, HEX64_RE),
+            "manifest": AnyObject(),
+            "links": ListOf(
+                Obj(
+                    {
+                        "clip": Str(64, CLIP_ID_RE),
+                        "url": Str(512, URL_RE),
+                        "expires": Int(0, canonical.MAX_INT),
+                    }
+                ),
+                1,
+                100,
+            ),
+        },
+        max_lifetime=OFFER_LIFETIME,
     ),
 }
 

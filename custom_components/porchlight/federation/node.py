@@ -80,6 +80,7 @@ _LOGGER = logging.getLogger(__name__)
 API_PREFIX: Final = "/api/porchlight/v1"
 INBOX: Final = "/inbox"
 PAIR: Final = "/pair"
+OFFER: Final = "/offer"
 IDENTITY: Final = "/identity"
 PAIRING_LIFETIME: Final = 300
 KEY_MESSAGE_LIFETIME: Final = 7 * 86400
@@ -109,6 +110,7 @@ class Settings:
     max_pair_body: int = 4096
     per_peer_per_minute: int = 60
     pair_per_minute: int = 5
+    offer_per_minute: int = 120
     received_max: int = 1000
     dedupe_max: int = 10_000
 
@@ -136,6 +138,9 @@ class Reply:
 
 type ReadBody = Callable[[int], Awaitable[bytes]]
 type ChangeListener = Callable[[str], None]
+# A footage request for this home: the envelope, the originating agency as this home knows it
+# (None: not paired here) and the peer that handed it over.
+type RequestListener = Callable[[Envelope, Peer | None, Peer], None]
 
 
 class Sender(Protocol):
@@ -162,12 +167,17 @@ class Node:
     key_seq: int = 0
     on_change: ChangeListener | None = None
     on_message: Callable[[Envelope], None] | None = None
+    on_request: RequestListener | None = None
+    # Footage requests this node (an agency) issued: event id -> expiry. Offers are accepted
+    # for these only.
+    issued: dict[str, int] = field(default_factory=dict)
     signers: dict[str, Identity] = field(init=False)
     received: deque[Envelope] = field(init=False)
     replay: ReplayCache = field(default_factory=ReplayCache)
     _events: dict[str, int] = field(init=False, default_factory=dict)
     _rate: RateLimiter = field(init=False)
     _pair_rate: RateLimiter = field(init=False)
+    _offer_rate: RateLimiter = field(init=False)
     _authorities: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -176,6 +186,7 @@ class Node:
         self.received = deque(maxlen=self.settings.received_max)
         self._rate = RateLimiter(self.settings.per_peer_per_minute)
         self._pair_rate = RateLimiter(self.settings.pair_per_minute)
+        self._offer_rate = RateLimiter(self.settings.offer_per_minute)
         self._authorities = authorities(self.endpoints)
 
     # --- state -------------------------------------------------------------------------------
@@ -201,6 +212,7 @@ class Node:
             "key_seq": self.key_seq,
             "peers": self.peers.to_json(),
             "invites": self.invites.to_json(),
+            "issued": dict(self.issued),
         }
 
     def load_state(self, data: dict[str, Any]) -> None:
@@ -210,6 +222,7 @@ class Node:
         self.key_seq = data["key_seq"]
         self.peers = PeerRegistry.from_json(data["peers"])
         self.invites = InviteBook.from_json(data["invites"])
+        self.issued = dict(data.get("issued", {}))
 
     def _changed(self, what: str) -> None:
         if self.on_change is not None:
@@ -317,17 +330,39 @@ class Node:
         if peer.pending and envelope.type not in {"key_transition", "revoke"}:
             msg = "the owner has not confirmed the pairing code yet"
             raise PairingUnconfirmedError(msg)
+        self._authorize_type(peer, envelope)
+
+    def _authorize_type(self, peer: Peer, envelope: Envelope) -> None:
+        """What each message type additionally demands of its sender."""
         if envelope.type == "vouch" and peer.role != "neighbor":
             msg = "only neighbors vouch for agencies"
             raise ForbiddenError(msg)
-        if envelope.type == "alert" and envelope.hops > int(envelope.body["max_hops"]):  # type: ignore[arg-type]
+        if envelope.type in {"alert", "footage_request"} and envelope.hops > int(
+            envelope.body["max_hops"]  # type: ignore[arg-type]
+        ):
             msg = "relayed further than its originator allowed"
+            raise ForbiddenError(msg)
+        if envelope.type == "footage_request" and envelope.hops == 0 and peer.role != "agency":
+            msg = "only agencies request footage"
+            raise ForbiddenError(msg)
+        if envelope.type == "footage_offer":
+            self._check_offer(envelope)
+
+    def _check_offer(self, envelope: Envelope) -> None:
+        """An offer must answer a request this node issued and that is still open."""
+        expires = self.issued.get(str(envelope.body["request"]))
+        if self.settings.role != "agency" or expires is None or expires < self.clock.now():
+            msg = "no open request of ours matches this offer"
             raise ForbiddenError(msg)
 
     def _dispatch(self, peer: Peer, envelope: Envelope, now: int) -> None:
         match envelope.type:
             case "alert":
                 self._accept_alert(peer, envelope, now)
+            case "footage_request":
+                self._accept_request(peer, envelope, now)
+            case "footage_offer":
+                self._store(envelope)
             case "key_transition":
                 self._accept_transition(peer, envelope)
             case "revoke":
@@ -339,7 +374,8 @@ class Node:
                 self._accept_vouch(peer, envelope, now)
         self._changed("state")
 
-    def _accept_alert(self, peer: Peer, envelope: Envelope, now: int) -> None:
+    def _relay(self, peer: Peer, envelope: Envelope, now: int) -> Envelope:
+        """Pass a relayable message on to our neighbors if its hop budget allows."""
         if envelope.hops < int(envelope.body["max_hops"]):  # type: ignore[arg-type]
             # A message that may travel on must carry a valid end-to-end signature, even
             # when the originator's hop signature let open_envelope skip it: others will
@@ -349,7 +385,23 @@ class Node:
             for neighbor in self.peers.active_neighbors():
                 if neighbor.keyid not in {peer.keyid, envelope.sender}:
                     self._queue(neighbor.keyid, relayed, now)
-        self._store(envelope)
+        return envelope
+
+    def _accept_alert(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        self._store(self._relay(peer, envelope, now))
+
+    def _accept_request(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        """Relay a footage request if we trust its agency, and hand it to the owner's side.
+
+        Relaying never depends on whether this home lies in the area (that would tell the
+        neighbors, and through them the agency, something about where the home is). A home
+        does carry requests only from agencies its owner trusts.
+        """
+        origin = self.peers.get(envelope.sender)
+        if origin is not None and origin.role == "agency" and origin.trusted and not origin.pending:
+            envelope = self._relay(peer, envelope, now)
+        if self.on_request is not None:
+            self.on_request(envelope, origin, peer)
 
     def _accept_transition(self, peer: Peer, envelope: Envelope) -> None:
         body = envelope.body
@@ -450,6 +502,67 @@ class Node:
         )
         return Reply(HTTPStatus.OK, accept.to_json())
 
+    async def handle_offer(self, request: Incoming, read_body: ReadBody) -> Reply:
+        """An agency's offer endpoint: a home's answer to one of our requests.
+
+        Homes that answer may never have paired with the agency (the request reached them
+        through their neighbors, and the agency is not told who was asked), so the sender's
+        key comes from the offer itself: both the hop and the envelope must be signed by it,
+        and the offer must name an open request this agency issued.
+        """
+        now = self.clock.now()
+        check_content_type(request.headers)
+        self._check_length(request, self.settings.max_body)
+        if not self._offer_rate.allow(request.remote, now):
+            msg = "too many offers"
+            raise RateLimitedError(msg)
+        self._check_authority(request)
+        hop = parse_hop(request.headers)
+        check_times(hop, now)
+        body = await read_body(self.settings.max_body)
+        obj = canonical.loads(body)
+        if not isinstance(obj, dict) or obj.get("type") != "footage_offer":
+            msg = "the offer endpoint takes footage_offer only"
+            raise SchemaError(msg)
+        envelope = _verify_redemption(request, hop, obj, body, now)
+        self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
+        if envelope.to != self.identity.keyid:
+            msg = "offer addressed to another instance"
+            raise WrongRecipientError(msg)
+        self._check_offer(envelope)
+        if envelope.event_id in self._events:
+            return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
+        self._store(envelope)
+        self._remember(envelope, now)
+        return Reply(HTTPStatus.ACCEPTED, {"status": "accepted", "event_id": envelope.event_id})
+
+    # --- footage requests (agency side) ------------------------------------------------------
+    def request_footage(
+        self, body: dict[str, JSON], *, lifetime: int, peers: list[str] | None = None
+    ) -> Envelope:
+        """Sign a footage request and queue it for the given homes (default: every active one).
+
+        The request is addressed to everyone: the homes relay it to their neighbors.
+        """
+        now = self.clock.now()
+        envelope = seal(
+            self.identity,
+            "footage_request",
+            body,
+            to=BROADCAST,
+            now=now,
+            lifetime=lifetime,
+            message_id=new_nonce(),
+        )
+        targets = peers if peers is not None else [p.keyid for p in self.peers.active_neighbors()]
+        self.issued = {k: v for k, v in self.issued.items() if v >= now}
+        self.issued[envelope.event_id] = envelope.expires
+        self._remember(envelope, now)
+        for target in targets:
+            self._queue(target, envelope, now)
+        self._changed("state")
+        return envelope
+
     # --- pairing as the invitee --------------------------------------------------------------
     def create_invite(self, *, lifetime: int | None = None, lan: bool = False) -> Invite:
         """Issue a one-time invite for this node's endpoint (lan: the redeemer may be local)."""
@@ -532,6 +645,34 @@ class Node:
         self._changed("state")
         return peer
 
+    def import_agency(self, text: str, *, lan: bool = False) -> Peer:
+        """Pin an agency's key from its invite without contacting it (one-sided).
+
+        The agency does not learn that this home exists; it can reach the home only through
+        neighbors that relay its requests. The agency stays untrusted until the owner, having
+        checked its fingerprint through an independent channel (R3.4), trusts it.
+        """
+        invite = Invite.from_text(text)
+        if invite.role != "agency":
+            msg = "this invite is not an agency's"
+            raise InviteInvalidError(msg)
+        if invite.keyid == self.identity.keyid:
+            msg = "this is our own invite"
+            raise InviteInvalidError(msg)
+        peer = Peer(
+            keyid=invite.keyid,
+            public_key=invite.public_key,
+            role="agency",
+            name=invite.name,
+            endpoint=invite.endpoint,
+            paired_at=self.clock.now(),
+            trusted=False,
+            lan=lan,
+        )
+        self.peers.add(peer)
+        self._changed("state")
+        return peer
+
     def confirm_pairing(self, key_id: str, code: str | None = None) -> Peer:
         """The owner compared the pairing code with the other owner: activate the peer.
 
@@ -548,13 +689,21 @@ class Node:
         return confirmed
 
     # --- sending -----------------------------------------------------------------------------
-    def _queue(self, peer: str, envelope: Envelope, now: int, signer: str | None = None) -> None:
+    def _queue(
+        self,
+        peer: str,
+        envelope: Envelope,
+        now: int,
+        signer: str | None = None,
+        route: str = INBOX,
+    ) -> None:
         queued = self.outbox.enqueue(
             peer=peer,
             payload=envelope.encode().decode("utf-8"),
             signer=signer or self.identity.keyid,
             expires=envelope.expires,
             now=now,
+            route=route,
         )
         if not queued:
             _LOGGER.warning("Outbox full; a message for %s was dropped", grouped(peer))
@@ -577,8 +726,16 @@ class Node:
             self._queue(neighbor.keyid, envelope, now)
         return envelope
 
-    def send(self, peer: str, msg_type: str, body: dict[str, JSON], *, lifetime: int) -> Envelope:
-        """Sign a direct message to one peer and queue it."""
+    def send(
+        self,
+        peer: str,
+        msg_type: str,
+        body: dict[str, JSON],
+        *,
+        lifetime: int,
+        route: str = INBOX,
+    ) -> Envelope:
+        """Sign a direct message to one peer and queue it (for its inbox unless told)."""
         now = self.clock.now()
         envelope = seal(
             self.identity,
@@ -589,7 +746,7 @@ class Node:
             lifetime=lifetime,
             message_id=new_nonce(),
         )
-        self._queue(peer, envelope, now)
+        self._queue(peer, envelope, now, route=route)
         return envelope
 
     def rotate(self, new_identity: Identity, *, compromised: bool = False) -> None:
@@ -647,7 +804,7 @@ class Node:
                 continue
             try:
                 status, _ = await sender.post(
-                    signer, peer.endpoint + INBOX, entry.payload.encode(), lan=peer.lan
+                    signer, peer.endpoint + entry.route, entry.payload.encode(), lan=peer.lan
                 )
             except DestinationRefusedError as err:
                 # Not a network hiccup: the pinned endpoint is a private address (R2.7).

@@ -40,6 +40,8 @@ class OutboxEntry:
     attempts: int = 0
     next_attempt: int = 0
     last_error: str = ""
+    # The route under the peer's endpoint: the inbox, or an agency's offer endpoint.
+    route: str = "/inbox"
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for the file."""
@@ -52,6 +54,7 @@ class OutboxEntry:
             "attempts": self.attempts,
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
+            "route": self.route,
         }
 
     @classmethod
@@ -104,12 +107,16 @@ class Outbox:
                 {"format": _FORMAT, "entries": [e.to_json() for e in self._entries.values()]},
             )
 
-    def enqueue(self, *, peer: str, payload: str, signer: str, expires: int, now: int) -> bool:
+    def enqueue(  # noqa: PLR0913  # one keyword per field of an entry
+        self, *, peer: str, payload: str, signer: str, expires: int, now: int, route: str = "/inbox"
+    ) -> bool:
         """Queue a message; False if the outbox is full (the message is dropped)."""
         if len(self._entries) >= MAX_ENTRIES:
             return False
         entry_id = secrets.token_urlsafe(12)
-        self._entries[entry_id] = OutboxEntry(entry_id, peer, payload, signer, expires, 0, now)
+        self._entries[entry_id] = OutboxEntry(
+            entry_id, peer, payload, signer, expires, 0, now, route=route
+        )
         return True
 
     def due(self, now: int) -> list[OutboxEntry]:

@@ -27,7 +27,7 @@ from .errors import (
     UnknownKeyError,
 )
 from .httpsig import CONTENT_TYPE, authority_of, sign_request
-from .node import API_PREFIX, IDENTITY, INBOX, PAIR, Incoming
+from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming
 from .peers import UNKNOWN_KEY
 
 if TYPE_CHECKING:
@@ -113,6 +113,11 @@ async def serve_pair(node: Node, request: web.Request) -> web.Response:
     return await _serve(request, node.handle_pair)
 
 
+async def serve_offer(node: Node, request: web.Request) -> web.Response:
+    """Handle a POST to an agency's offer endpoint."""
+    return await _serve(request, node.handle_offer)
+
+
 def serve_identity(node: Node) -> web.Response:
     """Answer a GET for the public identity document."""
     return _respond(200, node.identity_document())
@@ -127,12 +132,17 @@ def make_app(node: Node, prefix: str = API_PREFIX) -> web.Application:
     async def pair(request: web.Request) -> web.Response:
         return await serve_pair(node, request)
 
+    async def offer(request: web.Request) -> web.Response:
+        return await serve_offer(node, request)
+
     async def identity(_request: web.Request) -> web.Response:
         return serve_identity(node)
 
     app = web.Application(client_max_size=node.settings.max_body)
     app.router.add_post(prefix + INBOX, inbox)
     app.router.add_post(prefix + PAIR, pair)
+    if node.settings.role == "agency":
+        app.router.add_post(prefix + OFFER, offer)
     app.router.add_get(prefix + IDENTITY, identity)
     return app
 

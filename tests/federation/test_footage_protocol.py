@@ -1,0 +1,376 @@
+"""Footage requests and offers on the wire: who may send them, how they travel, who hears."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from custom_components.porchlight.federation.errors import (
+    ForbiddenError,
+    InviteInvalidError,
+    SchemaError,
+)
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.messages import BROADCAST, seal
+from custom_components.porchlight.federation.node import OFFER, Node
+
+if TYPE_CHECKING:
+    from custom_components.porchlight.federation.canonical import JSON
+    from custom_components.porchlight.federation.messages import Envelope
+    from custom_components.porchlight.federation.peers import Peer
+
+    from .loopback import Network, Running
+
+DAY = 86400
+
+
+def request_body(clock_now: int, *, max_hops: int = 1) -> dict[str, JSON]:
+    """A small circle around a park, the last two hours."""
+    return {
+        "case": "2026-000123",
+        "reason": "Burglary reported at 14:05",
+        "area": {"kind": "circle", "lat": 40_712_800, "lon": -74_006_000, "radius_m": 200},
+        "start": clock_now - 7200,
+        "end": clock_now - 60,
+        "reply_to": "http://127.0.0.1:1/api/porchlight/v1",
+        "max_hops": max_hops,
+    }
+
+
+class Heard:
+    """What a home's owner side received."""
+
+    def __init__(self, node: Node) -> None:
+        """Listen on node."""
+        self.requests: list[tuple[Envelope, Peer | None, Peer]] = []
+        node.on_request = lambda env, origin, via: self.requests.append((env, origin, via))
+
+
+async def agency_with_homes(network: Network) -> tuple[Running, Running, Running, Running]:
+    """Agency paired with home A only; A neighbors B and C; B imported the agency, C did not."""
+    agency = await network.start("Metro PD", role="agency")
+    a = await network.start("A")
+    b = await network.start("B")
+    c = await network.start("C")
+    await network.pair(agency, a)
+    a.node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
+    await network.pair(a, b)
+    await network.pair(a, c)
+    invite = agency.node.create_invite(lan=True)
+    b.node.import_agency(invite.to_text(), lan=True)
+    b.node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
+    return agency, a, b, c
+
+
+async def deliver_all(network: Network, *nodes: Running) -> None:
+    """Run every outbox until nothing moves."""
+    for _ in range(4):
+        for running in nodes:
+            await running.node.deliver(network.sender)
+
+
+async def test_request_reaches_neighbors_through_relay_and_each_decides(network: Network) -> None:
+    agency, a, b, c = await agency_with_homes(network)
+    heard = {n: Heard(r.node) for n, r in {"a": a, "b": b, "c": c}.items()}
+    envelope = agency.node.request_footage(
+        request_body(network.clock.now()), lifetime=3 * DAY, peers=None
+    )
+    await deliver_all(network, agency, a, b, c)
+
+    (got_a,) = heard["a"].requests
+    assert got_a[0].event_id == envelope.event_id
+    assert got_a[1] is not None
+    assert got_a[1].keyid == agency.node.identity.keyid
+    (got_b,) = heard["b"].requests
+    assert got_b[0].hops == 1
+    assert got_b[1] is not None
+    assert got_b[1].trusted
+    assert got_b[2].keyid == a.node.identity.keyid
+    # C never imported the agency: it hears of the request, knows no such agency, and
+    # carries it no further.
+    (got_c,) = heard["c"].requests
+    assert got_c[1] is None
+    assert len(c.node.outbox) == 0
+
+
+async def test_agency_learns_nothing_about_relayed_homes(network: Network) -> None:
+    agency, a, b, c = await agency_with_homes(network)
+    agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
+    await deliver_all(network, agency, a, b, c)
+    assert [p.name for p in agency.node.peers] == ["A"]
+    assert agency.node.received == type(agency.node.received)(maxlen=agency.node.received.maxlen)
+
+
+async def test_footage_request_is_always_addressed_to_everyone(network: Network) -> None:
+    a = await network.start("A")
+    with pytest.raises(SchemaError, match="addressed to everyone"):
+        a.node.send("A" * 32, "footage_request", request_body(network.clock.now()), lifetime=DAY)
+    assert len(a.node.outbox) == 0
+
+
+async def test_neighbor_broadcasting_a_request_is_forbidden(network: Network) -> None:
+    a = await network.start("A")
+    b = await network.start("B")
+    await network.pair(a, b)
+    heard = Heard(a.node)
+    envelope = seal(
+        b.node.identity,
+        "footage_request",
+        request_body(network.clock.now()),
+        to=BROADCAST,
+        now=network.clock.now(),
+        lifetime=DAY,
+        message_id=new_nonce(),
+    )
+    status, reply = await network.sender.post(
+        b.node.identity, a.node.endpoint + "/inbox", envelope.encode(), lan=True
+    )
+    assert status == ForbiddenError.status
+    assert isinstance(reply, dict)
+    assert reply["error"] == ForbiddenError.code
+    assert heard.requests == []
+
+
+async def test_request_relayed_beyond_its_hop_budget_is_refused(network: Network) -> None:
+    agency, a, b, _c = await agency_with_homes(network)
+    envelope = agency.node.request_footage(
+        request_body(network.clock.now(), max_hops=0), lifetime=DAY
+    )
+    await deliver_all(network, agency, a)
+    assert len(a.node.outbox) == 0  # hop budget 0: A keeps it to itself
+    relayed = envelope.relayed()
+    status, _ = await network.sender.post(
+        a.node.identity, b.node.endpoint + "/inbox", relayed.encode(), lan=True
+    )
+    assert status == ForbiddenError.status
+
+
+async def test_home_offer_reaches_agency_it_never_paired_with(network: Network) -> None:
+    agency, _a, b, _c = await agency_with_homes(network)
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
+    offer = {
+        "request": envelope.event_id,
+        "manifest": {"v": 1},
+        "links": [{"clip": "abc123", "url": b.node.endpoint + "/share/x", "expires": 1}],
+    }
+    b.node.send(agency.node.identity.keyid, "footage_offer", offer, lifetime=DAY, route=OFFER)
+    assert await b.node.deliver(network.sender) == 1
+    (got,) = agency.node.received
+    assert got.type == "footage_offer"
+    assert got.sender == b.node.identity.keyid
+    # Delivered again (a lost reply): a duplicate, stored once.
+    again = seal(
+        b.node.identity,
+        "footage_offer",
+        offer,
+        to=agency.node.identity.keyid,
+        now=got.created,
+        lifetime=DAY,
+        message_id=got.id,
+    )
+    status, reply = await network.sender.post(
+        b.node.identity, agency.node.endpoint + OFFER, again.encode(), lan=True
+    )
+    assert status == 200
+    assert isinstance(reply, dict)
+    assert reply["status"] == "duplicate"
+    assert len(agency.node.received) == 1
+
+
+async def offer_status(
+    network: Network, home: Running, agency: Running, body: dict[str, JSON], **kwargs: object
+) -> tuple[int, JSON]:
+    """POST an offer straight to the agency's offer endpoint."""
+    envelope = seal(
+        home.node.identity,
+        str(kwargs.get("type", "footage_offer")),
+        body,
+        to=str(kwargs.get("to", agency.node.identity.keyid)),
+        now=network.clock.now(),
+        lifetime=3600,
+        message_id=new_nonce(),
+    )
+    signer = kwargs.get("signer", home.node.identity)
+    return await network.sender.post(
+        signer,  # type: ignore[arg-type]
+        agency.node.endpoint + OFFER,
+        envelope.encode(),
+        lan=True,
+    )
+
+
+def offer_for(request_id: str) -> dict[str, JSON]:
+    """A minimal offer body."""
+    return {
+        "request": request_id,
+        "manifest": {},
+        "links": [
+            {"clip": "c1", "url": "http://127.0.0.1:9/api/porchlight/v1/share/t", "expires": 5}
+        ],
+    }
+
+
+async def test_offer_for_a_request_never_issued_is_refused(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    status, reply = await offer_status(network, home, agency, offer_for("0" * 64))
+    assert status == ForbiddenError.status
+    assert isinstance(reply, dict)
+    assert reply["error"] == ForbiddenError.code
+    assert len(agency.node.received) == 0
+
+
+async def test_offer_for_an_expired_request_is_refused(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    envelope = agency.node.request_footage(
+        request_body(network.clock.now()), lifetime=3600, peers=[]
+    )
+    network.clock.advance(3601)
+    status, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
+    assert status == ForbiddenError.status
+
+
+async def test_offer_hop_signed_by_another_key_is_refused(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    other = await network.start("C")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    status, reply = await offer_status(
+        network, home, agency, offer_for(envelope.event_id), signer=other.node.identity
+    )
+    assert status == 403
+    assert isinstance(reply, dict)
+    assert reply["error"] == "sender_mismatch"
+    assert len(agency.node.received) == 0
+
+
+async def test_offer_endpoint_takes_offers_only(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    body: dict[str, JSON] = {"text": "hello", "max_hops": 0}
+    status, reply = await offer_status(network, home, agency, body, type="alert", to=BROADCAST)
+    assert status == 400
+    assert isinstance(reply, dict)
+    assert reply["error"] == "schema"
+
+
+async def test_offer_to_another_agency_is_refused(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    status, reply = await offer_status(
+        network, home, agency, offer_for(envelope.event_id), to=home.node.identity.keyid
+    )
+    assert status == 403
+    assert isinstance(reply, dict)
+    assert reply["error"] == "wrong_recipient"
+
+
+async def test_offers_are_rate_limited_per_address(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency", offer_per_minute=1)
+    home = await network.start("B")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    first, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
+    second, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
+    assert (first, second) == (202, 429)
+
+
+async def test_homes_have_no_offer_endpoint_and_refuse_offers(network: Network) -> None:
+    agency, a, _b, _c = await agency_with_homes(network)
+    status, _ = await offer_status(network, agency, a, offer_for("0" * 64))
+    assert status == 404
+    # Through the inbox, from the paired agency: homes never take offers.
+    agency.node.send(a.node.identity.keyid, "footage_offer", offer_for("0" * 64), lifetime=DAY)
+    entry = next(e for e in agency.node.outbox if e.peer == a.node.identity.keyid)
+    status, _ = await network.sender.post(
+        agency.node.identity, a.node.endpoint + "/inbox", entry.payload.encode(), lan=True
+    )
+    assert status == ForbiddenError.status
+
+
+async def test_import_agency_takes_agency_invites_only(network: Network) -> None:
+    home = await network.start("A")
+    neighbor = await network.start("B")
+    with pytest.raises(InviteInvalidError):
+        home.node.import_agency(neighbor.node.create_invite().to_text())
+    agency = network.node("Metro PD", identity=home.node.identity, role="agency")
+    agency.advertise("http://127.0.0.1:1/api/porchlight/v1")
+    with pytest.raises(InviteInvalidError):
+        home.node.import_agency(agency.create_invite().to_text())
+
+
+async def test_imported_agency_is_untrusted_until_the_owner_trusts_it(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("A")
+    peer = home.node.import_agency(agency.node.create_invite().to_text(), lan=True)
+    assert (peer.role, peer.trusted, peer.pending) == ("agency", False, False)
+    # The agency was not contacted: it knows no home.
+    assert list(agency.node.peers) == []
+
+
+async def test_issued_requests_survive_a_restart(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    restored = network.node("Metro PD", identity=agency.node.identity, role="agency")
+    restored.load_state(agency.node.state_json())
+    assert restored.issued == {envelope.event_id: envelope.expires}
+    legacy = agency.node.state_json()
+    del legacy["issued"]
+    restored.load_state(legacy)
+    assert restored.issued == {}
+
+
+async def test_expired_issued_requests_are_forgotten(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    first = agency.node.request_footage(request_body(network.clock.now()), lifetime=60)
+    network.clock.advance(120)
+    second = agency.node.request_footage(request_body(network.clock.now()), lifetime=60)
+    assert set(agency.node.issued) == {second.event_id}
+    assert first.event_id not in agency.node.issued
+
+
+async def test_untrusted_agency_request_is_refused_by_the_home(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("A")
+    await network.pair(agency, home)
+    heard = Heard(home.node)
+    agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
+    assert await agency.node.deliver(network.sender) == 0
+    assert heard.requests == []
+    assert len(agency.node.outbox) == 0  # refused on its merits (403): not retried
+
+
+async def test_paired_home_may_offer_through_the_inbox(network: Network) -> None:
+    agency, a, _b, _c = await agency_with_homes(network)
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
+    a.node.send(
+        agency.node.identity.keyid, "footage_offer", offer_for(envelope.event_id), lifetime=DAY
+    )
+    assert await a.node.deliver(network.sender) == 1
+    assert [m.type for m in agency.node.received] == ["footage_offer"]
+
+
+@pytest.mark.parametrize(
+    ("area", "valid"),
+    [
+        ({"kind": "polygon", "points": [[1, 2], [3, 4], [5, 7]]}, True),
+        ({"kind": "polygon", "points": [[1, 2], [3, 4]]}, False),
+        ({"kind": "polygon", "points": [[1, 2], [3, 4], [5]]}, False),
+        ({"kind": "circle", "lat": 1, "lon": 2, "radius_m": 0}, False),
+        ({"kind": "circle", "lat": 1, "lon": 2, "radius_m": 5, "x": 1}, False),
+        ({"kind": "square", "lat": 1, "lon": 2, "radius_m": 5}, False),
+        ([1, 2], False),
+    ],
+)
+async def test_request_area_must_have_one_known_shape(
+    network: Network, area: JSON, *, valid: bool
+) -> None:
+    agency = network.node("Metro PD", role="agency")
+    body = request_body(network.clock.now()) | {"area": area}
+    if valid:
+        assert agency.request_footage(body, lifetime=DAY, peers=[]).body["area"] == area
+    else:
+        with pytest.raises(SchemaError, match="field area"):
+            agency.request_footage(body, lifetime=DAY, peers=[])
