@@ -1,14 +1,17 @@
 """The real inbox over loopback: accepted requests per server CPU-second, and junk rejections.
 
-A server process runs the federation node's aiohttp app (the same verification code as the
-Home Assistant view) on 127.0.0.1; this process pre-signs bounded batches of requests,
+A server process serves one federation node twice on 127.0.0.1: on the dedicated listener
+(federation/listener.py, the figures) and on the node's aiohttp app (the same verification code
+as the Home Assistant view; the `_aiohttp` figures). This process pre-signs bounded batches of
+requests,
 serializes each to its final HTTP/1.1 bytes, and replays them over CONCURRENCY keep-alive
 connections with a bare asyncio protocol (one request in flight per connection, no
 pipelining). A generic HTTP client would cost more CPU per request than the server and
 become the bottleneck; this one costs a fraction of it. Throughput is divided by the CPU
 time the server process consumed during each phase, so the figure is per core whatever else
-the machine does. `aiohttp_floor_per_s` is the same measurement against a handler that only
-returns a fixed 401: no server built on aiohttp's request handling can refuse faster.
+the machine does. `aiohttp_floor_per_s` is the same measurement against an aiohttp handler that
+only returns a fixed 401: no server built on aiohttp's request handling can refuse faster,
+which is why the listener exists.
 Only 127.0.0.1 is contacted; every phase is bounded in count and in time.
 """
 
@@ -29,6 +32,7 @@ from custom_components.porchlight.federation.canonical import b64u, b64u_decode
 from custom_components.porchlight.federation.clock import SystemClock
 from custom_components.porchlight.federation.httpsig import new_nonce, sign_request
 from custom_components.porchlight.federation.identity import Identity, keyid
+from custom_components.porchlight.federation.listener import Listener
 from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import API_PREFIX, INBOX, Node, Settings
 from custom_components.porchlight.federation.peers import Peer
@@ -74,11 +78,16 @@ async def _serve(conn: Connection, server_key: bytes, peer_keys: list[str]) -> N
     await runner.setup()
     site = web.TCPSite(runner, HOST, 0)
     await site.start()
-    node.advertise(f"http://{HOST}:{runner.addresses[0][1]}{API_PREFIX}")
-    conn.send(runner.addresses[0][1])
+    listener = Listener(node)
+    await listener.start(HOST, 0)
+    ports = (listener.port, runner.addresses[0][1])
+    for port in ports:
+        node.advertise(f"http://{HOST}:{port}{API_PREFIX}")
+    conn.send(ports)
     loop = asyncio.get_running_loop()
     while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
         conn.send((time.process_time(), command, len(node.received)))
+    await listener.close()
     await runner.cleanup()
 
 
@@ -207,9 +216,11 @@ async def _main() -> dict[str, Any]:
     )
     process.start()
     try:
-        port = parent.recv()
+        port, aiohttp_port = parent.recv()
         url = f"http://{HOST}:{port}{API_PREFIX}{INBOX}"
+        aiohttp_url = f"http://{HOST}:{aiohttp_port}{API_PREFIX}{INBOX}"
         accepted_batch = _requests(url, senders, ACCEPTED, pinned=True)
+        accepted_aiohttp = _requests(aiohttp_url, senders, ACCEPTED, pinned=True)
         unknown_batch = _requests(url, senders, min(UNKNOWN, 2000), pinned=False) * (
             UNKNOWN // 2000
         )
@@ -218,9 +229,12 @@ async def _main() -> dict[str, Any]:
             for request in unknown_batch
         ]
         await _drive(port, _requests(url, senders, 500, pinned=True))  # warm-up
+        await _drive(aiohttp_port, _requests(aiohttp_url, senders, 500, pinned=True))
         ok, ok_cpu = await _phase(parent, port, accepted_batch)
         junk, junk_cpu = await _phase(parent, port, unknown_batch)
-        floor, floor_cpu = await _phase(parent, port, floor_batch)
+        ok_aiohttp, ok_aiohttp_cpu = await _phase(parent, aiohttp_port, accepted_aiohttp)
+        junk_aiohttp, junk_aiohttp_cpu = await _phase(parent, aiohttp_port, unknown_batch)
+        floor, floor_cpu = await _phase(parent, aiohttp_port, floor_batch)
         parent.send("stop")
     finally:
         process.join(10)
@@ -231,14 +245,22 @@ async def _main() -> dict[str, Any]:
     rejected = junk.statuses.get(401, 0)
     requests_per_s = accepted / ok_cpu
     baseline = _baseline()
-    statuses = {**ok.statuses, **junk.statuses}
+    statuses: dict[int, int] = {}
+    for phase in (ok, junk, ok_aiohttp, junk_aiohttp):
+        for status, count in phase.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
     return {
         "benchmark": "federation_inbox",
+        "server": "listener",
         "requests_per_s_per_core": round(requests_per_s),
         "baseline_verify_per_s": round(baseline),
         "ratio": round(requests_per_s / baseline, 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "unknown_key_rejections_per_s": round(rejected / junk_cpu),
+        "requests_per_s_per_core_aiohttp": round(ok_aiohttp.statuses.get(202, 0) / ok_aiohttp_cpu),
+        "unknown_key_rejections_per_s_aiohttp": round(
+            junk_aiohttp.statuses.get(401, 0) / junk_aiohttp_cpu
+        ),
         "aiohttp_floor_per_s": round(floor.statuses.get(401, 0) / floor_cpu),
         "accepted": accepted,
         "rejected_unknown": rejected,

@@ -2,6 +2,8 @@
 
 The handlers (`serve_inbox`, `serve_pair`, `serve_identity`) are what Home Assistant's views
 call as well as the standalone server (`make_app`) used by agencies, tests and benchmarks.
+`routes` is the one list of the node's federation routes; `make_app` and the dedicated
+listener (listener.py) both serve exactly that list.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .errors import (
     UnknownKeyError,
 )
 from .httpsig import CONTENT_TYPE, authority_of, sign_request
-from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming
+from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming, Reply
 from .peers import UNKNOWN_KEY
 
 if TYPE_CHECKING:
@@ -35,19 +37,20 @@ if TYPE_CHECKING:
 
     from .clock import Clock
     from .identity import Identity
-    from .node import Node, ReadBody, Reply
+    from .node import Node, ReadBody
 
 DEFAULT_TIMEOUT: Final = 10.0
 MAX_RESPONSE: Final = 65536
 
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 type Resolve = Callable[[str, int], Awaitable[list[str]]]
+type Handler = Callable[[Incoming, ReadBody], Awaitable[Reply]]
 
 
 # --- server side -----------------------------------------------------------------------------
 _HEADERS: Final = {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
 # The flood path's reply is the same every time, so it is serialized once.
-_UNKNOWN_KEY: Final = canon(UnknownKeyError(UNKNOWN_KEY).payload())
+UNKNOWN_KEY_BODY: Final = canon(UnknownKeyError(UNKNOWN_KEY).payload())
 
 
 def _respond(status: int, payload: dict[str, JSON]) -> web.Response:
@@ -104,7 +107,7 @@ async def _serve(
 async def serve_inbox(node: Node, request: web.Request) -> web.Response:
     """Handle a POST to the inbox; strangers' keys are refused before anything else."""
     if node.unknown_key(request.headers.get("Signature-Input")):
-        return web.Response(status=HTTPStatus.UNAUTHORIZED, body=_UNKNOWN_KEY, headers=_HEADERS)
+        return web.Response(status=HTTPStatus.UNAUTHORIZED, body=UNKNOWN_KEY_BODY, headers=_HEADERS)
     return await _serve(request, node.handle_inbox)
 
 
@@ -113,37 +116,46 @@ async def serve_pair(node: Node, request: web.Request) -> web.Response:
     return await _serve(request, node.handle_pair)
 
 
-async def serve_offer(node: Node, request: web.Request) -> web.Response:
-    """Handle a POST to an agency's offer endpoint."""
-    return await _serve(request, node.handle_offer)
-
-
 def serve_identity(node: Node) -> web.Response:
     """Answer a GET for the public identity document."""
     return _respond(200, node.identity_document())
 
 
+def routes(node: Node) -> dict[str, tuple[str, Handler]]:
+    """The node's federation routes: path after the API prefix → (method, handler).
+
+    Nothing else is ever served to peers (no live stream, no owner API); a route added here
+    appears on the standalone server and on the dedicated listener alike.
+    """
+
+    async def identity(_request: Incoming, _read_body: ReadBody) -> Reply:
+        return Reply(HTTPStatus.OK, node.identity_document())
+
+    served: dict[str, tuple[str, Handler]] = {
+        INBOX: ("POST", node.handle_inbox),
+        PAIR: ("POST", node.handle_pair),
+        IDENTITY: ("GET", identity),
+    }
+    if node.settings.role == "agency":
+        # Homes answer footage requests at the agency's offer endpoint.
+        served[OFFER] = ("POST", node.handle_offer)
+    return served
+
+
 def make_app(node: Node, prefix: str = API_PREFIX) -> web.Application:
     """A standalone aiohttp application serving one node's federation routes only."""
 
-    async def inbox(request: web.Request) -> web.Response:
-        return await serve_inbox(node, request)
+    def view(path: str, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def serve(request: web.Request) -> web.Response:
+            if path == INBOX:
+                return await serve_inbox(node, request)
+            return await _serve(request, handler)
 
-    async def pair(request: web.Request) -> web.Response:
-        return await serve_pair(node, request)
-
-    async def offer(request: web.Request) -> web.Response:
-        return await serve_offer(node, request)
-
-    async def identity(_request: web.Request) -> web.Response:
-        return serve_identity(node)
+        return serve
 
     app = web.Application(client_max_size=node.settings.max_body)
-    app.router.add_post(prefix + INBOX, inbox)
-    app.router.add_post(prefix + PAIR, pair)
-    if node.settings.role == "agency":
-        app.router.add_post(prefix + OFFER, offer)
-    app.router.add_get(prefix + IDENTITY, identity)
+    for path, (method, handler) in routes(node).items():
+        app.router.add_route(method, prefix + path, view(path, handler))
     return app
 
 
