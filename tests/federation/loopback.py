@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.listener import Limits, Listener
 from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
 from custom_components.porchlight.federation.outbox import Outbox
 from custom_components.porchlight.federation.transport import HttpSender, make_app
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     import aiohttp
@@ -25,8 +27,8 @@ class Running:
     """A node served on loopback."""
 
     node: Node
-    runner: web.AppRunner
     port: int
+    close: Callable[[], Awaitable[None]]
 
     @property
     def endpoint(self) -> str:
@@ -72,14 +74,22 @@ class Network:
         server = site._server
         assert server is not None
         bound = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        running = Running(node, runner, bound)
-        node.advertise(running.endpoint)
+        return self._add(Running(node, bound, runner.cleanup))
+
+    async def listen(self, node: Node, port: int = 0, limits: Limits | None = None) -> Running:
+        """Serve node on 127.0.0.1 with the dedicated listener and advertise its URL."""
+        listener = Listener(node, limits=limits)
+        await listener.start("127.0.0.1", port)
+        return self._add(Running(node, listener.port, listener.close))
+
+    def _add(self, running: Running) -> Running:
+        running.node.advertise(running.endpoint)
         self.running.append(running)
         return running
 
     async def stop(self, running: Running) -> None:
         """Take a node off the network."""
-        await running.runner.cleanup()
+        await running.close()
         self.running.remove(running)
 
     async def start(self, name: str, **settings: Any) -> Running:

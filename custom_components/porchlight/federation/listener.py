@@ -289,11 +289,8 @@ class _Connection(asyncio.Protocol):
         listener = self.listener
         path, _, query = target.partition(b"?")
         route = listener.routes.get(path)
-        if route is None:
-            self._answer(listener.refusal(_NOT_FOUND, close=close), body, close)
-        elif route.method != method:
-            allow = route.method
-            self._answer(listener.refusal(_NOT_ALLOWED, close=close, allow=allow), body, close)
+        if route is None or route.method != method:
+            self._misrouted(route, method, body, close=close)
         elif (
             route.inbox
             and self.signature_input is not None
@@ -302,18 +299,29 @@ class _Connection(asyncio.Protocol):
             # The flood path (protocol §5 step 0): prebuilt bytes, nothing else looked at.
             self._answer(listener.unknown_key(close=close), body, close)
         elif chunked or (length is None and method == b"POST"):
-            self._refuse(_LENGTH_REQUIRED, close=True)
+            self._refuse(_LENGTH_REQUIRED, close=close)
         elif body > self.max_body:
             err = BodyTooLargeError(f"body larger than {self.max_body} bytes")
             self._answer(listener.reply(err.status, err.payload(), close=True), 0, close=True)
         else:
             self._dispatch(route, method, path, query, length, start, end)
 
+    def _misrouted(self, route: _Route | None, method: bytes, unread: int, *, close: bool) -> None:
+        """404 off the federation routes, 405 with Allow for another method on one."""
+        if route is None:
+            response = self.listener.refusal(_NOT_FOUND, close=close)
+        else:
+            response = self.listener.refusal(_NOT_ALLOWED, close=close, allow=route.method)
+        if method == b"HEAD":  # an answer to HEAD has no body, whatever its length says
+            response = response[: response.index(b"\r\n\r\n") + 4]
+        self._answer(response, unread, close)
+
     def _head(self, start: int, end: int) -> tuple[bytes, ...] | None:
         """Method, target and version of a well-formed head, or None once refused."""
         limits = self.listener.limits
         buf = self.buffer
-        if end - start > limits.max_head or buf.count(b"\r\n", start, end) > limits.max_headers:
+        # (Its size is checked before: _process looks for its end within max_head bytes.)
+        if buf.count(b"\r\n", start, end) > limits.max_headers:
             self._refuse(_HEAD_TOO_LARGE, close=True)
             return None
         match = _HEAD.fullmatch(buf, start, end)
@@ -531,9 +539,7 @@ class Listener:
         server, self._server = self._server, None
         if server is None:
             return
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        cast("asyncio.TimerHandle", self._sweeper).cancel()
         server.close()
         for connection in list(self.connections):
             connection.closing = True
