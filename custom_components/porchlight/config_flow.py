@@ -29,6 +29,7 @@ from .const import (
     CONF_CAMERAS,
     CONF_CONTINUOUS,
     CONF_DOORBELL_ENTITIES,
+    CONF_FEDERATION_PORT,
     CONF_HOME_NAME,
     CONF_LOCATION,
     CONF_MOTION_ENTITIES,
@@ -88,6 +89,11 @@ def _trigger_fields() -> dict[Any, Any]:
         probatio.Optional(CONF_DOORBELL_ENTITIES): sources,
         probatio.Optional(CONF_MOTION_ENTITIES): sources,
     }
+
+
+def _federation_fields() -> dict[Any, Any]:
+    port = NumberSelector(NumberSelectorConfig(min=0, max=65535, mode=NumberSelectorMode.BOX))
+    return {probatio.Optional(CONF_FEDERATION_PORT): port}
 
 
 def _home_data(user_input: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +235,7 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
                 CONF_MOTION_ENTITIES: user_input.get(CONF_MOTION_ENTITIES, []),
             }
         if not self._cameras_left:
-            return self.async_create_entry(data=self._options)
+            return await self.async_step_federation()
         camera = self._cameras_left[0]
         state = self.hass.states.get(camera)
         return self.async_show_form(
@@ -238,7 +244,30 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
                 probatio.Schema(_trigger_fields()), self._old_triggers.get(camera, {})
             ),
             description_placeholders={"camera": state.name if state else camera},
-            last_step=len(self._cameras_left) == 1,
+            last_step=False,
+        )
+
+    async def async_step_federation(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Optionally serve the federation on a port of its own (empty or 0: off)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            port = int(user_input.get(CONF_FEDERATION_PORT) or 0)
+            if port == self.hass.http.server_port:
+                errors[CONF_FEDERATION_PORT] = "port_is_home_assistant"
+            else:
+                self._options.pop(CONF_FEDERATION_PORT, None)
+                if port:
+                    self._options[CONF_FEDERATION_PORT] = port
+                return self.async_create_entry(data=self._options)
+        return self.async_show_form(
+            step_id="federation",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_federation_fields()), user_input or self._options
+            ),
+            errors=errors,
+            last_step=True,
         )
 
 

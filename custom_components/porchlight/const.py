@@ -10,6 +10,8 @@ CONF_LOCATION: Final = "location"
 
 # Config entry options (what the owner tunes later).
 CONF_CAMERAS: Final = "cameras"
+# The dedicated federation port (federation/listener.py); absent or 0: off.
+CONF_FEDERATION_PORT: Final = "federation_port"
 
 # The identity key lives beside HA's own private storage, so HA backups carry it (treat
 # backups as secret) and no web-served folder ever contains it.

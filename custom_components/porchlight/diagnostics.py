@@ -47,8 +47,10 @@ async def async_get_config_entry_diagnostics(
 def federation_diagnostics(data: PorchlightData) -> dict[str, Any]:
     """Peers by public fingerprint; names and endpoints (which may locate a home) redacted."""
     node = data.federation.node
+    listener = data.federation.listener
     return {
         "endpoints": [REDACTED for _ in node.endpoints],
+        "federation_port": listener.port if listener is not None else None,
         "key_seq": node.key_seq,
         "peers": [
             {

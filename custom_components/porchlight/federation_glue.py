@@ -1,33 +1,40 @@
 """The federation node of a loaded Porchlight entry: storage, delivery timer, HA events.
 
 The node itself is the pure library (`federation/node.py`); this module only gives it Home
-Assistant's storage, clock, shared HTTP session and event bus.
+Assistant's storage, clock, shared HTTP session and event bus, and, when the owner chose a
+federation port, the dedicated listener (`federation/listener.py`) on it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.network import get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
+from yarl import URL
 
-from .const import CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
+from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
 from .federation.clock import SystemClock
-from .federation.node import Node, Settings
+from .federation.listener import Listener
+from .federation.node import API_PREFIX, Node, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from homeassistant.core import HomeAssistant
+    from homeassistant.core import Event, HomeAssistant
 
     from .data import PorchlightConfigEntry
     from .federation.identity import Identity
@@ -41,6 +48,7 @@ OUTBOX_FILE: Final = "outbox.json"
 DELIVERY_INTERVAL: Final = timedelta(seconds=30)
 SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
 EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
+PORT_ISSUE: Final = "federation_port_unavailable"
 
 
 def outbox_path(hass: HomeAssistant) -> Path:
@@ -56,6 +64,7 @@ class Federation:
     node: Node
     store: Store[dict[str, Any]]
     sender: HttpSender
+    listener: Listener | None = None
 
     @callback
     def changed(self, what: str) -> None:
@@ -92,10 +101,57 @@ class Federation:
         self.node.rotate(new_identity, compromised=compromised)
         await self.async_deliver()
 
+    async def async_listen(self, port: int) -> None:
+        """Serve the federation on its own port where Home Assistant listens too.
+
+        A port that cannot be bound (in use, not permitted) becomes a repair issue and
+        leaves the rest of the home running: HA's own port still serves the federation.
+        """
+        listener = Listener(self.node)
+        try:
+            await listener.start(self.hass.http.server_host, port)
+        except OSError as err:
+            _LOGGER.warning("Cannot listen for the federation on port %d: %s", port, err)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                PORT_ISSUE,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=PORT_ISSUE,
+                translation_placeholders={"port": str(port), "error": _reason(err)},
+            )
+            return
+        ir.async_delete_issue(self.hass, DOMAIN, PORT_ISSUE)
+        self.listener = listener
+
+    def listener_endpoint(self) -> str | None:
+        """The federation port's URL: HA's own host name, plain HTTP, the API prefix.
+
+        None while no listener runs; NoURLAvailableError if HA knows no URL of its own.
+        """
+        if self.listener is None:
+            return None
+        host = URL(get_url(self.hass, prefer_external=True, allow_cloud=False)).host
+        return str(URL.build(scheme="http", host=host or "", port=self.listener.port)) + API_PREFIX
+
+    async def async_stop_listener(self, _event: Event | None = None) -> None:
+        """Close the federation port (unload, HA stop)."""
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            await listener.close()
+
     async def async_close(self) -> None:
-        """Flush state and outbox (entry unload)."""
+        """Close the federation port; flush state and outbox (entry unload)."""
+        await self.async_stop_listener()
+        ir.async_delete_issue(self.hass, DOMAIN, PORT_ISSUE)
         await self.store.async_save(self.node.state_json())
         await self.hass.async_add_executor_job(self.node.outbox.save)
+
+
+def _reason(err: OSError) -> str:
+    # asyncio's bind errors repeat the address in a long message; the owner needs the cause.
+    return os.strerror(err.errno) if err.errno and err.errno > 0 else str(err)
 
 
 async def async_setup_federation(
@@ -120,6 +176,14 @@ async def async_setup_federation(
             name="porchlight outbox",
             cancel_on_shutdown=True,
         )
+    )
+    if port := entry.options.get(CONF_FEDERATION_PORT):
+        await federation.async_listen(port)
+    else:
+        ir.async_delete_issue(hass, DOMAIN, PORT_ISSUE)
+    # HA does not unload entries when it stops; the port is closed on stop as well.
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, federation.async_stop_listener)
     )
     return federation
 

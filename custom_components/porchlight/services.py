@@ -85,12 +85,18 @@ def _federation(hass: HomeAssistant) -> Federation:
 
 
 def _advertise(hass: HomeAssistant, federation: Federation, endpoint: str | None) -> None:
-    """Make sure the node has an endpoint: the one given, else HA's own URL."""
-    if endpoint is None and federation.node.endpoint is not None:
+    """Make sure the node has an endpoint for invites.
+
+    The one given; else the federation port's URL while it listens; else the one used
+    before; else Home Assistant's own URL.
+    """
+    if endpoint is None and federation.listener is None and federation.node.endpoint is not None:
         return
     if endpoint is None:
         try:
-            endpoint = get_url(hass, prefer_external=True) + API_PREFIX
+            endpoint = federation.listener_endpoint() or (
+                get_url(hass, prefer_external=True) + API_PREFIX
+            )
         except NoURLAvailableError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="no_endpoint"

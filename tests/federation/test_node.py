@@ -93,6 +93,15 @@ async def test_advertising_twice_changes_nothing(network: Network) -> None:
     assert alice.node.endpoints == [alice.endpoint]
 
 
+async def test_advertising_an_older_endpoint_again_puts_it_in_invites(network: Network) -> None:
+    alice = await network.start("Alice")
+    alice.node.advertise("https://alice.example/api/porchlight/v1")
+    assert alice.node.endpoint == "https://alice.example/api/porchlight/v1"
+    alice.node.advertise(alice.endpoint)
+    assert alice.node.endpoints == [alice.endpoint, "https://alice.example/api/porchlight/v1"]
+    assert alice.node.create_invite().endpoint == alice.endpoint
+
+
 async def test_pairing_answer_must_match_the_invite(network: Network) -> None:
     impostor = Identity.generate()
     bob = await network.start("Bob")

@@ -196,11 +196,15 @@ class Node:
         return self.endpoints[0] if self.endpoints else None
 
     def advertise(self, endpoint: str) -> None:
-        """Add an endpoint URL (API prefix included) this node is reachable at."""
+        """Make endpoint (URL, API prefix included) the one invites carry.
+
+        Endpoints advertised before stay accepted as @authority: peers paired through them
+        keep sending there.
+        """
         endpoint = endpoint.rstrip("/")
-        if endpoint in self.endpoints:
+        if self.endpoints[:1] == [endpoint]:
             return
-        self.endpoints.insert(0, endpoint)
+        self.endpoints = [endpoint, *(e for e in self.endpoints if e != endpoint)]
         self._authorities = authorities(self.endpoints)
         self._changed("state")
 
