@@ -570,29 +570,50 @@ async def test_pipelined_requests_behind_a_slow_body_wait_their_turn(
     assert statuses == [202, 200, 200, 200, 200]
 
 
+async def _stingy_client(listener: Listener) -> tuple[Client, Any]:
+    """A client with a tiny receive window, and the listener's side of its connection
+    with a tiny send buffer: unread answers pile up in the listener quickly."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)  # noqa: FBT003
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", listener.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    await asyncio.sleep(0.05)
+    (connection,) = listener.connections
+    server_socket = connection.transport.get_extra_info("socket")
+    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    return Client(reader, writer), connection
+
+
 async def test_client_that_does_not_read_answers_is_throttled(network: Network) -> None:
     # A client pipelining requests without reading the answers fills the listener's send
     # buffer; the listener stops reading until the client catches up, then answers all.
     count = 3000
     listener = Listener(network.node("Home"), limits=Limits(timeout=5))
     await listener.start("127.0.0.1", 0)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)  # noqa: FBT003
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", listener.port))
-    reader, writer = await asyncio.open_connection(sock=sock)
-    client = Client(reader, writer)
+    client, connection = await _stingy_client(listener)
     try:
-        await asyncio.sleep(0.05)
-        (connection,) = listener.connections
-        server_socket = connection.transport.get_extra_info("socket")
-        server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        writer.write(stranger_post() * count)
+        client.writer.write(stranger_post() * count)
         await asyncio.sleep(0.2)
         assert connection.reading_paused
         answers = [await client.response() for _ in range(count)]
         assert {a.status for a in answers} == {401}
         assert not connection.reading_paused
+    finally:
+        client.close()
+        await listener.close()
+
+
+async def test_client_that_never_reads_answers_is_dropped(network: Network) -> None:
+    listener = Listener(network.node("Home"), limits=LIMITS)
+    await listener.start("127.0.0.1", 0)
+    client, connection = await _stingy_client(listener)
+    try:
+        client.writer.write(stranger_post() * 3000)
+        await asyncio.sleep(0.1)
+        assert connection.reading_paused
+        await asyncio.sleep(LIMITS.timeout * 2)
+        assert not listener.connections  # aborted, not left waiting to flush
     finally:
         client.close()
         await listener.close()
