@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 # custom_components package that would otherwise shadow ours.
 import custom_components.porchlight  # noqa: F401  # isort: skip
 
+import time
+
+import aiohttp
 import pytest
 import pytest_socket
 from homeassistant.components.camera import Camera, CameraEntityFeature
@@ -29,7 +32,10 @@ from custom_components.porchlight.const import (
     DOMAIN,
     RECORDING_DEFAULTS,
 )
+from custom_components.porchlight.federation.clock import ManualClock
 from porchlight_dev.rtsp import RtspServer, make_camera_video
+
+from .federation.loopback import Network
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator
@@ -43,6 +49,17 @@ GARDEN = "camera.garden"
 SNAPSHOT_ONLY = "camera.porch_snapshots"
 SWITCHED_OFF = "camera.garage"
 HOME = {CONF_LATITUDE: 52.379189, CONF_LONGITUDE: 4.899431}
+
+
+@pytest.fixture
+async def network(socket_enabled: None) -> AsyncGenerator[Network]:
+    """Other Porchlight instances on loopback, on real time (Home Assistant's node uses the
+    system clock)."""
+    async with aiohttp.ClientSession() as session:
+        net = Network(ManualClock(int(time.time())), session)
+        yield net
+        for running in list(net.running):
+            await net.stop(running)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -27,20 +26,18 @@ from custom_components.porchlight.const import (
     RECORDING_DEFAULTS,
 )
 from custom_components.porchlight.diagnostics import federation_diagnostics
-from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.invites import Invite
 from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import PORT_ISSUE
 from porchlight_dev.rtsp import free_port
 
 from .conftest import FRONT_DOOR
-from .federation.loopback import Network
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
-
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from .federation.loopback import Network
 
 
 @pytest.fixture
@@ -60,16 +57,6 @@ def port() -> int:
 def recording_options(port: int) -> dict[str, Any]:
     """The entry starts with the federation port on (tests that need it off clear it)."""
     return {**RECORDING_DEFAULTS, CONF_FEDERATION_PORT: port}
-
-
-@pytest.fixture
-async def network(socket_enabled: None) -> AsyncGenerator[Network]:
-    """Other homes on loopback, on real time."""
-    async with aiohttp.ClientSession() as session:
-        net = Network(ManualClock(int(time.time())), session)
-        yield net
-        for running in list(net.running):
-            await net.stop(running)
 
 
 async def _identity(port: int) -> int:

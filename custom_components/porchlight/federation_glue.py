@@ -49,6 +49,7 @@ DELIVERY_INTERVAL: Final = timedelta(seconds=30)
 SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
 EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
 PORT_ISSUE: Final = "federation_port_unavailable"
+CLOCK_ISSUE: Final = "clock_offset"
 
 
 def outbox_path(hass: HomeAssistant) -> Path:
@@ -72,8 +73,28 @@ class Federation:
         if what == "outbox":
             self.hass.async_add_executor_job(self.node.outbox.save)
             return
+        if what == "clock":
+            self.clock_issue()
+            return
         self.store.async_delay_save(self.node.state_json, 1)
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
+
+    @callback
+    def clock_issue(self) -> None:
+        """Raise or clear the repair issue for a clock peers say is off (R2.9)."""
+        offset = self.node.clock_offset
+        if offset is None:
+            ir.async_delete_issue(self.hass, DOMAIN, CLOCK_ISSUE)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            CLOCK_ISSUE,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="clock_ahead" if offset > 0 else "clock_behind",
+            translation_placeholders={"seconds": str(abs(offset))},
+        )
 
     @callback
     def received(self, envelope: Envelope) -> None:
@@ -144,7 +165,8 @@ class Federation:
     async def async_close(self) -> None:
         """Close the federation port; flush state and outbox (entry unload)."""
         await self.async_stop_listener()
-        ir.async_delete_issue(self.hass, DOMAIN, PORT_ISSUE)
+        for issue in (PORT_ISSUE, CLOCK_ISSUE):
+            ir.async_delete_issue(self.hass, DOMAIN, issue)
         await self.store.async_save(self.node.state_json())
         await self.hass.async_add_executor_job(self.node.outbox.save)
 
@@ -177,6 +199,8 @@ async def async_setup_federation(
             cancel_on_shutdown=True,
         )
     )
+    # Issues are stored across restarts; the offset is observed afresh by each delivery.
+    ir.async_delete_issue(hass, DOMAIN, CLOCK_ISSUE)
     if port := entry.options.get(CONF_FEDERATION_PORT):
         await federation.async_listen(port)
     else:

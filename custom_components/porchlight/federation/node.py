@@ -83,6 +83,8 @@ PAIR: Final = "/pair"
 OFFER: Final = "/offer"
 IDENTITY: Final = "/identity"
 PAIRING_LIFETIME: Final = 300
+# R2.9: a peer's clock_skew refusal showing our clock this far off is worth telling the owner.
+CLOCK_OFFSET_LIMIT: Final = 30
 KEY_MESSAGE_LIFETIME: Final = 7 * 86400
 _IDENTITY_DOMAIN: Final = b"porchlight-identity-v1\n"
 _STATE_FORMAT: Final = 1
@@ -174,6 +176,7 @@ class Node:
     signers: dict[str, Identity] = field(init=False)
     received: deque[Envelope] = field(init=False)
     replay: ReplayCache = field(default_factory=ReplayCache)
+    clock_offset: int | None = field(init=False, default=None)
     _events: dict[str, int] = field(init=False, default_factory=dict)
     _rate: RateLimiter = field(init=False)
     _pair_rate: RateLimiter = field(init=False)
@@ -796,6 +799,26 @@ class Node:
         self.signers[new_identity.keyid] = new_identity
         self._changed("state")
 
+    def _observe_clock(self, status: int, reply: JSON) -> bool:
+        """Track our clock's offset from what peers answer (R2.9); True for clock_skew.
+
+        `clock_offset` (our time minus the peer's, in seconds) is set when a refusal shows
+        it beyond CLOCK_OFFSET_LIMIT and cleared by the next accepted delivery; each change
+        is reported as "clock". The peer's word is unsigned (R1.5): it is shown to the
+        owner, never acted on.
+        """
+        server_time = _server_time(status, reply)
+        if server_time is not None:
+            offset = self.clock.now() - server_time
+            if abs(offset) > CLOCK_OFFSET_LIMIT and offset != self.clock_offset:
+                self.clock_offset = offset
+                self._changed("clock")
+            return True
+        if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES and self.clock_offset is not None:
+            self.clock_offset = None
+            self._changed("clock")
+        return False
+
     async def deliver(self, sender: Sender) -> int:
         """Try every due outbox entry once; return how many were delivered."""
         now = self.clock.now()
@@ -807,7 +830,7 @@ class Node:
                 self.outbox.failed(entry, now, "peer or key gone", retry=False)
                 continue
             try:
-                status, _ = await sender.post(
+                status, reply = await sender.post(
                     signer, peer.endpoint + entry.route, entry.payload.encode(), lan=peer.lan
                 )
             except DestinationRefusedError as err:
@@ -817,17 +840,33 @@ class Node:
             except PeerUnreachableError as err:
                 self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
                 continue
+            skewed = self._observe_clock(status, reply)
             if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
                 self.outbox.delivered(entry)
                 delivered += 1
             else:
-                retry = status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_STATUS
+                # A clock_skew refusal is ours to fix (R2.9), not the message's fault: retried.
+                retry = (
+                    status >= HTTPStatus.INTERNAL_SERVER_ERROR
+                    or status in RETRYABLE_STATUS
+                    or skewed
+                )
                 self.outbox.failed(entry, now, f"status {status}", retry=retry)
         # Retired keys are forgotten once nothing queued needs them.
         needed = self.outbox.signers() | {self.identity.keyid}
         self.signers = {k: v for k, v in self.signers.items() if k in needed}
         self._changed("outbox")
         return delivered
+
+
+def _server_time(status: int, reply: JSON) -> int | None:
+    """The peer's time in a 401 clock_skew refusal, if that is what reply is."""
+    if status != HTTPStatus.UNAUTHORIZED or not isinstance(reply, dict):
+        return None
+    server_time = reply.get("server_time")
+    if reply.get("error") != "clock_skew" or type(server_time) is not int:
+        return None
+    return server_time
 
 
 def _verify_redemption(request: Incoming, hop: Hop, obj: JSON, body: bytes, now: int) -> Envelope:
