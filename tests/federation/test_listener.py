@@ -25,12 +25,16 @@ from custom_components.porchlight.federation.httpsig import new_nonce, sign_requ
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.listener import Limits, Listener
 from custom_components.porchlight.federation.messages import BROADCAST, seal
-from custom_components.porchlight.federation.node import API_PREFIX, Node
+from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node
 from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY
+
+from .test_footage_protocol import request_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
     from pathlib import Path
+
+    from custom_components.porchlight.federation.canonical import JSON
 
     from .conftest import Network
     from .loopback import Running
@@ -186,6 +190,27 @@ async def test_untrusted_agency_rotates_its_key_at_a_listener_home(network: Netw
     peer = home.node.peers.get(new_key.keyid)
     assert peer is not None
     assert (peer.role, peer.trusted) == ("agency", False)
+
+
+async def test_agency_offer_endpoint_is_served_by_the_listener(network: Network) -> None:
+    agency = await network.listen(network.node("Metro PD", role="agency"))
+    home = await network.start("Maple 12")
+    await network.pair(agency, home)
+    request = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    offer: dict[str, JSON] = {
+        "request": request.event_id,
+        "manifest": {"v": 1},
+        "links": [{"clip": "abc123", "url": home.endpoint + "/share/x", "expires": 1}],
+    }
+    home.node.send(agency.node.identity.keyid, "footage_offer", offer, lifetime=3600, route=OFFER)
+    assert await home.node.deliver(network.sender) == 1
+    (got,) = agency.node.received
+    assert (got.type, got.sender) == ("footage_offer", home.node.identity.keyid)
+
+
+async def test_a_homes_listener_has_no_offer_endpoint(client: Client) -> None:
+    await client.send(request(b"POST", API_PREFIX.encode() + OFFER.encode(), b"Content-Length: 0"))
+    assert (await client.response()).status == 404
 
 
 async def test_identity_document_is_served(network: Network, home: Running) -> None:
