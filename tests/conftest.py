@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 # custom_components package that would otherwise shadow ours.
 import custom_components.porchlight  # noqa: F401  # isort: skip
 
+import time
+
+import aiohttp
 import pytest
 import pytest_socket
 from homeassistant.components.camera import Camera, CameraEntityFeature
@@ -29,7 +32,11 @@ from custom_components.porchlight.const import (
     DOMAIN,
     RECORDING_DEFAULTS,
 )
+from custom_components.porchlight.federation.clock import ManualClock
+from custom_components.porchlight.federation.node import API_PREFIX
 from porchlight_dev.rtsp import RtspServer, make_camera_video
+
+from .federation.loopback import Network
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 FRONT_DOOR = "camera.front_door"
 GARDEN = "camera.garden"
@@ -176,3 +184,20 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def network(socket_enabled: None) -> AsyncGenerator[Network]:
+    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
+    async with aiohttp.ClientSession() as session:
+        net = Network(ManualClock(int(time.time())), session)
+        yield net
+        for running in list(net.running):
+            await net.stop(running)
+
+
+@pytest.fixture
+async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGenerator) -> str:
+    """Home Assistant's federation endpoint on its test server."""
+    client = await hass_client_no_auth()
+    return str(client.make_url(API_PREFIX))

@@ -10,19 +10,25 @@ from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from custom_components.porchlight.const import (
+    CONF_BLOCKED_AGENCIES,
     CONF_CAMERAS,
     CONF_CONTINUOUS,
     CONF_DOORBELL_ENTITIES,
     CONF_HOME_NAME,
     CONF_LOCATION,
+    CONF_MAX_DOWNLOADS,
+    CONF_MAX_WINDOW_HOURS,
     CONF_MOTION_ENTITIES,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_REQUIRE_CASE,
     CONF_RETENTION_DAYS,
+    CONF_SHARE_HOURS,
     CONF_STORAGE_CAP_GB,
     CONF_TRIGGERS,
     DOMAIN,
     RECORDING_DEFAULTS,
+    REQUEST_DEFAULTS,
 )
 
 from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
@@ -176,14 +182,31 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
     )
     assert result["step_id"] == "triggers"
     assert result["description_placeholders"] == {"camera": "Garden"}
-    assert result["last_step"] is True
+    assert result["last_step"] is False
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    # Last: the owner's rules for footage requests, prefilled with the defaults.
+    assert result["step_id"] == "requests"
+    assert result["last_step"] is True
+    assert _suggested(result) == {**REQUEST_DEFAULTS}
+    rules = {
+        **REQUEST_DEFAULTS,
+        CONF_REQUIRE_CASE: False,
+        CONF_MAX_WINDOW_HOURS: 4,
+        CONF_MAX_DOWNLOADS: 2.0,
+        CONF_SHARE_HOURS: 24.0,
+    }
+    del rules[CONF_BLOCKED_AGENCIES]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], rules)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 
     assert entry.options == {
         CONF_CAMERAS: [FRONT_DOOR, GARDEN],
         **settings,
+        **rules,
+        CONF_BLOCKED_AGENCIES: [],
+        CONF_MAX_DOWNLOADS: 2,
+        CONF_SHARE_HOURS: 24,
         CONF_TRIGGERS: {
             FRONT_DOOR: {
                 CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
@@ -196,6 +219,8 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.cameras == (FRONT_DOOR, GARDEN)
     assert entry.runtime_data.recorder.settings.continuous is True
+    assert entry.runtime_data.desk.settings.rules.require_case is False
+    assert entry.runtime_data.desk.settings.max_downloads == 2
 
     # Opening the options again prefills each camera's triggers from before.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -206,7 +231,9 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
         CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
         CONF_MOTION_ENTITIES: ["binary_sensor.porch_motion"],
     }
-    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert _suggested(result)[CONF_MAX_WINDOW_HOURS] == 4
+    await hass.config_entries.options.async_configure(result["flow_id"], rules)
     await hass.async_block_till_done()
 
 

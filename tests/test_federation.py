@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -23,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.porchlight.const import DOMAIN
-from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite
@@ -36,10 +34,7 @@ from custom_components.porchlight.federation_glue import (
     outbox_path,
 )
 
-from .federation.loopback import Network
-
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
     from pathlib import Path
 
     from homeassistant.core import HomeAssistant
@@ -48,22 +43,7 @@ if TYPE_CHECKING:
 
     from custom_components.porchlight.federation.node import Node
 
-
-@pytest.fixture
-async def network(socket_enabled: None) -> AsyncGenerator[Network]:
-    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
-    async with aiohttp.ClientSession() as session:
-        net = Network(ManualClock(int(time.time())), session)
-        yield net
-        for running in list(net.running):
-            await net.stop(running)
-
-
-@pytest.fixture
-async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGenerator) -> str:
-    """Home Assistant's federation endpoint on its test server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(API_PREFIX))
+    from .federation.loopback import Network
 
 
 def _node(entry: MockConfigEntry) -> Node:

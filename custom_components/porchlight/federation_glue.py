@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
 
 from .const import CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
 from .federation.clock import SystemClock
-from .federation.node import Node, Settings
+from .federation.node import API_PREFIX, Node, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 
@@ -73,6 +75,23 @@ class Federation:
             EVENT_MESSAGE,
             {"type": envelope.type, "sender": envelope.sender, "event_id": envelope.event_id},
         )
+
+    def ensure_endpoint(self, endpoint: str | None = None) -> str:
+        """The node's advertised endpoint: the one given, else kept, else HA's own URL.
+
+        Raises a translated ServiceValidationError when Home Assistant knows no URL.
+        """
+        if endpoint is None and self.node.endpoint is not None:
+            return self.node.endpoint
+        if endpoint is None:
+            try:
+                endpoint = get_url(self.hass, prefer_external=True) + API_PREFIX
+            except NoURLAvailableError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="no_endpoint"
+                ) from err
+        self.node.advertise(endpoint)
+        return endpoint.rstrip("/")
 
     async def async_deliver(self) -> int:
         """Try the outbox now."""

@@ -26,6 +26,7 @@ from .federation.errors import (
 from .federation.identity import Identity
 from .federation.invites import qr_svg
 from .federation.node import API_PREFIX
+from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
 
 if TYPE_CHECKING:
@@ -84,18 +85,9 @@ def _federation(hass: HomeAssistant) -> Federation:
     return loaded_entry(hass).runtime_data.federation
 
 
-def _advertise(hass: HomeAssistant, federation: Federation, endpoint: str | None) -> None:
+def _advertise(federation: Federation, endpoint: str | None) -> None:
     """Make sure the node has an endpoint: the one given, else HA's own URL."""
-    if endpoint is None and federation.node.endpoint is not None:
-        return
-    if endpoint is None:
-        try:
-            endpoint = get_url(hass, prefer_external=True) + API_PREFIX
-        except NoURLAvailableError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="no_endpoint"
-            ) from err
-    federation.node.advertise(endpoint)
+    federation.ensure_endpoint(endpoint)
 
 
 def _peer_info(peer: Peer) -> dict[str, Any]:
@@ -125,7 +117,7 @@ def _find_peer(federation: Federation, fingerprint: str) -> Peer:
 
 async def _create_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
-    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    _advertise(federation, call.data.get(ATTR_ENDPOINT))
     invite = federation.node.create_invite(
         lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600, lan=call.data[ATTR_LAN]
     )
@@ -140,7 +132,7 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
 
 async def _accept_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
-    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    _advertise(federation, call.data.get(ATTR_ENDPOINT))
     try:
         peer = await federation.node.accept_invite(
             call.data[ATTR_INVITE], federation.sender, lan=call.data[ATTR_LAN]
@@ -251,6 +243,7 @@ async def _capture_clip(call: ServiceCall) -> None:
         recorder.trigger(camera, Trigger.MANUAL)
 
 
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every Porchlight service action (once, from async_setup)."""
@@ -294,3 +287,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=ROTATE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_footage_services(hass)

@@ -22,6 +22,8 @@ from homeassistant.helpers.http import HomeAssistantView
 
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
+from .consent.delivery import not_found
+from .footage import SHARE_PATH
 from .services import loaded_entry
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ def async_setup_views(hass: HomeAssistant) -> None:
     """Register every view."""
     hass.http.register_view(ClipView)
     hass.http.register_view(ThumbnailView)
-    for view in (InboxView, PairView, IdentityView):
+    for view in (InboxView, PairView, IdentityView, ShareView):
         hass.http.register_view(view(hass))
 
 
@@ -144,3 +146,18 @@ class IdentityView(_FederationView):
         if (node := _node(self.hass)) is None:
             return _not_ready()
         return serve_identity(node)
+
+
+class ShareView(_FederationView):
+    """Capability links for approved clips: the token is the only credential (R5.2)."""
+
+    url = API_PREFIX + SHARE_PATH + "/{token}"
+    name = "api:porchlight:federation:share"
+
+    async def get(self, request: web.Request, token: str) -> web.StreamResponse:
+        """Serve the clip behind a valid token; every other case is the same 404."""
+        try:
+            desk = loaded_entry(self.hass).runtime_data.desk
+        except ServiceValidationError:
+            return not_found()
+        return await desk.shares.serve(request, token)
