@@ -121,7 +121,8 @@ CREATE TABLE IF NOT EXISTS entries (
 ) STRICT;
 """
 _COLUMNS: Final = "seq, at, kind, actor, subject, payload_sha256, size, data, prev, hash"
-_FIELDS: Final = frozenset(_COLUMNS.split(", "))
+_COLUMN_NAMES: Final = tuple(_COLUMNS.split(", "))
+_FIELDS: Final = frozenset(_COLUMN_NAMES)
 
 type Head = tuple[int, str]
 
@@ -191,13 +192,13 @@ class AuditEntry:
     @classmethod
     def from_row(cls, row: tuple[object, ...]) -> AuditEntry:
         """Build from an `entries` row; data must be canonical JSON. Raise ValueError if not."""
-        fields = dict(zip(_COLUMNS.split(", "), row, strict=True))
+        fields = dict(zip(_COLUMN_NAMES, row, strict=True))
         text = fields["data"]
         if not isinstance(text, str):
             raise ValueError("data must be text")  # noqa: TRY004  # one error type for callers
         try:
             fields["data"] = loads(text.encode("utf-8"), DATA_LIMITS)
-        except (MalformedJSONError, UnicodeEncodeError) as err:
+        except MalformedJSONError as err:
             msg = f"data is not canonical JSON ({err})"
             raise ValueError(msg) from err
         return cls.from_json(fields)  # type: ignore[arg-type]
@@ -276,7 +277,7 @@ class _Verifier:
         """Check the next entry; False (and a problem) at the first thing wrong."""
         if entry.seq != self.next_seq:
             if entry.seq > self.next_seq:
-                self.fail(self.next_seq, f"entry {self.next_seq} is missing")
+                self.fail(self.next_seq, f"entry {self.next_seq} is missing (found {entry.seq})")
             else:
                 self.fail(self.next_seq, f"entry {entry.seq} is out of order")
             return False
@@ -316,7 +317,8 @@ class _Verifier:
             return f"malformed {entry.kind} data"
 
     def _opened(self, entry: AuditEntry) -> str | None:
-        if set(entry.data) != {"v", "key"} or entry.data["v"] != LOG_VERSION:
+        version = entry.data.get("v")
+        if set(entry.data) != {"v", "key"} or type(version) is not int or version != LOG_VERSION:
             return "malformed audit_opened data"
         self._add_key(_key(entry.data["key"]))
         return None
@@ -325,17 +327,17 @@ class _Verifier:
         data = entry.data
         if set(data) != {"size", "head", "key", "sig"}:
             return "malformed checkpoint data"
-        size, head, key_text = data["size"], data["head"], data["key"]
-        if size != entry.seq - 1:
-            return f"checkpoint names entry {size}, not the entry before it"
-        if head != entry.prev:
+        # A checkpoint covers the entry right before it, so its own link ties it to the chain.
+        size = entry.seq - 1
+        if type(data["size"]) is not int or data["size"] != size:
+            return f"checkpoint names entry {data['size']!r:.20}, not the entry before it"
+        if data["head"] != entry.prev:
             return f"checkpoint head does not match entry {size}"
-        key = _key(key_text)
+        key = _key(data["key"])
         if key != self.key:
             return "checkpoint signed by a key not in the chain"
-        assert isinstance(size, int)  # noqa: S101  # checked above: equals an int
-        assert isinstance(head, str)  # noqa: S101  # checked above: equals a str
-        if not verify_signature(key, _sig(data["sig"]), checkpoint_message(size, head, _b64(key))):
+        message = checkpoint_message(size, entry.prev, _b64(key))
+        if not verify_signature(key, _sig(data["sig"]), message):
             return "checkpoint signature does not verify"
         self.checkpoints += 1
         return None
@@ -400,16 +402,15 @@ def _sig(value: JSON) -> bytes:
     return b64u_decode(value, 64)
 
 
-def _verify_stream(
-    rows: Iterable[AuditEntry | ValueError], expected: Iterable[Head]
-) -> AuditReport:
+def _verify_stream(entries: Iterable[AuditEntry], expected: Iterable[Head]) -> AuditReport:
+    """Feed entries to a verifier; a ValueError from the source is a malformed entry."""
     verifier = _Verifier(expected)
-    for item in rows:
-        if isinstance(item, ValueError):
-            verifier.fail(verifier.next_seq, f"malformed entry ({item})")
-            break
-        if not verifier.feed(item):
-            break
+    try:
+        for entry in entries:
+            if not verifier.feed(entry):
+                break
+    except ValueError as err:
+        verifier.fail(verifier.next_seq, f"malformed entry ({err})")
     return verifier.report()
 
 
@@ -424,13 +425,13 @@ def verify_jsonl(path: Path, *, expected_head: Head | None = None) -> AuditRepor
         return _verify_stream(_parse_lines(file), [expected_head] if expected_head else [])
 
 
-def _parse_lines(lines: Iterable[bytes]) -> Iterator[AuditEntry | ValueError]:
+def _parse_lines(lines: Iterable[bytes]) -> Iterator[AuditEntry]:
     for line in lines:
         try:
-            yield AuditEntry.from_json(loads(line.removesuffix(b"\n")))
-        except (MalformedJSONError, ValueError) as err:
-            yield ValueError(str(err))
-            return
+            value = loads(line.removesuffix(b"\n"))
+        except MalformedJSONError as err:
+            raise ValueError(str(err)) from err
+        yield AuditEntry.from_json(value)
 
 
 # --- the log ---------------------------------------------------------------------------------
@@ -488,7 +489,7 @@ class AuditLog:
         self._clock = clock
         self._every = checkpoint_every
         self._seconds = checkpoint_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # rotate_key holds it around _write
         self._db: sqlite3.Connection | None = None
         self._file: tuple[int, int] = (0, 0)
         self._known: Head = (0, GENESIS)
@@ -523,6 +524,9 @@ class AuditLog:
             # Created with the mode from the start; SQLite gives -wal and -shm the same mode.
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # A corrupted byte must show up as a changed entry (its hash no longer matches),
+            # not as a decoding error that would stop the log from opening.
+            db.text_factory = _decode_text
         try:
             with self._sqlite("open"):
                 db.execute("PRAGMA journal_mode=WAL")
@@ -677,11 +681,8 @@ class AuditLog:
 
     def checkpoint_head(self) -> Head:
         """Force a checkpoint; return the (seq, hash) it signs, for a manifest to carry."""
-        data = self.checkpoint().data
-        size, head = data["size"], data["head"]
-        assert isinstance(size, int)  # noqa: S101  # we wrote it
-        assert isinstance(head, str)  # noqa: S101  # we wrote it
-        return size, head
+        entry = self.checkpoint()
+        return entry.seq - 1, entry.prev
 
     def rotate_key(self, new: Identity) -> AuditEntry:
         """Hand the log over to a new key; the old one signs a last checkpoint and the handover.
@@ -709,8 +710,10 @@ class AuditLog:
                 },
             )
 
-        entry = self._write(build)
+        # One lock around both, so no other append can checkpoint with the old key after
+        # the handover is committed.
         with self._lock:
+            entry = self._write(build)
             self._identity = new
             self._chain_key = new.public_key
         return entry
@@ -835,20 +838,10 @@ class AuditLog:
         checked too, so a log cut off while open is caught; a log cut off while closed is
         caught only through expected_head (docs/audit.md).
         """
-        expected = [self._known]
-        if expected_head is not None:
-            expected.append(expected_head)
-        report = _verify_stream(self._parsed_rows(), [h for h in expected if h[0] > 0])
+        expected = [self._known] if expected_head is None else [self._known, expected_head]
+        report = _verify_stream(map(AuditEntry.from_row, self._rows(None)), expected)
         self.last_report = report
         return report
-
-    def _parsed_rows(self) -> Iterator[AuditEntry | ValueError]:
-        for row in self._rows(None):
-            try:
-                yield AuditEntry.from_row(row)
-            except ValueError as err:
-                yield err
-                return
 
     def export_jsonl(self, path: Path) -> int:
         """Write a copy for an auditor (one canonical entry per line); return the count.
@@ -888,6 +881,10 @@ class AuditLog:
         except (sqlite3.Error, OSError) as err:
             msg = f"audit log {what} failed: {err}"
             raise AuditError(msg) from err
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _file_id(path: Path) -> tuple[int, int]:
