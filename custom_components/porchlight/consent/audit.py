@@ -3,8 +3,8 @@
 Every entry names the hash of the one before it, so changing, removing, inserting or
 reordering entries breaks the chain; every `checkpoint_every` entries (and on demand) the home
 signs the head with its Ed25519 key, so a rewrite that recomputes every hash still fails at the
-first checkpoint it crosses. docs/audit.md says what is logged, what never is, and the one
-thing a log file alone cannot prove (that its unsigned tail was not cut off).
+first checkpoint it crosses. docs/audit.md says what is logged, what never is, and what a
+log file alone cannot prove (that its unsigned tail was not cut off or rewritten).
 
 Blocking: SQLite I/O. The Home Assistant glue calls these methods in the executor. No Home
 Assistant imports, so an auditor verifies an exported copy with this same module.
