@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-    from ..federation.clock import Clock
+    from custom_components.porchlight.federation.clock import Clock
     from .audit import AuditLog
     from .records import FootageRequest, Share
     from .store import ConsentStore

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..federation.evidence import ClipEvidence, sign_manifest
+from custom_components.porchlight.federation.evidence import ClipEvidence, sign_manifest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..federation.canonical import JSON
-    from ..federation.identity import Identity
+    from custom_components.porchlight.federation.canonical import JSON
+    from custom_components.porchlight.federation.identity import Identity
     from .records import ConsentRecord, FootageRequest
 
 

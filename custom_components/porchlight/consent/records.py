@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..federation.canonical import JSON, canon
+from custom_components.porchlight.federation.canonical import JSON, canon
 
 
 class RequestState(StrEnum):

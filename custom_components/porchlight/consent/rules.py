@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from ..federation.errors import AreaError
-from ..federation.geo import area_from_json, area_sq_mi, contains
+from custom_components.porchlight.federation.errors import AreaError
+from custom_components.porchlight.federation.geo import area_from_json, area_sq_mi, contains
 from .records import RequestState
 
 if TYPE_CHECKING:
-    from ..federation.canonical import JSON
+    from custom_components.porchlight.federation.canonical import JSON
 
 HOUR: Final = 3600
 DAY: Final = 86400
