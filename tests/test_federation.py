@@ -249,7 +249,7 @@ async def test_invite_needs_a_reachable_url(
     def no_url(*_args: object, **_kwargs: object) -> str:
         raise NoURLAvailableError
 
-    monkeypatch.setattr("custom_components.porchlight.services.get_url", no_url)
+    monkeypatch.setattr("custom_components.porchlight.federation_glue.get_url", no_url)
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "create_invite")
     assert err.value.translation_key == "no_endpoint"

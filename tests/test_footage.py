@@ -10,23 +10,28 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
 
+from custom_components.porchlight.consent.records import RequestState, ShareState
 from custom_components.porchlight.const import (
     CONF_DECLINE_ALL,
     CONF_MAX_DOWNLOADS,
     DOMAIN,
     REQUEST_DEFAULTS,
 )
-from custom_components.porchlight.consent.records import RequestState, ShareState
-from custom_components.porchlight.federation.canonical import JSON
 from custom_components.porchlight.federation.evidence import verify_manifest
 from custom_components.porchlight.footage import EVENT_REQUEST
 from custom_components.porchlight.recorder.models import Clip, Trigger
@@ -34,11 +39,10 @@ from custom_components.porchlight.recorder.models import Clip, Trigger
 from .conftest import FRONT_DOOR, HOME
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.footage import FootageDesk
 
@@ -147,7 +151,7 @@ async def send_request(
 
 def notifications(hass: HomeAssistant) -> dict[str, Any]:
     """Persistent notifications currently shown."""
-    return dict(persistent_notification._async_get_or_create_notifications(hass))  # noqa: SLF001
+    return dict(persistent_notification._async_get_or_create_notifications(hass))
 
 
 @pytest.fixture
@@ -376,7 +380,7 @@ async def test_revoked_share_is_refused(
         hass, "revoke_share", request_id=envelope.event_id, clip_ids=[recorded[0].id]
     )
     assert response == {"revoked": 1}
-    links = {str(l["clip"]): str(l["url"]) for l in offers(agency)[0].body["links"]}  # type: ignore[union-attr, index]
+    links = {str(x["clip"]): str(x["url"]) for x in offers(agency)[0].body["links"]}  # type: ignore[union-attr, index]
     assert await fetch(network, links[recorded[0].id]) == (404, b'{"error":"not_found"}')
     assert (await fetch(network, links[recorded[1].id]))[0] == 200
     with pytest.raises(ServiceValidationError) as err:
@@ -442,7 +446,7 @@ async def test_every_outbound_byte_is_in_the_audit_log_and_no_clip_leaves_withou
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sent: list[bytes] = []
-    original = aiohttp.ClientSession._request  # noqa: SLF001
+    original = aiohttp.ClientSession._request
 
     async def capture(self: aiohttp.ClientSession, method: str, url: Any, **kwargs: Any) -> Any:
         if self is init_integration.runtime_data.federation.sender.session:
@@ -679,3 +683,173 @@ async def test_import_agency_refuses_a_neighbor_invite(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "import_agency", invite="plinv1.garbage")
     assert err.value.translation_key == "invite_not_agency"
+
+
+async def test_same_request_again_after_a_restart_is_recorded_once(
+    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    node = init_integration.runtime_data.federation.node
+    status, _ = await network.sender.post(
+        agency.node.identity, f"{node.endpoint}/inbox", envelope.encode(), lan=True
+    )
+    await hass.async_block_till_done()
+    assert status == 202  # the node forgot it over the restart; the desk did not
+    entries = await hass.async_add_executor_job(
+        lambda: list(desk(init_integration).audit.entries())
+    )
+    assert [e.kind for e in entries].count("request_received") == 1
+
+
+async def test_request_without_matching_clips_still_tells_the_owner(
+    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+) -> None:
+    now = int(time.time())
+    await send_request(hass, agency, network, start=now - 900, end=now - 60)
+    (note,) = notifications(hass).values()
+    assert "No recorded clip matches this window." in note["message"]
+
+
+async def test_approval_refused_when_the_agency_is_no_longer_trusted(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "untrust_agency", fingerprint=agency.node.identity.fingerprint)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert err.value.translation_key == "agency_gone"
+    assert offers(agency) == []
+    shares = await hass.async_add_executor_job(desk(init_integration).store.shares, None)
+    assert shares == []
+
+
+async def test_approval_refused_when_the_clip_is_gone(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await hass.async_add_executor_job(recorded[0].path.unlink)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert err.value.translation_key == "clip_gone"
+    assert offers(agency) == []
+
+
+async def test_declining_after_a_partial_approval_closes_the_request(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert len(notifications(hass)) == 1  # two clips still to decide
+    await call(hass, "decline_request", request_id=envelope.event_id)
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    assert (stored.state, stored.open) == (RequestState.APPROVED, False)
+    assert stored.declined_clips == (recorded[1].id, recorded[2].id)
+    assert notifications(hass) == {}
+    assert len(offers(agency)) == 1  # the decline itself sent nothing
+
+
+async def test_approving_every_clip_clears_the_notification(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await call(
+        hass, "approve_clips", request_id=envelope.event_id, clip_ids=[c.id for c in recorded]
+    )
+    assert notifications(hass) == {}
+    (offer,) = offers(agency)
+    assert len(offer.body["links"]) == 3  # type: ignore[arg-type]
+    response = await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert response == {"revoked": 3}
+    assert await call(hass, "revoke_share", request_id=envelope.event_id) == {"revoked": 0}
+
+
+async def test_pending_request_expires_unanswered(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    freezer: Any,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    freezer.tick(4 * 86400)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    assert stored.state is RequestState.EXPIRED
+    assert notifications(hass) == {}
+    assert hass.states.get("sensor.maple_street_12_pending_footage_requests").state == "0"
+
+
+async def test_decisions_name_the_user_and_requests_can_be_listed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    hass_admin_user: Any,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await hass.services.async_call(
+        DOMAIN,
+        "approve_clips",
+        {"request_id": envelope.event_id, "clip_ids": [recorded[0].id]},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    listed = await call(hass, "list_requests")
+    (item,) = listed["requests"]
+    assert item["request_id"] == envelope.event_id
+    assert item["state"] == "approved"
+    assert item["approved"] == [recorded[0].id]
+    assert item["shares"][0]["state"] == "offered"
+    manifest = verify_manifest(offers(agency)[0].body["manifest"])
+    assert manifest.clips[0].consent["by"] == hass_admin_user.name
+
+
+async def test_share_link_answers_404_while_porchlight_is_not_loaded(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    url = str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')
+
+
+async def test_unreadable_consent_store_stops_setup_and_is_kept(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    root = Path(hass.config.path("porchlight"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "consent.sqlite3").write_bytes(b"not sqlite" * 200)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason == "consent_unusable"  # type: ignore[attr-defined]
+    assert (root / "consent.sqlite3").read_bytes() == b"not sqlite" * 200

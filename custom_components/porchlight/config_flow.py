@@ -29,6 +29,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .cameras import async_recordable_cameras
+from .consent.rules import MAX_AREA_SQ_MI, MAX_LOOKBACK_DAYS, MAX_WINDOW_HOURS
 from .const import (
     CONF_ALLOWED_AGENCIES,
     CONF_BLOCKED_AGENCIES,
@@ -54,7 +55,6 @@ from .const import (
     RECORDING_DEFAULTS,
     REQUEST_DEFAULTS,
 )
-from .consent.rules import MAX_AREA_SQ_MI, MAX_LOOKBACK_DAYS, MAX_WINDOW_HOURS
 
 if TYPE_CHECKING:
     from .data import PorchlightConfigEntry

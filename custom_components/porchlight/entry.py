@@ -10,17 +10,18 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yarl import URL
-
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
+from yarl import URL
 
 from . import services, views
+from .consent.audit import AuditError, AuditLog
+from .consent.rules import Rules
+from .consent.store import ConsentStore, ConsentStoreError
 from .const import (
     AUDIT_FILE,
     CONF_ALLOWED_AGENCIES,
@@ -43,9 +44,6 @@ from .const import (
     RECORDINGS_DIR,
     REQUEST_DEFAULTS,
 )
-from .consent.audit import AuditError, AuditLog
-from .consent.rules import Rules
-from .consent.store import ConsentStore, ConsentStoreError
 from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
 from .federation_glue import async_remove_federation, async_setup_federation
@@ -231,7 +229,9 @@ def _report_audit(hass: HomeAssistant, audit: AuditLog) -> None:
     if report is None or report.ok:
         ir.async_delete_issue(hass, DOMAIN, "audit_tampered")
         return
-    _LOGGER.error("Audit log failed verification at entry %s: %s", report.first_bad_seq, report.problem)
+    _LOGGER.error(
+        "Audit log failed verification at entry %s: %s", report.first_bad_seq, report.problem
+    )
     ir.async_create_issue(
         hass,
         DOMAIN,

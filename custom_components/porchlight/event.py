@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
-
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .const import DOMAIN
 from .entity import CameraEntity

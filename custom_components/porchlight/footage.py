@@ -25,8 +25,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
-from .const import DOMAIN
-from .consent.audit import AuditLog
+from .consent.delivery import ShareServer
+from .consent.offers import offer_body
 from .consent.records import (
     Candidate,
     ConsentRecord,
@@ -36,17 +36,18 @@ from .consent.records import (
     ShareState,
     token_id,
 )
-from .consent.delivery import ShareServer
-from .consent.offers import offer_body
 from .consent.rules import Ask, Rules, judge
+from .const import DOMAIN
 from .federation.node import OFFER
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
-    from homeassistant.core import HomeAssistant
+    from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+    from homeassistant.util.json import JsonValueType
 
+    from .consent.audit import AuditLog
     from .consent.store import ConsentStore
     from .federation.messages import Envelope
     from .federation.peers import Peer
@@ -117,7 +118,7 @@ class FootageDesk:
     def _now(self) -> int:
         return self.federation.node.clock.now()
 
-    async def _log(self, kind: str, **fields: Any) -> None:
+    async def _log(self, kind: str, **fields: Any) -> None:  # noqa: ANN401  # AuditLog.append's keywords
         await self.hass.async_add_executor_job(lambda: self.audit.append(kind, **fields))
 
     async def _put(self, request: FootageRequest) -> None:
@@ -146,7 +147,7 @@ class FootageDesk:
     @callback
     def on_request(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
         """The node accepted a footage request; judge it in the background."""
-        self.hass.async_create_background_task(
+        self.hass.async_create_task(
             self.async_receive(envelope, origin, via), f"porchlight request {envelope.event_id}"
         )
 
@@ -221,15 +222,17 @@ class FootageDesk:
     def _announce(self, request: FootageRequest) -> None:
         """Tell the owner: notification, event entity (through the bus event), bus event."""
         lines = [
-            f"**{request.agency_name}** asks for footage from {_iso(request.start)} to "
-            f"{_iso(request.end)} (UTC).",
+            (
+                f"**{request.agency_name}** asks for footage from {_iso(request.start)} to "
+                f"{_iso(request.end)} (UTC)."
+            ),
             f"Case: {request.case or '—'}. Reason: {request.reason}",
             "",
         ]
         if request.candidates:
             lines.append("Matching clips (approve each one you want to share):")
             lines.extend(
-                f"- `{c.clip}` {c.camera}, {_iso(c.start)}–{_iso(c.end)}"
+                f"- `{c.clip}` {c.camera}, {_iso(c.start)} to {_iso(c.end)}"
                 for c in request.candidates
             )
         else:
@@ -265,7 +268,7 @@ class FootageDesk:
 
     async def async_approve(
         self, request_id: str, clip_ids: Iterable[str], by: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[JsonValueType]:
         """Approve clips: a consent record, a share and a capability link each; send the offer."""
         request = await self._open_request(request_id)
         wanted = list(dict.fromkeys(clip_ids))
@@ -326,7 +329,14 @@ class FootageDesk:
         )
         await self._put(request)
         head = await self.hass.async_add_executor_job(self._checkpoint)
-        body = offer_body(self.federation.node.identity, request, consents, links, head, now)
+        body = offer_body(
+            self.federation.node.identity,
+            request=request,
+            consents=consents,
+            links=links,
+            audit_head=head,
+            now=now,
+        )
         self.federation.node.send(
             request.agency, "footage_offer", body, lifetime=expires - now, route=OFFER
         )
@@ -356,7 +366,7 @@ class FootageDesk:
         wanted = set(clip_ids) if clip_ids is not None else {s.clip for s in shares}
         chosen = [s for s in shares if s.clip in wanted]
         if unknown := wanted - {s.clip for s in chosen}:
-            raise _error("unknown_clip", request=request_id, clip=sorted(unknown)[0])
+            raise _error("unknown_clip", request=request_id, clip=min(unknown))
         if done := [s for s in chosen if s.state is ShareState.DOWNLOADED]:
             raise _error("already_downloaded", request=request_id, clip=done[0].clip)
         revoked = 0
@@ -392,24 +402,22 @@ class FootageDesk:
     async def async_housekeeping(self, _now: datetime | None = None) -> None:
         """Expire open requests and unused shares past their time; release their holds."""
         now = self._now()
-        for request in await self.hass.async_add_executor_job(self.store.requests):
-            if request.open and request.expires < now:
-                state = (
-                    RequestState.EXPIRED
-                    if request.state is RequestState.PENDING
-                    else request.state
+        for stored in await self.hass.async_add_executor_job(self.store.requests):
+            if stored.open and stored.expires < now:
+                pending = stored.state is RequestState.PENDING
+                closed = stored.with_state(
+                    RequestState.EXPIRED if pending else stored.state, closed_at=now
                 )
-                request = request.with_state(state, closed_at=now)
-                await self._log("request_expired", subject=request.id)
-                await self._put(request)
-                await self._release(request)
-                persistent_notification.async_dismiss(self.hass, _notification_id(request.id))
+                await self._log("request_expired", subject=closed.id)
+                await self._put(closed)
+                await self._release(closed)
+                persistent_notification.async_dismiss(self.hass, _notification_id(closed.id))
         for share in await self.hass.async_add_executor_job(self.store.shares, None):
             if share.state is ShareState.OFFERED and share.expires < now:
                 await self._log("share_expired", subject=share.request, data={"clip": share.clip})
                 await self._end_share(replace(share, state=ShareState.EXPIRED))
 
-    def start_timer(self) -> Any:
+    def start_timer(self) -> CALLBACK_TYPE:
         """Run housekeeping every minute; returns the cancel callback."""
         return async_track_time_interval(
             self.hass,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import probatio
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
@@ -25,7 +25,9 @@ ATTR_LAN: Final = "lan"
 APPROVE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
-        probatio.Required(ATTR_CLIPS): probatio.All(cv.ensure_list, [cv.string], probatio.Length(min=1)),
+        probatio.Required(ATTR_CLIPS): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(min=1)
+        ),
     }
 )
 DECLINE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_REQUEST): cv.string})
@@ -152,6 +154,6 @@ def async_setup_footage_services(hass: HomeAssistant) -> None:
         schema=probatio.Schema({}),
         supports_response=optional,
     )
-    register(DOMAIN, "import_agency", _import_agency, schema=IMPORT_SCHEMA, supports_response=optional)
-
-
+    register(
+        DOMAIN, "import_agency", _import_agency, schema=IMPORT_SCHEMA, supports_response=optional
+    )

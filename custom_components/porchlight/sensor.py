@@ -11,6 +11,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfInformation
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
@@ -133,6 +134,7 @@ class PendingRequestsSensor(SensorEntity):
         )
         await self._async_refresh()
 
+    @callback
     def _schedule_refresh(self) -> None:
         self.hass.async_create_task(self._async_refresh(), eager_start=True)
 

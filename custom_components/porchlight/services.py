@@ -11,7 +11,6 @@ from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, c
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .federation.errors import (
@@ -25,7 +24,6 @@ from .federation.errors import (
 )
 from .federation.identity import Identity
 from .federation.invites import qr_svg
-from .federation.node import API_PREFIX
 from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
 
@@ -241,7 +239,6 @@ async def _capture_clip(call: ServiceCall) -> None:
         )
     for camera in cameras:
         recorder.trigger(camera, Trigger.MANUAL)
-
 
 
 @callback

@@ -20,9 +20,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 
+from .consent.delivery import not_found
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
-from .consent.delivery import not_found
 from .footage import SHARE_PATH
 from .services import loaded_entry
 

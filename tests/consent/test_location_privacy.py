@@ -62,17 +62,17 @@ def home_messages(request: FootageRequest) -> list[bytes]:
     )
     offer = offer_body(
         HOME_KEY,
-        request,
-        [consent],
-        [
+        request=request,
+        consents=[consent],
+        links=[
             (
                 "0123456789abcdef",
                 "https://home.example/api/porchlight/v1/share/" + "t" * 43,
                 NOW + 60,
             )
         ],
-        (7, "b" * 64),
-        NOW,
+        audit_head=(7, "b" * 64),
+        now=NOW,
     )
     new = Identity.generate()
     bodies: list[tuple[str, dict[str, object], str]] = [
@@ -118,10 +118,18 @@ def home_messages(request: FootageRequest) -> list[bytes]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(lat=latitudes, lon=longitudes, north=st.integers(-250, 250), east=st.integers(-250, 250))
+@given(lat=latitudes, lon=longitudes, north=st.integers(-200, 200), east=st.integers(-200, 200))
 def test_home_location_is_in_no_message_it_sends(lat: int, lon: int, north: int, east: int) -> None:
     area = area_around(lat, lon, north, east)
-    ask = Ask(AGENCY.keyid, True, True, "2026-1", area, NOW - 3600, NOW - 60)  # type: ignore[arg-type]
+    ask = Ask(
+        agency=AGENCY.keyid,
+        agency_known=True,
+        agency_trusted=True,
+        case="2026-1",
+        area=area,
+        start=NOW - 3600,
+        end=NOW - 60,
+    )  # type: ignore[arg-type]
     # The location is used (the request is judged against it) ...
     assert judge(ask, Rules(), (lat, lon), NOW).state is RequestState.PENDING
     request = FootageRequest(

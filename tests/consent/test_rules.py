@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from custom_components.porchlight.consent.records import RequestState
 from custom_components.porchlight.consent.rules import Ask, Rules, Verdict, Why, judge
-from custom_components.porchlight.federation.canonical import JSON
+
+if TYPE_CHECKING:
+    from custom_components.porchlight.federation.canonical import JSON
 
 NOW = 1_799_999_917
 HOME = (52_379_189, 4_899_431)

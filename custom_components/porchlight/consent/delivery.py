@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from custom_components.porchlight.federation.clock import Clock
+
     from .audit import AuditLog
     from .records import FootageRequest, Share
     from .store import ConsentStore
@@ -80,12 +81,7 @@ class ShareServer:
             return not_found()
         share = await self._run(self.store.share, token_id(token))
         now = self.clock.now()
-        if (
-            share is None
-            or not share.usable
-            or share.expires < now
-            or share.id in self._streaming
-        ):
+        if share is None or not share.usable or share.expires < now or share.id in self._streaming:
             return not_found()
         stored: FootageRequest | None = await self._run(self.store.request, share.request)
         consent = stored.approved(share.clip) if stored is not None else None
@@ -96,10 +92,9 @@ class ShareServer:
             return not_found()
         size = consent.size
         try:
-            wanted = request.http_range
-        except ValueError:
-            wanted = slice(None, None)
-        first, last = byte_range(wanted, size)
+            first, last = byte_range(request.http_range, size)
+        except ValueError:  # malformed or several ranges: refused like aiohttp's FileResponse
+            first, last = size, 0
         if first > last:
             return web.Response(
                 status=HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,

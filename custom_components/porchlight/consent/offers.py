@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.identity import Identity
+
     from .records import ConsentRecord, FootageRequest
 
 
@@ -39,6 +40,7 @@ def clip_evidence(consent: ConsentRecord) -> ClipEvidence:
 
 def offer_body(  # noqa: PLR0913  # every part of an offer is its own input
     identity: Identity,
+    *,
     request: FootageRequest,
     consents: Sequence[ConsentRecord],
     links: Sequence[tuple[str, str, int]],

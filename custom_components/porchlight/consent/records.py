@@ -137,7 +137,7 @@ class FootageRequest:
         """The candidate with this clip id, if any."""
         return next((c for c in self.candidates if c.clip == clip), None)
 
-    def with_state(self, state: RequestState, **changes: Any) -> FootageRequest:
+    def with_state(self, state: RequestState, **changes: Any) -> FootageRequest:  # noqa: ANN401  # dataclass fields of several types
         """A copy in another state."""
         return replace(self, state=state, **changes)
 

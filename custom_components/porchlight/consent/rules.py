@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from custom_components.porchlight.federation.errors import AreaError
 from custom_components.porchlight.federation.geo import area_from_json, area_sq_mi, contains
+
 from .records import RequestState
 
 if TYPE_CHECKING:

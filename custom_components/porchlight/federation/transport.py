@@ -210,7 +210,7 @@ class HttpSender:
     for the Host header, the signature's @authority and TLS (SNI and certificate check).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # keyword-only knobs with defaults
         self,
         session: aiohttp.ClientSession,
         clock: Clock,
