@@ -169,13 +169,26 @@ def _check_ring(points: tuple[Point, ...]) -> None:
         )
     if _twice_signed_area(points) == 0:
         _fail("polygon has no area")
+    _check_simple(points)
+
+
+def _check_simple(points: tuple[Point, ...]) -> None:
+    """Refuse a ring that touches or crosses itself anywhere but between neighbouring edges."""
+    n = len(points)
     edges = [(points[i - 1], points[i]) for i in range(n)]  # edge i ends at point i
+    # Bounding boxes first: most pairs of a 100-point ring are far apart, and comparing four
+    # integers is much cheaper than four orientation tests.
+    boxes = [(min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1])) for a, b in edges]
     for i in range(n):
         (a, b), (_, c) = edges[i], edges[(i + 1) % n]
         if _orient(a, b, c) == 0 and _dot(a, b, c) < 0:
             _fail(f"polygon folds back on itself at point {i}")
+        lat_lo, lat_hi, lon_lo, lon_hi = boxes[i]
         # Edges i and j share no vertex unless adjacent (the first and last edge are).
         for j in range(i + 2, n - (i == 0)):
+            box = boxes[j]
+            if box[0] > lat_hi or box[1] < lat_lo or box[2] > lon_hi or box[3] < lon_lo:
+                continue
             if _segments_meet(*edges[i], *edges[j]):
                 _fail(f"polygon edges {i} and {j} cross or touch")
 
