@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
@@ -32,6 +34,7 @@ from custom_components.porchlight.const import (
     DOMAIN,
     REQUEST_DEFAULTS,
 )
+from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
 from custom_components.porchlight.footage import EVENT_REQUEST
 from custom_components.porchlight.recorder.models import Clip, Trigger
@@ -788,12 +791,13 @@ async def test_pending_request_expires_unanswered(
     init_integration: MockConfigEntry,
     agency: Running,
     network: Network,
-    freezer: Any,
 ) -> None:
     envelope = await send_request(hass, agency, network)
-    freezer.tick(4 * 86400)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    # The home's clock moves four days on; the minute timer notices.
+    node = init_integration.runtime_data.federation.node
+    node.clock = ManualClock(int(time.time()) + 4 * 86400)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done(wait_background_tasks=True)
     stored = await hass.async_add_executor_job(
         desk(init_integration).store.request, envelope.event_id
     )
@@ -851,5 +855,5 @@ async def test_unreadable_consent_store_stops_setup_and_is_kept(
     mock_config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert mock_config_entry.reason == "consent_unusable"  # type: ignore[attr-defined]
+    assert "cannot open consent.sqlite3" in str(mock_config_entry.reason)
     assert (root / "consent.sqlite3").read_bytes() == b"not sqlite" * 200
