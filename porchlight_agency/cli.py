@@ -452,7 +452,10 @@ def configure_logging(verbosity: int, root: logging.Logger | None = None) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already reported
+        return int(done.code or 0)
     configure_logging(getattr(args, "verbose", 0))
     profile = Profile(getattr(args, "profile", None) or default_root())
     ctx = Context(args, profile)

@@ -194,11 +194,7 @@ class Profile:
             msg = f"cannot read {self.info_path}: {err}"
             raise ProfileError(msg) from err
         if info is None:
-            msg = (
-                f"no agency profile in {self.root}; create one with "
-                "'porchlight-agency init --name NAME --endpoint URL'"
-            )
-            raise ProfileError(msg)
+            raise self._missing()
         if not self.key_path.exists():
             msg = f"the key file {self.key_path} is missing"
             raise ProfileError(msg)
@@ -210,6 +206,12 @@ class Profile:
         node = self._node(identity, str(info["name"]), clock)
         self.refresh(node)
         return node
+
+    def _missing(self) -> ProfileError:
+        return ProfileError(
+            f"no agency profile in {self.root}; create one with "
+            "'porchlight-agency init --name NAME --endpoint URL'"
+        )
 
     def _node(self, identity: Identity, name: str, clock: Clock) -> Node:
         return Node(
@@ -238,7 +240,10 @@ class Profile:
     # --- locking -----------------------------------------------------------------------------
     def _try_lock(self) -> bool:
         if self._lock_fd is None:
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            try:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            except FileNotFoundError:
+                raise self._missing() from None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
