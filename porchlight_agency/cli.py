@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn, TextIO
 
 import aiohttp
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.clock import Clock
+    from custom_components.porchlight.federation.geo import Circle, Polygon
     from custom_components.porchlight.federation.identity import Identity
     from custom_components.porchlight.federation.node import Node
 
@@ -57,8 +58,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line like every other error of the command."""
 
     def error(self, message: str) -> NoReturn:
-        """Report a usage error and exit with status 2."""
-        self.exit(2, f"{PROG}: error: {message} (see '{PROG} --help')\n")
+        """Raise the usage error; main reports it like any other."""
+        raise UsageError(f"{message} (see '{PROG} --help')")
 
 
 def build_parser() -> Parser:
@@ -156,15 +157,17 @@ class Context:
 
     args: argparse.Namespace
     profile: Profile
+    out: TextIO
+    err: TextIO
     clock: Clock = field(default_factory=SystemClock)
 
     def print(self, text: str = "") -> None:
-        """A result line on stdout."""
-        print(text, flush=True)
+        """A result line (stdout)."""
+        print(text, file=self.out, flush=True)
 
     def say(self, text: str) -> None:
-        """An explanation on stderr."""
-        print(text, file=sys.stderr, flush=True)
+        """An explanation (stderr)."""
+        print(text, file=self.err, flush=True)
 
     def load(self) -> Node:
         """The profile's node."""
@@ -327,6 +330,7 @@ async def cmd_request(ctx: Context) -> int:
     if args.polygon is not None and (args.center is not None or args.radius is not None):
         msg = "give either --center and --radius or --polygon, not both"
         raise UsageError(msg)
+    area: Circle | Polygon
     if args.polygon is not None:
         area = req.polygon(args.polygon)
     elif args.center is not None and args.radius is not None:
@@ -386,7 +390,7 @@ async def cmd_inbox(ctx: Context) -> int:
         raise UsageError(msg)
     with ctx.profile.locked():
         node = ctx.load()
-    await Inbox(ctx.profile, node).run(
+    await Inbox(ctx.profile, node, ctx.out, ctx.err).run(
         args.host, args.port, once_seconds=args.once_seconds, deliver_every=args.deliver_every
     )
     return 0
@@ -450,27 +454,34 @@ def configure_logging(verbosity: int, root: logging.Logger | None = None) -> Non
     root.setLevel(max(logging.WARNING - 10 * verbosity, logging.DEBUG))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return the exit status."""
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one command; return the exit status (out and err default to stdout and stderr)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as done:  # --help, or a usage error already reported
+    except SystemExit as done:  # --help
         return int(done.code or 0)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=err, flush=True)
+        return error.exit_status
     configure_logging(getattr(args, "verbose", 0))
     profile = Profile(getattr(args, "profile", None) or default_root())
-    ctx = Context(args, profile)
+    ctx = Context(args, profile, out, err)
     handler = COMMANDS[args.command]
     try:
         result = handler(ctx)
         status = asyncio.run(result) if isinstance(result, Coroutine) else result
-    except AgencyError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
-        return err.exit_status
-    except OSError as err:
-        where = f": {err.filename}" if err.filename else ""
-        print(f"{PROG}: error: {err.strerror or err}{where}", file=sys.stderr, flush=True)
+    except AgencyError as error:
+        print(f"{PROG}: error: {error}", file=err, flush=True)
+        return error.exit_status
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"{PROG}: error: {error.strerror or error}{where}", file=err, flush=True)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        print(f"{PROG}: interrupted", file=err, flush=True)
         return 130
     return status

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -44,11 +43,12 @@ _BUSY: Final = canon({"error": "busy", "detail": "try again shortly"})
 class Inbox:
     """The served node of one profile."""
 
-    def __init__(self, profile: Profile, node: Node, out: TextIO = sys.stdout) -> None:
-        """Serve node, keeping what arrives in profile; one line per offer on out."""
+    def __init__(self, profile: Profile, node: Node, out: TextIO, err: TextIO) -> None:
+        """Serve node, keeping what arrives in profile; a line per offer on out, news on err."""
         self.profile = profile
         self.node = node
         self.out = out
+        self.err = err
         self.offers = 0
         self._dirty = False
         node.on_change = self._changed
@@ -133,7 +133,6 @@ class Inbox:
         *,
         once_seconds: float | None = None,
         deliver_every: float = DELIVER_EVERY,
-        err: TextIO = sys.stderr,
     ) -> None:
         """Serve until SIGINT/SIGTERM (or once_seconds have passed)."""
         stop = asyncio.Event()
@@ -158,7 +157,7 @@ class Inbox:
             print(
                 f"listening on {host}:{bound} for {self.node.endpoint} "
                 f"(fingerprint {self.node.identity.fingerprint})",
-                file=err,
+                file=self.err,
                 flush=True,
             )
             async with aiohttp.ClientSession() as session:
@@ -168,7 +167,7 @@ class Inbox:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             await runner.cleanup()
-        print(f"stopped; {self.offers} offer(s) received", file=err, flush=True)
+        print(f"stopped; {self.offers} offer(s) received", file=self.err, flush=True)
 
     async def _serve(
         self,

@@ -4,6 +4,7 @@ against real federation homes served on 127.0.0.1 by the test's loop."""
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import time
 from dataclasses import dataclass
@@ -65,7 +66,6 @@ class Cli:
 
     profile_dir: Path
     port: int
-    capsys: pytest.CaptureFixture[str]
 
     @property
     def endpoint(self) -> str:
@@ -74,17 +74,13 @@ class Cli:
 
     def run_sync(self, *argv: str) -> Result:
         """Run a command in this thread (for commands that need no loopback home)."""
-        self.capsys.readouterr()
-        status = main(["--profile", str(self.profile_dir), *argv])
-        captured = self.capsys.readouterr()
-        return Result(status, captured.out, captured.err)
+        out, err = io.StringIO(), io.StringIO()
+        status = main(["--profile", str(self.profile_dir), *argv], out=out, err=err)
+        return Result(status, out.getvalue(), err.getvalue())
 
     async def run(self, *argv: str) -> Result:
         """Run a command while the test's event loop keeps serving the homes."""
-        self.capsys.readouterr()
-        status = await asyncio.to_thread(main, ["--profile", str(self.profile_dir), *argv])
-        captured = self.capsys.readouterr()
-        return Result(status, captured.out, captured.err)
+        return await asyncio.to_thread(self.run_sync, *argv)
 
     def node(self) -> Node:
         """The agency's node as the profile holds it now."""
@@ -96,9 +92,9 @@ class Cli:
 
 
 @pytest.fixture
-def cli(socket_enabled: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(socket_enabled: None, tmp_path: Path) -> Cli:
     """A fresh agency profile directory (not created yet) and a free port for its inbox."""
-    return Cli(tmp_path / "agency", free_port(), capsys)
+    return Cli(tmp_path / "agency", free_port())
 
 
 async def wait_listening(port: int, timeout: float = 10) -> None:
