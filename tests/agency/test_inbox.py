@@ -7,10 +7,11 @@ import json
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from custom_components.porchlight.federation.node import OFFER
-from porchlight_agency.cli import main
+from porchlight_agency import profile as profile_module
+from porchlight_agency.profile import Profile
 
 from .conftest import issue_request, paired_home, wait_listening
 
@@ -38,7 +39,9 @@ def offer_body(request_id: str, home: Running, clips: int = 2) -> dict[str, JSON
     }
 
 
-async def send_offer(network: Network, home: Running, agency_keyid: str, body: dict[str, JSON]) -> Envelope:
+async def send_offer(
+    network: Network, home: Running, agency_keyid: str, body: dict[str, JSON]
+) -> Envelope:
     """Sign and deliver an offer to the agency's offer endpoint, as a home does."""
     envelope = home.node.send(agency_keyid, "footage_offer", body, lifetime=DAY, route=OFFER)
     assert await home.node.deliver(network.sender) == 1
@@ -52,7 +55,7 @@ class Served:
         self.cli = cli
         self.task = asyncio.create_task(cli.run("inbox", "--port", str(cli.port), *argv))
 
-    async def __aenter__(self) -> Served:
+    async def __aenter__(self) -> Self:
         await wait_listening(self.cli.port)
         return self
 
@@ -80,10 +83,14 @@ async def test_inbox_keeps_offers_from_homes_it_never_paired_with(
     assert result.status == 0, result.err
     lines = result.out.splitlines()
     assert lines == [
-        f"offer {first.event_id} from {stranger.node.identity.fingerprint} "
-        f"for request {request_id}: 3 clips",
-        f"offer {second.event_id} from {entry.node.identity.fingerprint} "
-        f"for request {request_id}: 1 clip",
+        (
+            f"offer {first.event_id} from {stranger.node.identity.fingerprint} "
+            f"for request {request_id}: 3 clips"
+        ),
+        (
+            f"offer {second.event_id} from {entry.node.identity.fingerprint} "
+            f"for request {request_id}: 1 clip"
+        ),
     ]
     stored = cli.profile_dir / "offers" / request_id / f"{first.event_id}.json"
     assert stored.read_bytes() == first.encode()
@@ -162,9 +169,6 @@ async def test_inbox_delivers_the_outbox(cli: Cli, network: Network) -> None:
 async def test_inbox_answers_503_while_the_profile_stays_busy(
     cli: Cli, network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from porchlight_agency import profile as profile_module
-    from porchlight_agency.profile import Profile
-
     cli.init()
     home = await paired_home(cli, network)
     request_id = await issue_request(cli)
@@ -190,7 +194,9 @@ async def test_inbox_cannot_listen_on_a_taken_port(cli: Cli, network: Network) -
     home = await network.start("Maple St 12")
     result = await cli.run("inbox", "--port", str(home.port), "--once-seconds", "1")
     assert result.status == 1
-    assert result.err.startswith(f"porchlight-agency: error: cannot listen on 127.0.0.1:{home.port}")
+    assert result.err.startswith(
+        f"porchlight-agency: error: cannot listen on 127.0.0.1:{home.port}"
+    )
 
 
 def test_inbox_rejects_a_non_positive_duration(cli: Cli) -> None:

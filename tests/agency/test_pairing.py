@@ -102,7 +102,12 @@ async def test_pair_and_confirm_make_the_home_an_entry_point(cli: Cli, network: 
     code = result.out.strip()
     agency = cli.node()
     (peer,) = agency.peers
-    assert (peer.name, peer.pending, peer.pairing_code, peer.lan) == ("Maple St 12", True, code, True)
+    assert (peer.name, peer.pending, peer.pairing_code, peer.lan) == (
+        "Maple St 12",
+        True,
+        code,
+        True,
+    )
     assert agency.peers.active_neighbors() == []
     home_side = home.node.peers.get(agency.identity.keyid)
     assert home_side is not None
@@ -142,7 +147,10 @@ async def test_pair_with_a_bad_invite_is_a_usage_error(cli: Cli, network: Networ
     cli.init()
     result = await cli.run("pair", "plinv1.garbage")
     assert result.status == 2
-    assert result.err == "porchlight-agency: error: not a Porchlight invite (it starts with 'plinv1.')\n"
+    assert (
+        result.err
+        == "porchlight-agency: error: not a Porchlight invite (it starts with 'plinv1.')\n"
+    )
 
 
 async def test_pair_with_another_agency_is_refused(cli: Cli, network: Network) -> None:
@@ -192,9 +200,7 @@ async def test_pair_with_a_used_invite_reports_the_refusal(cli: Cli, network: Ne
     assert "refused the invite (410 invite_gone)" in result.err
 
 
-async def test_pair_with_an_expired_invite_fails(
-    cli: Cli, network: Network
-) -> None:
+async def test_pair_with_an_expired_invite_fails(cli: Cli, network: Network) -> None:
     cli.init()
     home = await network.start("Maple St 12")
     text = home.node.create_invite(lan=True, lifetime=60).to_text()

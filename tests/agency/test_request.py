@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.porchlight.federation.node import Node
+from porchlight_agency.request import parse_time
 
 from .conftest import iso, issue_request, paired_home
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from custom_components.porchlight.federation.messages import Envelope
+    from custom_components.porchlight.federation.node import Node
     from custom_components.porchlight.federation.peers import Peer
     from tests.federation.loopback import Network
 
@@ -44,7 +45,12 @@ async def test_request_reaches_the_paired_home_and_is_remembered(
     assert origin.keyid == via.keyid == agency.identity.keyid
     body = envelope.body
     assert body["case"] == "2026-000123"
-    assert body["area"] == {"kind": "circle", "lat": 40_712_800, "lon": -74_006_000, "radius_m": 200}
+    assert body["area"] == {
+        "kind": "circle",
+        "lat": 40_712_800,
+        "lon": -74_006_000,
+        "radius_m": 200,
+    }
     assert body["reply_to"] == cli.endpoint
     assert body["max_hops"] == 2
     assert envelope.expires - envelope.created == 10 * 3600
@@ -87,7 +93,13 @@ async def test_request_with_a_geojson_polygon(cli: Cli, network: Network, tmp_pa
     geojson = tmp_path / "block.geojson"
     ring = [[-74.0060, 40.7128], [-74.0050, 40.7128], [-74.0050, 40.7135], [-74.0060, 40.7128]]
     geojson.write_text(
-        json.dumps({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}})  # noqa: E501
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     )
     now = time.time()
     result = await cli.run(
@@ -185,15 +197,15 @@ def test_request_with_a_bad_geojson_file_is_refused(
     path = tmp_path / "area.geojson"
     if content is not None:
         path.write_bytes(content)
-    result = cli.run_sync(*_argv(time.time(), **{"--center": None, "--radius": None, "--polygon": str(path)}))
+    result = cli.run_sync(
+        *_argv(time.time(), **{"--center": None, "--radius": None, "--polygon": str(path)})
+    )
     assert result.status == 2
     assert message in result.err
     assert result.err.count("\n") == 1
 
 
 def test_times_without_offset_are_local_time(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    from porchlight_agency.request import parse_time
-
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
