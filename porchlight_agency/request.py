@@ -7,7 +7,6 @@ message saying which limit it breaks.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
@@ -111,8 +110,8 @@ def polygon(path: Path) -> Polygon:
         msg = f"--polygon: {path} is larger than {MAX_GEOJSON_BYTES} bytes"
         raise UsageError(msg)
     try:
-        return polygon_from_geojson(json.loads(data))
-    except (ValueError, AreaError) as err:
+        return polygon_from_geojson(data)
+    except AreaError as err:
         msg = f"--polygon: {path} is not a usable GeoJSON polygon: {err}"
         raise UsageError(msg) from None
 
