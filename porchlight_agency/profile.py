@@ -167,23 +167,22 @@ class Profile:
         self.requests_dir = root / "requests"
         self.offers_dir = root / "offers"
         self._lock_path = root / ".lock"
-        self._lock_fd: int | None = None
-        self._lock_depth = 0
         self._async_lock = asyncio.Lock()
 
     # --- creation and loading ----------------------------------------------------------------
     def create(self, *, name: str, endpoint: str, clock: Clock) -> Node:
         """Make a new profile (key, endpoint); ProfileError if one is there already."""
-        if self.info_path.exists() or self.key_path.exists():
-            msg = f"{self.root} already holds an agency profile; refusing to overwrite it"
-            raise ProfileError(msg)
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         with self.locked():
+            if self.info_path.exists() or self.key_path.exists():
+                msg = f"{self.root} already holds an agency profile; refusing to overwrite it"
+                raise ProfileError(msg)
             identity = load_or_create(self.key_path).identity
-            write_json(self.info_path, {"format": _FORMAT, "name": name, "endpoint": endpoint})
             node = self._node(identity, name, clock)
             node.advertise(endpoint)
             self.save(node)
+            # Written last: a profile.json means the rest is there.
+            write_json(self.info_path, {"format": _FORMAT, "name": name, "endpoint": endpoint})
         return node
 
     def load(self, clock: Clock) -> Node:
@@ -225,8 +224,10 @@ class Profile:
         """Replace the node's state and outbox with what is on disk (another command's work)."""
         try:
             state = read_json(self.state_path)
-            if state is not None:
-                node.load_state(state)
+            if state is None:
+                msg = f"{self.state_path} is missing"
+                raise ProfileError(msg)
+            node.load_state(state)
             node.outbox.load()
         except (OSError, ValueError, KeyError, TypeError) as err:
             msg = f"the profile state in {self.root} is damaged ({type(err).__name__}: {err})"
@@ -238,24 +239,11 @@ class Profile:
         node.outbox.save()
 
     # --- locking -----------------------------------------------------------------------------
-    def _try_lock(self) -> bool:
-        if self._lock_fd is None:
-            try:
-                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-            except FileNotFoundError:
-                raise self._missing() from None
+    def _open_lock(self) -> int:
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(self) -> None:
-        self._lock_depth -= 1
-        if self._lock_depth == 0 and self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+            return os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except FileNotFoundError:
+            raise self._missing() from None
 
     def _busy(self) -> ProfileError:
         return ProfileError(
@@ -265,33 +253,32 @@ class Profile:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the profile lock (re-entrant within this object)."""
-        if self._lock_depth == 0:
+        """Hold the profile lock (not re-entrant); ProfileError if it stays busy."""
+        fd = self._open_lock()
+        try:
             deadline = time.monotonic() + LOCK_TIMEOUT
-            while not self._try_lock():
+            while not _try_flock(fd):
                 if time.monotonic() >= deadline:
                     raise self._busy()
                 time.sleep(_LOCK_POLL)
-        self._lock_depth += 1
-        try:
             yield
         finally:
-            self._unlock()
+            os.close(fd)  # releases the lock
 
     @contextlib.asynccontextmanager
     async def locked_async(self) -> AsyncIterator[None]:
         """Hold the profile lock without blocking the event loop (one holder per process)."""
         async with self._async_lock:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while not self._try_lock():
-                if time.monotonic() >= deadline:
-                    raise self._busy()
-                await asyncio.sleep(_LOCK_POLL)
-            self._lock_depth += 1
+            fd = self._open_lock()
             try:
+                deadline = time.monotonic() + LOCK_TIMEOUT
+                while not _try_flock(fd):
+                    if time.monotonic() >= deadline:
+                        raise self._busy()
+                    await asyncio.sleep(_LOCK_POLL)
                 yield
             finally:
-                self._unlock()
+                os.close(fd)
 
     # --- requests and offers -----------------------------------------------------------------
     def store_request(self, envelope: Envelope) -> Path:
@@ -337,6 +324,14 @@ class Profile:
             if path.suffix == ".json" and not path.name.startswith(".")
         ]
         return sorted(found, key=lambda o: (o.envelope.created, o.envelope.event_id))
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _listdir(folder: Path) -> list[Path]:

@@ -17,7 +17,6 @@ from custom_components.porchlight.federation.geo import (
     circle_from_degrees,
     polygon_from_geojson,
 )
-
 from custom_components.porchlight.federation.messages import MAX_HOPS, REQUEST_LIFETIME
 
 from .errors import UsageError
@@ -25,9 +24,8 @@ from .errors import UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from custom_components.porchlight.federation.geo import Circle, Polygon
-
     from custom_components.porchlight.federation.canonical import JSON
+    from custom_components.porchlight.federation.geo import Circle, Polygon
 
 MAX_WINDOW: Final = 12 * 3600
 MAX_LOOKBACK: Final = 45 * 86400

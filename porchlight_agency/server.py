@@ -118,8 +118,7 @@ class Inbox:
         async def work() -> None:
             if len(self.node.outbox):
                 delivered = await self.node.deliver(sender)
-                if delivered:
-                    _LOGGER.info("Delivered %d queued message(s)", delivered)
+                _LOGGER.debug("Delivery round: %d message(s) delivered", delivered)
 
         try:
             await self._fresh(work)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Self
 
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import OFFER
 from porchlight_agency import profile as profile_module
 from porchlight_agency.profile import Profile
@@ -218,3 +221,28 @@ def test_inbox_stops_cleanly_on_sigterm(cli: Cli) -> None:
     killer.join()
     assert result.status == 0
     assert "stopped; 0 offer(s) received" in result.err
+
+
+async def test_inbox_keeps_only_offers(
+    cli: Cli, network: Network, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli.init()
+    home = await paired_home(cli, network)
+    caplog.set_level(logging.INFO, logger="porchlight_agency")
+    alert = seal(
+        home.node.identity,
+        "alert",
+        {"text": "Package thief on Maple St", "max_hops": 0},
+        to=BROADCAST,
+        now=network.clock.now(),
+        lifetime=3600,
+        message_id=new_nonce(),
+    )
+    async with Served(cli, "--once-seconds", "1") as served:
+        status, _ = await network.sender.post(
+            home.node.identity, cli.endpoint + "/inbox", alert.encode(), lan=True
+        )
+        assert status == 202
+    assert (await served.result()).out == ""
+    assert not (cli.profile_dir / "offers").exists()
+    assert f"alert from {home.node.identity.fingerprint} (not kept)" in caplog.text
