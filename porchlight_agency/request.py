@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from custom_components.porchlight.federation.errors import AreaError
 from custom_components.porchlight.federation.geo import (
-    AreaError,
     area_sq_mi,
     area_to_json,
     circle_from_degrees,
