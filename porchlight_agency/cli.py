@@ -23,6 +23,7 @@ import aiohttp
 from custom_components.porchlight.federation.clock import SystemClock
 from custom_components.porchlight.federation.errors import (
     DestinationRefusedError,
+    EvidenceError,
     InviteGoneError,
     InviteInvalidError,
     InviteMalformedError,
@@ -31,12 +32,14 @@ from custom_components.porchlight.federation.errors import (
     PeerUnreachableError,
     ProtocolError,
 )
+from custom_components.porchlight.federation.evidence import MANIFEST_FILE, verify_folder
 from custom_components.porchlight.federation.invites import Invite, qr_svg
 from custom_components.porchlight.federation.node import INBOX
 from custom_components.porchlight.federation.transport import HttpSender
 
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
+from .fetch import Downloader, OfferFetcher
 from .profile import Profile, check_name, default_root, normalize_endpoint, write_private
 from .server import DELIVER_EVERY, Inbox
 
@@ -146,8 +149,9 @@ def build_parser() -> Parser:
     )
     p.add_argument("--lan", action="store_true", help="allow links to private addresses")
 
-    p = command("verify", "check an evidence folder offline")
-    p.add_argument("folder", type=Path, metavar="DIR")
+    p = command("verify", "check evidence folders offline (no profile needed)")
+    p.add_argument("folder", type=Path, metavar="DIR", help="an evidence folder, or a tree of them")
+    p.add_argument("--home", metavar="FINGERPRINT", help="require manifests signed by this home")
     return parser
 
 
@@ -430,6 +434,72 @@ def cmd_offers(ctx: Context) -> int:
     return 0
 
 
+async def cmd_fetch(ctx: Context) -> int:
+    """Download, check and file every offer of a request; status 1 unless all is filed."""
+    node = ctx.load()
+    request = ctx.profile.resolve_request(ctx.args.request)
+    offers = ctx.profile.offers(request)
+    if not offers:
+        msg = f"no offer has arrived for request {request} yet ('porchlight-agency inbox')"
+        raise CommandError(msg)
+    out: Path = ctx.args.out or Path(f"evidence-{request[:16]}")
+    async with aiohttp.ClientSession() as session:
+        downloader = Downloader(HttpSender(session, ctx.clock), lan=ctx.args.lan, progress=ctx.err)
+        fetcher = OfferFetcher(
+            downloader,
+            request=request,
+            agency=node.identity.keyid,
+            out=out,
+            now=ctx.clock.now(),
+            say=ctx.say,
+        )
+        results = [await fetcher.fetch(offer.envelope) for offer in offers]
+    for result in results:
+        if result.folder is not None:
+            ctx.print(str(result.folder))
+    failed = sum(not result.ok for result in results)
+    if failed:
+        msg = f"{failed} of {len(results)} offer(s) not completely fetched and verified (see above)"
+        raise CommandError(msg)
+    return 0
+
+
+def cmd_verify(ctx: Context) -> int:
+    """Check evidence folders offline: one line per clip, status 1 if anything is wrong."""
+    root: Path = ctx.args.folder
+    if not root.is_dir():
+        msg = f"{root} is not a folder"
+        raise UsageError(msg)
+    if (root / MANIFEST_FILE).exists():
+        folders = [root]
+    else:
+        found = {p.parent for p in root.rglob(MANIFEST_FILE) if ".incoming" not in p.parts}
+        folders = sorted(found)
+    if not folders:
+        msg = f"no evidence folder (one holding {MANIFEST_FILE}) in {root}"
+        raise CommandError(msg)
+    failed = 0
+    for folder in folders:
+        try:
+            report = verify_folder(folder, expected_home=ctx.args.home)
+        except EvidenceError as err:
+            ctx.print(f"FAILED    {folder}: {err.detail}")
+            failed += 1
+            continue
+        for check in report.clips:
+            detail = f" ({check.detail})" if check.detail else ""
+            status = check.status.value.upper()
+            ctx.print(f"{status:<9} {folder / check.file}  clip {check.clip}{detail}")
+        for name in report.extra:
+            ctx.print(f"EXTRA     {folder / name}  (not listed in the manifest)")
+        ctx.say(f"{folder}: {report.summary()}")
+        failed += not report.ok
+    if failed:
+        msg = f"{failed} of {len(folders)} evidence folder(s) failed verification"
+        raise CommandError(msg)
+    return 0
+
+
 type Command = Callable[[Context], int | Coroutine[None, None, int]]
 COMMANDS: Final[dict[str, Command]] = {
     "init": cmd_init,
@@ -440,6 +510,8 @@ COMMANDS: Final[dict[str, Command]] = {
     "request": cmd_request,
     "inbox": cmd_inbox,
     "offers": cmd_offers,
+    "fetch": cmd_fetch,
+    "verify": cmd_verify,
 }
 
 

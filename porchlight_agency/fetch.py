@@ -12,24 +12,43 @@ dropped connection resumes with an HTTP Range request from where it stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
+import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from http import HTTPStatus
-from typing import IO, TYPE_CHECKING, Final, TextIO
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TextIO, cast
 
 import aiohttp
 from yarl import URL
 
 from custom_components.porchlight.federation.errors import (
     DestinationRefusedError,
+    EvidenceError,
     PeerUnreachableError,
 )
+from custom_components.porchlight.federation.evidence import (
+    MANIFEST_FILE,
+    verify_folder,
+    verify_manifest,
+    write_evidence_folder,
+)
 from custom_components.porchlight.federation.httpsig import authority_of
+from custom_components.porchlight.federation.identity import grouped
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from custom_components.porchlight.federation.evidence import (
+        ClipEvidence,
+        FolderReport,
+        Manifest,
+    )
+    from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.federation.transport import HttpSender
 
 CHUNK: Final = 1 << 16
@@ -46,6 +65,10 @@ class FetchError(Exception):
 
 class LinkGoneError(FetchError):
     """The link answers 404/410: used already, revoked or expired (indistinguishable)."""
+
+
+class RetryableError(FetchError):
+    """The network failed (not the home's answer): a later run may succeed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +125,7 @@ class _PartFile:
         self.limit = limit
         self.hasher = hashlib.sha256()
         self.size = 0
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.file: IO[bytes] = path.open("a+b")
         # What an earlier, interrupted run left: counted and hashed, then continued.
         self.file.seek(0)
@@ -158,11 +182,14 @@ class Downloader:
             raise FetchError(msg) from None
         except PeerUnreachableError as err:
             msg = f"the link's host cannot be resolved ({err})"
-            raise FetchError(msg) from None
+            raise RetryableError(msg) from None
         progress = Progress(self.progress, label, expected.size)
         file = _PartFile(part, expected.size)
         try:
-            await self._stream(url, target, file, progress)
+            if file.size == expected.size and file.hasher.hexdigest() != expected.sha256:
+                file.restart()  # complete but wrong: only a fresh download can help
+            if file.size < expected.size:
+                await self._stream(url, target, file, progress)
         finally:
             file.close()
         if file.hasher.hexdigest() != expected.sha256:
@@ -181,7 +208,7 @@ class Downloader:
                 retries += 1
                 if retries > MAX_RETRIES:
                     msg = f"the connection failed {retries} times ({type(err).__name__})"
-                    raise FetchError(msg) from None
+                    raise RetryableError(msg) from None
                 progress.resumed(file.size)
                 await asyncio.sleep(RETRY_DELAY * retries)
                 continue
@@ -222,3 +249,154 @@ def _check_range(header: str, start: int) -> None:
     if match is None or int(match[1]) != start:
         msg = "the server resumed at another offset than asked"
         raise FetchError(msg)
+
+
+# --- one offer -------------------------------------------------------------------------------
+class Outcome(StrEnum):
+    """What became of one offered clip."""
+
+    FETCHED = "fetched"
+    GONE = "gone"  # 404, or expired before we asked: this link will not work again
+    FAILED = "failed"  # wrong bytes, refused destination, bad link: the offer is at fault
+    RETRY = "retry"  # the network failed: a later run may still get it
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResult:
+    """What fetching one offer did."""
+
+    folder: Path | None
+    clips: dict[str, Outcome]
+    report: FolderReport | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything the home offered is filed and intact."""
+        return not self.error and self.report is not None and self.report.ok
+
+
+class Link(NamedTuple):
+    """One capability link of an offer."""
+
+    clip: str
+    url: str
+    expires: int
+
+
+def offer_links(offer: Envelope) -> list[Link]:
+    """The links of an offer (whose schema open_envelope checked)."""
+    links = cast("list[dict[str, Any]]", offer.body["links"])
+    return [Link(str(x["clip"]), str(x["url"]), int(x["expires"])) for x in links]
+
+
+def check_offer(offer: Envelope, manifest: Manifest, *, request: str, agency: str) -> None:
+    """The manifest must be the offering home's, for this request, to this agency."""
+    if manifest.home_key != offer.sender_key:
+        msg = "the manifest is signed by another key than the offer"
+        raise EvidenceError(msg)
+    if manifest.request != request or offer.body["request"] != request:
+        msg = "the manifest answers another request"
+        raise EvidenceError(msg)
+    if manifest.agency != agency or offer.to != agency:
+        msg = "the manifest is addressed to another agency"
+        raise EvidenceError(msg)
+
+
+class OfferFetcher:
+    """Fetches, checks and files the clips of offers for one request."""
+
+    def __init__(  # noqa: PLR0913  # what a run is about, each named
+        self,
+        downloader: Downloader,
+        *,
+        request: str,
+        agency: str,
+        out: Path,
+        now: int,
+        say: Callable[[str], None],
+    ) -> None:
+        """File evidence for request (answered to agency) under out; report through say."""
+        self.downloader = downloader
+        self.request = request
+        self.agency = agency
+        self.out = out
+        self.now = now
+        self.say = say
+
+    def folder(self, offer: Envelope) -> Path:
+        """Where an offer's evidence is filed: one folder per home, one below it per offer."""
+        return self.out / grouped(offer.sender) / f"offer-{offer.event_id[:16]}"
+
+    async def fetch(self, offer: Envelope) -> OfferResult:
+        """Verify the offer's manifest, download its clips, file them; never raises."""
+        home = grouped(offer.sender)
+        self.say(f"offer {offer.event_id[:16]} from {home}:")
+        try:
+            manifest = verify_manifest(offer.body["manifest"])
+            check_offer(offer, manifest, request=self.request, agency=self.agency)
+        except EvidenceError as err:
+            self.say(f"  the evidence manifest is not acceptable ({err.detail}); nothing fetched")
+            return OfferResult(None, {}, error=err.detail)
+        folder = self.folder(offer)
+        if (folder / MANIFEST_FILE).exists():
+            report = await asyncio.to_thread(verify_folder, folder, expected_home=manifest.home)
+            self.say(f"  already filed in {folder}: {report.summary()}")
+            return OfferResult(folder, {}, report)
+        incoming = self.out / ".incoming" / offer.event_id
+        clips = {clip.clip: clip for clip in manifest.clips}
+        outcomes: dict[str, Outcome] = dict.fromkeys(clips, Outcome.GONE)
+        error = ""
+        links = offer_links(offer)
+        for clip_id, url, expires in links:
+            clip = clips.get(clip_id)
+            if clip is None:
+                error = f"a link for clip {clip_id}, which the manifest does not list"
+                self.say(f"  clip {clip_id}: not in the manifest; not fetched")
+                continue
+            if expires < self.now:
+                self.say(f"  clip {clip_id}: the link expired at {_utc(expires)}")
+                continue
+            outcomes[clip_id] = await self._one(url, clip, incoming / f"{clip_id}.part")
+        for clip_id in sorted(set(clips) - {link.clip for link in links}):
+            self.say(f"  clip {clip_id}: listed in the manifest, but no link was offered")
+        if Outcome.RETRY in outcomes.values():
+            self.say(f"  not filed yet: run fetch again to continue ({incoming})")
+            return OfferResult(None, outcomes, error=error or "interrupted downloads")
+        files = {
+            clip_id: incoming / f"{clip_id}.part"
+            for clip_id, outcome in outcomes.items()
+            if outcome is Outcome.FETCHED
+        }
+        report = await asyncio.to_thread(_file, folder, manifest, files, incoming)
+        self.say(f"  filed in {folder}: {report.summary()}")
+        return OfferResult(folder, outcomes, report, error)
+
+    async def _one(self, url: str, clip: ClipEvidence, part: Path) -> Outcome:
+        label = f"clip {clip.clip}"
+        try:
+            await self.downloader.download(url, Expected(clip.size, clip.sha256), part, label)
+        except LinkGoneError as err:
+            self.say(f"  {label}: {err}; ask the home to share it again")
+            return Outcome.GONE
+        except RetryableError as err:
+            self.say(f"  {label}: {err}")
+            return Outcome.RETRY
+        except FetchError as err:
+            self.say(f"  {label}: {err}")
+            return Outcome.FAILED
+        return Outcome.FETCHED
+
+
+def _file(folder: Path, manifest: Manifest, files: dict[str, Path], incoming: Path) -> FolderReport:
+    """Move the downloads into the evidence folder (verified there) and drop the leftovers."""
+    incoming.mkdir(mode=0o700, parents=True, exist_ok=True)
+    report = write_evidence_folder(folder, manifest, files)
+    shutil.rmtree(incoming)
+    with contextlib.suppress(OSError):
+        incoming.parent.rmdir()
+    return report
+
+
+def _utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -111,11 +111,6 @@ class StoredOffer:
     path: Path
 
     @property
-    def request(self) -> str:
-        """The event id of the request this offer answers."""
-        return str(self.envelope.body["request"])
-
-    @property
     def home(self) -> str:
         """The grouped fingerprint of the home that sent it."""
         return grouped(self.envelope.sender)

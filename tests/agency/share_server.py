@@ -43,6 +43,9 @@ class ShareServer:
     # (token prefix, Range header) of every GET, to check what the client asked for.
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     base: str = ""
+    port: int = 0
+    # Misbehaviour: every connection is cut before an answer (the home went offline).
+    offline: bool = False
     _runner: web.AppRunner | None = None
 
     def share(
@@ -57,6 +60,10 @@ class ShareServer:
     async def _get(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         self.requests.append((token[:8], request.headers.get("Range")))
+        if self.offline:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         share = self.shares.get(token)
         if share is None or share.used or share.expires < time.time():
             return web.Response(status=HTTPStatus.NOT_FOUND, headers=_HEADERS)
@@ -81,18 +88,20 @@ class ShareServer:
         share.used = True
         return response
 
-    async def start(self) -> None:
-        """Serve on a free loopback port."""
+    async def start(self, port: int = 0) -> None:
+        """Serve on a loopback port (a free one by default)."""
         app = web.Application()
         app.router.add_get("/api/porchlight/v1/share/{token}", self._get)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = port
         self.base = f"http://127.0.0.1:{port}/api/porchlight/v1/share"
 
     async def stop(self) -> None:
         """Stop serving."""
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None

@@ -242,3 +242,27 @@ def test_progress_redraws_on_a_terminal() -> None:
     empty = Progress(Tty(), "clip c2", 0)
     empty.update(0)
     assert "100%" in empty.stream.getvalue()  # type: ignore[attr-defined]
+
+
+async def test_a_complete_leftover_is_not_downloaded_again(
+    network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    # An earlier run got every byte but stopped before filing: the link is used up by now.
+    url = shares.share(CLIP)
+    part = tmp_path / "c1.part"
+    part.write_bytes(CLIP)
+    get, _ = downloader(network)
+    await get.download(url, EXPECTED, part, "clip c1")
+    assert shares.requests == []
+
+
+async def test_a_complete_but_wrong_leftover_is_downloaded_afresh(
+    network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    url = shares.share(CLIP)
+    part = tmp_path / "c1.part"
+    part.write_bytes(bytes(len(CLIP)))
+    get, _ = downloader(network)
+    await get.download(url, EXPECTED, part, "clip c1")
+    assert part.read_bytes() == CLIP
+    assert [r for _, r in shares.requests] == [None]
