@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn, TextIO
 
@@ -226,6 +227,16 @@ def cmd_invite(ctx: Context) -> int:
     return 0
 
 
+def shown(text: str, limit: int = 64) -> str:
+    """Text another instance chose (a home's name, an error code), safe for a terminal.
+
+    Control and formatting characters (escape sequences, bidi overrides) are shown escaped,
+    so a name cannot rewrite what the officer sees.
+    """
+    text = text[:limit]
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+
+
 def _invite(text: str) -> Invite:
     try:
         invite = Invite.from_text(text)
@@ -257,7 +268,7 @@ async def cmd_pair(ctx: Context) -> int:
             except PeerUnreachableError as err:
                 raise _unreachable(f"the home at {invite.endpoint}", err) from None
             except PeerRefusedError as err:
-                msg = f"the home refused the invite ({err.status} {err.code})"
+                msg = f"the home refused the invite ({err.status} {shown(err.code)})"
                 raise CommandError(msg) from None
             except InviteGoneError:
                 msg = "the invite has expired; ask the homeowner for a new one"
@@ -269,7 +280,7 @@ async def cmd_pair(ctx: Context) -> int:
                 raise CommandError(msg) from None
         ctx.profile.save(node)
     ctx.say(
-        f"Paired with {peer.name} ({peer.fingerprint}), pending. Compare this code with the "
+        f"Paired with {shown(peer.name)} ({peer.fingerprint}), pending. Compare this code with the "
         "homeowner (in person or by phone), then run "
         f"'porchlight-agency confirm {peer.fingerprint} CODE':"
     )
@@ -291,7 +302,7 @@ def cmd_confirm(ctx: Context) -> int:
             msg = "the code does not match: compare it with the homeowner again"
             raise CommandError(msg) from None
         ctx.profile.save(node)
-    ctx.say(f"Pairing with {peer.name} ({peer.fingerprint}) confirmed: requests go there now.")
+    ctx.say(f"Pairing with {shown(peer.name)} ({peer.fingerprint}) confirmed: requests go there.")
     return 0
 
 
@@ -304,7 +315,8 @@ def cmd_peers(ctx: Context) -> int:
     for peer in peers:
         state = f"pending, code {peer.pairing_code}" if peer.pending else "confirmed"
         lan = ", lan" if peer.lan else ""
-        ctx.print(f"{peer.fingerprint}  {peer.role:<8}  {state}{lan}  {peer.name}  {peer.endpoint}")
+        name = shown(peer.name)
+        ctx.print(f"{peer.fingerprint}  {peer.role:<8}  {state}{lan}  {name}  {peer.endpoint}")
     return 0
 
 
@@ -324,7 +336,8 @@ class _Recording:
             self.outcomes[url, body] = f"not delivered ({err}); kept in the outbox"
             raise
         code = reply.get("error") if isinstance(reply, dict) else None
-        self.outcomes[url, body] = "delivered" if status < 300 else f"refused: {status} {code}"  # noqa: PLR2004
+        ok = HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES
+        self.outcomes[url, body] = "delivered" if ok else f"refused: {status} {shown(str(code))}"
         return status, reply
 
 
@@ -381,7 +394,7 @@ async def cmd_request(ctx: Context) -> int:
     payload = envelope.encode()
     for home in homes:
         outcome = sender.outcomes.get((home.endpoint + INBOX, payload), "queued")
-        ctx.say(f"  {home.fingerprint}  {home.name}: {outcome}")
+        ctx.say(f"  {home.fingerprint}  {shown(home.name)}: {outcome}")
     ctx.print(envelope.event_id)
     return 0
 

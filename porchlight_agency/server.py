@@ -25,6 +25,7 @@ from custom_components.porchlight.federation.canonical import canon
 from custom_components.porchlight.federation.identity import grouped
 from custom_components.porchlight.federation.transport import HttpSender, make_app
 
+from .errors import CommandError
 from .profile import ProfileError, endpoint_path
 
 if TYPE_CHECKING:
@@ -151,8 +152,8 @@ class Inbox:
                 await site.start()
             except OSError as error:
                 msg = f"cannot listen on {host}:{port}: {error.strerror}"
-                raise ProfileError(msg) from None
-            bound = _bound_port(site, port)
+                raise CommandError(msg) from None
+            bound = _bound_port(site)
             print(
                 f"listening on {host}:{bound} for {self.node.endpoint} "
                 f"(fingerprint {self.node.identity.fingerprint})",
@@ -186,8 +187,7 @@ class Inbox:
                 await asyncio.wait_for(stop.wait(), wait)
 
 
-def _bound_port(site: web.TCPSite, port: int) -> int:
+def _bound_port(site: web.TCPSite) -> int:
     """The port the site listens on (the one the kernel chose when asked for 0)."""
     server = site._server  # noqa: SLF001  # aiohttp exposes the sockets nowhere else
-    sockets = getattr(server, "sockets", None) or []
-    return int(sockets[0].getsockname()[1]) if sockets else port
+    return int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]

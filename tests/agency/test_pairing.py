@@ -212,3 +212,14 @@ async def test_pair_with_an_expired_invite_fails(cli: Cli, network: Network) -> 
     assert result.status == 1
     assert "expired" in result.err
     assert text
+
+
+async def test_names_from_homes_cannot_drive_the_terminal(cli: Cli, network: Network) -> None:
+    cli.init()
+    home = await network.start("Maple\x1b[2J\u202eSt")
+    result = await cli.run("pair", home.node.create_invite(lan=True).to_text(), "--lan")
+    assert result.status == 0
+    listed = cli.run_sync("peers").out
+    assert "\x1b" not in listed
+    assert "\u202e" not in listed
+    assert "Maple\\u001b[2J\\u202eSt" in listed

@@ -81,7 +81,13 @@ async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
     home = await paired_home(cli, network)
     home.node.peers.set_trusted(cli.node().identity.keyid, trusted=False)
     heard = Heard(home.node)
-    await issue_request(cli)
+    now = time.time()
+    result = await cli.run(
+        "request", "--center", "40.7128,-74.0060", "--radius", "200", "--from",
+        iso(now - 3600), "--to", iso(now - 60), "--case", "", "--reason", "Hit and run",
+    )  # fmt: skip
+    assert result.status == 0
+    assert f"{home.node.identity.fingerprint}  Maple St 12: refused: 403 untrusted" in result.err
     assert heard.requests == []
     assert len(cli.node().outbox) == 0
 
