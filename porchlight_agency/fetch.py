@@ -32,6 +32,7 @@ from custom_components.porchlight.federation.errors import (
 )
 from custom_components.porchlight.federation.evidence import (
     MANIFEST_FILE,
+    README_FILE,
     verify_folder,
     verify_manifest,
     write_evidence_folder,
@@ -339,38 +340,49 @@ class OfferFetcher:
             self.say(f"  the evidence manifest is not acceptable ({err.detail}); nothing fetched")
             return OfferResult(None, {}, error=err.detail)
         folder = self.folder(offer)
-        if (folder / MANIFEST_FILE).exists():
-            report = await asyncio.to_thread(verify_folder, folder, expected_home=manifest.home)
-            self.say(f"  already filed in {folder}: {report.summary()}")
-            return OfferResult(folder, {}, report)
         incoming = self.out / ".incoming" / offer.event_id
+        if (folder / MANIFEST_FILE).exists():
+            return await self._filed(folder, manifest)
+        if folder.exists():
+            # An earlier run stopped while filing: take its clips back (they are checked again).
+            await asyncio.to_thread(_unfile, folder, incoming)
         clips = {clip.clip: clip for clip in manifest.clips}
         outcomes: dict[str, Outcome] = dict.fromkeys(clips, Outcome.GONE)
         error = ""
         links = offer_links(offer)
         for clip_id, url, expires in links:
             clip = clips.get(clip_id)
-            if clip is None:
-                error = f"a link for clip {clip_id}, which the manifest does not list"
-                self.say(f"  clip {clip_id}: not in the manifest; not fetched")
+            if clip is None or outcomes[clip_id] is not Outcome.GONE:
+                error = f"a link for clip {clip_id}, which the manifest does not list (or twice)"
+                self.say(f"  clip {clip_id}: not in the manifest, or a second link; not fetched")
                 continue
             if expires < self.now:
                 self.say(f"  clip {clip_id}: the link expired at {_utc(expires)}")
                 continue
-            outcomes[clip_id] = await self._one(url, clip, incoming / f"{clip_id}.part")
+            outcomes[clip_id] = await self._one(url, clip, _part(incoming, clip))
         for clip_id in sorted(set(clips) - {link.clip for link in links}):
             self.say(f"  clip {clip_id}: listed in the manifest, but no link was offered")
         if Outcome.RETRY in outcomes.values():
             self.say(f"  not filed yet: run fetch again to continue ({incoming})")
             return OfferResult(None, outcomes, error=error or "interrupted downloads")
         files = {
-            clip_id: incoming / f"{clip_id}.part"
+            clip_id: _part(incoming, clips[clip_id])
             for clip_id, outcome in outcomes.items()
             if outcome is Outcome.FETCHED
         }
         report = await asyncio.to_thread(_file, folder, manifest, files, incoming)
         self.say(f"  filed in {folder}: {report.summary()}")
         return OfferResult(folder, outcomes, report, error)
+
+    async def _filed(self, folder: Path, manifest: Manifest) -> OfferResult:
+        """An offer filed by an earlier run: checked again, never downloaded again."""
+        try:
+            report = await asyncio.to_thread(verify_folder, folder, expected_home=manifest.home)
+        except EvidenceError as err:
+            self.say(f"  already filed in {folder}, but it does not verify: {err.detail}")
+            return OfferResult(folder, {}, error=err.detail)
+        self.say(f"  already filed in {folder}: {report.summary()}")
+        return OfferResult(folder, {}, report)
 
     async def _one(self, url: str, clip: ClipEvidence, part: Path) -> Outcome:
         label = f"clip {clip.clip}"
@@ -396,6 +408,22 @@ def _file(folder: Path, manifest: Manifest, files: dict[str, Path], incoming: Pa
     with contextlib.suppress(OSError):
         incoming.parent.rmdir()
     return report
+
+
+def _part(incoming: Path, clip: ClipEvidence) -> Path:
+    # The manifest's file names are distinct even ignoring case; clip ids need not be.
+    return incoming / f"{clip.file}.part"
+
+
+def _unfile(folder: Path, incoming: Path) -> None:
+    """Move the clips of a folder whose filing was interrupted back to the downloads."""
+    incoming.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.name == README_FILE:
+            path.unlink()
+        else:
+            path.replace(incoming / f"{path.name}.part")
+    folder.rmdir()
 
 
 def _utc(seconds: int) -> str:

@@ -344,7 +344,7 @@ async def test_links_that_do_not_match_the_manifest(
     store(cli, make_offer(home, agency, request_id, [listed, unlinked], links))
     result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"), "--lan")
     assert result.status == 1
-    assert "clip c9: not in the manifest; not fetched" in result.err
+    assert "clip c9: not in the manifest, or a second link; not fetched" in result.err
     assert "clip c2: listed in the manifest, but no link was offered" in result.err
     assert len(shares.requests) == 1
 
@@ -405,7 +405,7 @@ async def test_interrupted_fetch_continues_in_the_next_run(
     assert result.status == 1
     assert "the connection failed 6 times" in result.err
     assert "not filed yet: run fetch again to continue" in result.err
-    (part,) = out.rglob("c1.part")
+    (part,) = out.rglob("c1.mp4.part")
     assert part.stat().st_size == 50_000
 
     shares._get = original  # type: ignore[method-assign]
@@ -435,3 +435,62 @@ def test_verify_needs_a_folder_with_evidence(cli: Cli, tmp_path: Path) -> None:
     result = cli.run_sync("verify", str(tmp_path))
     assert result.status == 1
     assert "no evidence folder" in result.err
+
+
+async def test_a_second_link_for_a_clip_is_ignored(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    links = [link("c1", shares.share(clips.data["c1"])), link("c1", shares.share(b"other"))]
+    store(cli, make_offer(home, agency, request_id, [entry], links))
+    out = tmp_path / "ev"
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "clip c1: not in the manifest, or a second link" in result.err
+    (clip,) = out.rglob("c1.mp4")
+    assert clip.read_bytes() == clips.data["c1"]
+    assert len(shares.requests) == 1
+
+
+async def test_filing_interrupted_by_a_crash_is_completed_without_downloading(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 3000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "ev"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    (folder / "manifest.json").unlink()  # the crash came before manifest.json was written
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 0, result.err
+    assert (folder / "c1.mp4").read_bytes() == clips.data["c1"]
+    assert (folder / "manifest.json").exists()
+    assert len(shares.requests) == 1  # the used link was not asked again
+    assert not (out / ".incoming").exists()
+
+
+async def test_refetch_reports_a_filed_folder_that_no_longer_verifies(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 3000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "ev"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (manifest,) = out.rglob("manifest.json")
+    manifest.write_text("{}")
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "already filed in" in result.err
+    assert "but it does not verify" in result.err
