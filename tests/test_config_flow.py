@@ -30,6 +30,8 @@ from custom_components.porchlight.const import (
     RECORDING_DEFAULTS,
     REQUEST_DEFAULTS,
 )
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.node import Node, Settings
 
 from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
 
@@ -286,3 +288,42 @@ async def test_reconfigure_changes_name_and_location(
     assert entry.data == {CONF_HOME_NAME: "Oak Lane 3", CONF_LOCATION: moved}
     assert entry.options == {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
     assert entry.state is ConfigEntryState.LOADED
+
+
+def _agency_choices(result: dict) -> list[dict[str, str]]:
+    """The agencies the requests step offers for the block- and allowlists."""
+    for key, selector in result["data_schema"].schema.items():
+        if key == CONF_BLOCKED_AGENCIES:
+            return list(selector.config["options"])
+    raise AssertionError
+
+
+async def _to_requests_step(hass: HomeAssistant, entry: MockConfigEntry) -> dict:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "requests"
+    return result
+
+
+async def test_requests_step_offers_the_agencies_this_home_knows(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    node = init_integration.runtime_data.federation.node
+    agency = Node(Identity.generate(), Settings(name="Metro PD", role="agency"), node.clock)
+    agency.advertise("https://pd.example/api/porchlight/v1")
+    peer = node.import_agency(agency.create_invite().to_text())
+    result = await _to_requests_step(hass, init_integration)
+    assert _agency_choices(result) == [
+        {"value": peer.keyid, "label": f"Metro PD ({peer.fingerprint})"}
+    ]
+
+
+async def test_requests_step_works_while_porchlight_is_not_loaded(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await _to_requests_step(hass, mock_config_entry)
+    assert _agency_choices(result) == []
