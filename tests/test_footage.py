@@ -857,3 +857,31 @@ async def test_unreadable_consent_store_stops_setup_and_is_kept(
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "cannot open consent.sqlite3" in str(mock_config_entry.reason)
     assert (root / "consent.sqlite3").read_bytes() == b"not sqlite" * 200
+
+
+async def test_trust_changes_and_key_rotation_are_in_the_audit_log(
+    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+) -> None:
+    fingerprint = agency.node.identity.fingerprint
+    await call(hass, "untrust_agency", fingerprint=fingerprint)
+    await call(hass, "remove_peer", fingerprint=fingerprint)
+    await hass.services.async_call(DOMAIN, "rotate_key", {}, blocking=True, return_response=True)
+    audit = desk(init_integration).audit
+    kinds = [e.kind for e in await hass.async_add_executor_job(lambda: list(audit.entries()))]
+    for kind in (
+        "invite_created",
+        "peer_confirmed",
+        "agency_trusted",
+        "agency_untrusted",
+        "peer_removed",
+        "key_rotated",
+    ):
+        assert kind in kinds
+    report = await call(hass, "verify_audit")
+    assert report["ok"] is True
+    checked = await hass.async_add_executor_job(audit.verify)
+    assert checked.keys[-1] == init_integration.runtime_data.identity.keyid
+    # And after a restart, checkpoints are signed by the new key.
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert (await call(hass, "verify_audit"))["ok"] is True

@@ -129,6 +129,9 @@ async def _import_agency(call: ServiceCall) -> ServiceResponse:
             translation_domain=DOMAIN, translation_key="invite_not_agency"
         ) from err
     desk.federation.changed("state")
+    await call.hass.async_add_executor_job(
+        lambda: desk.audit.append("peer_paired", subject=peer.keyid, data={"one_sided": True})
+    )
     return {"fingerprint": peer.fingerprint, "name": peer.name, "trusted": peer.trusted}
 
 

@@ -23,7 +23,7 @@ from .federation.errors import (
     ProtocolError,
 )
 from .federation.identity import Identity
-from .federation.invites import qr_svg
+from .federation.invites import qr_svg, token_hash
 from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
 
@@ -83,6 +83,14 @@ def _federation(hass: HomeAssistant) -> Federation:
     return loaded_entry(hass).runtime_data.federation
 
 
+async def _audit(hass: HomeAssistant, kind: str, *, subject: str, actor: str = "") -> None:
+    """Record a change of who this home trusts in its audit log (R6.3)."""
+    audit = loaded_entry(hass).runtime_data.desk.audit
+    await hass.async_add_executor_job(
+        lambda: audit.append(kind, actor=actor, subject=subject)
+    )
+
+
 def _advertise(federation: Federation, endpoint: str | None) -> None:
     """Make sure the node has an endpoint: the one given, else HA's own URL."""
     federation.ensure_endpoint(endpoint)
@@ -120,6 +128,8 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
         lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600, lan=call.data[ATTR_LAN]
     )
     text = invite.to_text()
+    # The token's hash, never the token: the log must not hold anything that pairs.
+    await _audit(call.hass, "invite_created", subject=token_hash(invite.token))
     return {
         "invite": text,
         "qr_svg": qr_svg(text),
@@ -163,6 +173,7 @@ async def _accept_invite(call: ServiceCall) -> ServiceResponse:
             translation_key="pairing_failed",
             translation_placeholders={"code": err.code},
         ) from err
+    await _audit(call.hass, "peer_paired", subject=peer.keyid)
     return {"peer": _peer_info(peer)}
 
 
@@ -178,6 +189,8 @@ def _set_agency_trust(*, trusted: bool) -> Callable[[ServiceCall], Coroutine[Any
             )
         federation.node.peers.set_trusted(peer.keyid, trusted=trusted)
         federation.changed("state")
+        kind = "agency_trusted" if trusted else "agency_untrusted"
+        await _audit(call.hass, kind, subject=peer.keyid)
 
     return handler
 
@@ -193,6 +206,7 @@ async def _confirm_pairing(call: ServiceCall) -> ServiceResponse:
             translation_key="pairing_code_mismatch",
             translation_placeholders={"fingerprint": peer.fingerprint},
         ) from err
+    await _audit(call.hass, "peer_confirmed", subject=peer.keyid)
     return {"peer": _peer_info(confirmed)}
 
 
@@ -208,12 +222,15 @@ async def _remove_peer(call: ServiceCall) -> None:
     federation.node.outbox.drop_peer(peer.keyid)
     federation.changed("state")
     federation.changed("outbox")
+    await _audit(call.hass, "peer_removed", subject=peer.keyid)
 
 
 async def _rotate_key(call: ServiceCall) -> ServiceResponse:
     entry = loaded_entry(call.hass)
     federation = _federation(call.hass)
     new = Identity.generate()
+    # The audit log hands over first, signed by the old key while it is still ours.
+    await call.hass.async_add_executor_job(entry.runtime_data.desk.audit.rotate_key, new)
     await federation.async_rotate(
         new, entry.runtime_data.key_path, compromised=call.data[ATTR_COMPROMISED]
     )
