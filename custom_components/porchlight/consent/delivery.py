@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
+    from aiohttp.abc import AbstractStreamWriter
+
     from custom_components.porchlight.federation.clock import Clock
 
     from .audit import AuditLog
@@ -56,6 +58,20 @@ def byte_range(wanted: slice, size: int) -> tuple[int, int]:
     first = start or 0
     last = size - 1 if stop is None else min(stop - 1, size - 1)
     return first, last
+
+
+class _SentFile(web.FileResponse):
+    """A file response the handler sends itself, so it knows the transfer completed.
+
+    aiohttp prepares whatever a handler returns; FileResponse.prepare would send the file a
+    second time, so once prepared this answers like any prepared StreamResponse.
+    """
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        """Send the file once."""
+        if self.prepared:
+            return await web.StreamResponse.prepare(self, request)
+        return await super().prepare(request)
 
 
 @dataclass(slots=True)
@@ -116,7 +132,7 @@ class ShareServer:
                     },
                 )
             )
-            response = web.FileResponse(
+            response = _SentFile(
                 path,
                 chunk_size=CHUNK,
                 headers={
