@@ -86,9 +86,7 @@ def _federation(hass: HomeAssistant) -> Federation:
 async def _audit(hass: HomeAssistant, kind: str, *, subject: str, actor: str = "") -> None:
     """Record a change of who this home trusts in its audit log (R6.3)."""
     audit = loaded_entry(hass).runtime_data.desk.audit
-    await hass.async_add_executor_job(
-        lambda: audit.append(kind, actor=actor, subject=subject)
-    )
+    await hass.async_add_executor_job(lambda: audit.append(kind, actor=actor, subject=subject))
 
 
 def _advertise(federation: Federation, endpoint: str | None) -> None:
