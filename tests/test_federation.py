@@ -113,6 +113,11 @@ async def test_neighbor_redeems_home_invite(
     neighbor.node.broadcast_alert("Stray cat found")
     assert await neighbor.node.deliver(network.sender) == 1
     assert events[0].data["sender"] == neighbor.node.identity.keyid
+
+    # The signed acceptance the home answered with is in its audit log (bytes that left).
+    audit = init_integration.runtime_data.desk.audit
+    sent = await hass.async_add_executor_job(lambda: list(audit.entries()))
+    assert [e.subject for e in sent if e.kind == "message_sent"] == ["pair_accept"]
     assert "text" not in events[0].data
 
 
