@@ -310,6 +310,21 @@ async def test_inbox_view_refuses_unknown_keys_and_oversize(
         assert response.status == 413
 
 
+async def test_refused_pairing_sends_nothing_worth_logging(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    await _call(hass, "create_invite", endpoint=endpoint, lan=True)
+    stranger = await network.start("Stranger")
+    status, reply = await network.sender.post(
+        stranger.node.identity, endpoint + "/pair", b"{}", lan=True
+    )
+    assert status == 400
+    assert isinstance(reply, dict)
+    audit = init_integration.runtime_data.desk.audit
+    entries = await hass.async_add_executor_job(lambda: list(audit.entries()))
+    assert [e for e in entries if e.kind == "message_sent"] == []
+
+
 async def test_rotate_key_hands_over_to_peers(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -406,6 +406,7 @@ async def test_expired_share_and_request_are_refused(
     assert await fetch(network, url) == (404, b'{"error":"not_found"}')
     freezer.tick(3 * 86400)
     await desk(init_integration).async_housekeeping()
+    await hass.async_block_till_done(wait_background_tasks=True)
     stored = await hass.async_add_executor_job(
         desk(init_integration).store.request, envelope.event_id
     )

@@ -13,6 +13,7 @@ Every outbound byte (messages, downloads) is written to the audit log before it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
@@ -109,6 +110,8 @@ class FootageDesk:
     home: tuple[int, int]
     settings: DeskSettings
     shares: ShareServer = field(init=False)
+    # One housekeeping pass at a time (the timer and a direct call must not interleave).
+    _tidying: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         """Build the download side once: it tracks the downloads in flight."""
@@ -401,7 +404,10 @@ class FootageDesk:
     # --- time --------------------------------------------------------------------------------
     async def async_housekeeping(self, _now: datetime | None = None) -> None:
         """Expire open requests and unused shares past their time; release their holds."""
-        now = self._now()
+        async with self._tidying:
+            await self._expire(self._now())
+
+    async def _expire(self, now: int) -> None:
         for stored in await self.hass.async_add_executor_job(self.store.requests):
             if stored.open and stored.expires < now:
                 pending = stored.state is RequestState.PENDING
