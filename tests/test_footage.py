@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import probatio
 import pytest
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
@@ -886,3 +887,12 @@ async def test_trust_changes_and_key_rotation_are_in_the_audit_log(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert (await call(hass, "verify_audit"))["ok"] is True
+
+
+async def test_one_approval_covers_at_most_fifty_clips(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(probatio.Invalid):
+        await call(
+            hass, "approve_clips", request_id="0" * 64, clip_ids=[f"c{n}" for n in range(51)]
+        )

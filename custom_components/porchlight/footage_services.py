@@ -21,12 +21,15 @@ ATTR_REQUEST: Final = "request_id"
 ATTR_CLIPS: Final = "clip_ids"
 ATTR_INVITE: Final = "invite"
 ATTR_LAN: Final = "lan"
+MAX_CLIPS_PER_OFFER: Final = 50
 
 APPROVE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
+        # One offer carries at most MAX_CLIPS_PER_OFFER links and manifest entries, which
+        # keeps it well inside the agency's 64 KiB message limit; approve more in turns.
         probatio.Required(ATTR_CLIPS): probatio.All(
-            cv.ensure_list, [cv.string], probatio.Length(min=1)
+            cv.ensure_list, [cv.string], probatio.Length(min=1, max=MAX_CLIPS_PER_OFFER)
         ),
     }
 )
