@@ -33,6 +33,7 @@ from custom_components.porchlight.const import (
     RECORDING_DEFAULTS,
 )
 from custom_components.porchlight.federation.clock import ManualClock
+from custom_components.porchlight.federation.node import API_PREFIX
 from porchlight_dev.rtsp import RtspServer, make_camera_video
 
 from .federation.loopback import Network
@@ -43,23 +44,13 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 FRONT_DOOR = "camera.front_door"
 GARDEN = "camera.garden"
 SNAPSHOT_ONLY = "camera.porch_snapshots"
 SWITCHED_OFF = "camera.garage"
 HOME = {CONF_LATITUDE: 52.379189, CONF_LONGITUDE: 4.899431}
-
-
-@pytest.fixture
-async def network(socket_enabled: None) -> AsyncGenerator[Network]:
-    """Other Porchlight instances on loopback, on real time (Home Assistant's node uses the
-    system clock)."""
-    async with aiohttp.ClientSession() as session:
-        net = Network(ManualClock(int(time.time())), session)
-        yield net
-        for running in list(net.running):
-            await net.stop(running)
 
 
 @pytest.fixture
@@ -193,3 +184,20 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def network(socket_enabled: None) -> AsyncGenerator[Network]:
+    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
+    async with aiohttp.ClientSession() as session:
+        net = Network(ManualClock(int(time.time())), session)
+        yield net
+        for running in list(net.running):
+            await net.stop(running)
+
+
+@pytest.fixture
+async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGenerator) -> str:
+    """Home Assistant's federation endpoint on its test server."""
+    client = await hass_client_no_auth()
+    return str(client.make_url(API_PREFIX))

@@ -10,20 +10,28 @@ from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from custom_components.porchlight.const import (
+    CONF_BLOCKED_AGENCIES,
     CONF_CAMERAS,
     CONF_CONTINUOUS,
     CONF_DOORBELL_ENTITIES,
     CONF_HOME_NAME,
     CONF_LOCATION,
+    CONF_MAX_DOWNLOADS,
+    CONF_MAX_WINDOW_HOURS,
     CONF_MOTION_ENTITIES,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_REQUIRE_CASE,
     CONF_RETENTION_DAYS,
+    CONF_SHARE_HOURS,
     CONF_STORAGE_CAP_GB,
     CONF_TRIGGERS,
     DOMAIN,
     RECORDING_DEFAULTS,
+    REQUEST_DEFAULTS,
 )
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.node import Node, Settings
 
 from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
 
@@ -178,6 +186,19 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
     assert result["description_placeholders"] == {"camera": "Garden"}
     assert result["last_step"] is False
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    # Then the owner's rules for footage requests, prefilled with the defaults.
+    assert result["step_id"] == "requests"
+    assert result["last_step"] is False
+    assert _suggested(result) == {**REQUEST_DEFAULTS}
+    rules = {
+        **REQUEST_DEFAULTS,
+        CONF_REQUIRE_CASE: False,
+        CONF_MAX_WINDOW_HOURS: 4,
+        CONF_MAX_DOWNLOADS: 2.0,
+        CONF_SHARE_HOURS: 24.0,
+    }
+    del rules[CONF_BLOCKED_AGENCIES]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], rules)
     # Last, the optional federation port (tests/test_federation_port.py); left off here.
     assert (result["step_id"], result["last_step"]) == ("federation", True)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
@@ -187,6 +208,10 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
     assert entry.options == {
         CONF_CAMERAS: [FRONT_DOOR, GARDEN],
         **settings,
+        **rules,
+        CONF_BLOCKED_AGENCIES: [],
+        CONF_MAX_DOWNLOADS: 2,
+        CONF_SHARE_HOURS: 24,
         CONF_TRIGGERS: {
             FRONT_DOOR: {
                 CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],
@@ -199,6 +224,8 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.cameras == (FRONT_DOOR, GARDEN)
     assert entry.runtime_data.recorder.settings.continuous is True
+    assert entry.runtime_data.desk.settings.rules.require_case is False
+    assert entry.runtime_data.desk.settings.max_downloads == 2
 
     # Opening the options again prefills each camera's triggers from before.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -210,6 +237,8 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
         CONF_MOTION_ENTITIES: ["binary_sensor.porch_motion"],
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert _suggested(result)[CONF_MAX_WINDOW_HOURS] == 4
+    result = await hass.config_entries.options.async_configure(result["flow_id"], rules)
     await hass.config_entries.options.async_configure(result["flow_id"], {})
     await hass.async_block_till_done()
 
@@ -263,3 +292,42 @@ async def test_reconfigure_changes_name_and_location(
     assert entry.data == {CONF_HOME_NAME: "Oak Lane 3", CONF_LOCATION: moved}
     assert entry.options == {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
     assert entry.state is ConfigEntryState.LOADED
+
+
+def _agency_choices(result: dict) -> list[dict[str, str]]:
+    """The agencies the requests step offers for the block- and allowlists."""
+    for key, selector in result["data_schema"].schema.items():
+        if key == CONF_BLOCKED_AGENCIES:
+            return list(selector.config["options"])
+    raise AssertionError
+
+
+async def _to_requests_step(hass: HomeAssistant, entry: MockConfigEntry) -> dict:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR], **RECORDING_DEFAULTS}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "requests"
+    return result
+
+
+async def test_requests_step_offers_the_agencies_this_home_knows(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    node = init_integration.runtime_data.federation.node
+    agency = Node(Identity.generate(), Settings(name="Metro PD", role="agency"), node.clock)
+    agency.advertise("https://pd.example/api/porchlight/v1")
+    peer = node.import_agency(agency.create_invite().to_text())
+    result = await _to_requests_step(hass, init_integration)
+    assert _agency_choices(result) == [
+        {"value": peer.keyid, "label": f"Metro PD ({peer.fingerprint})"}
+    ]
+
+
+async def test_requests_step_works_while_porchlight_is_not_loaded(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await _to_requests_step(hass, mock_config_entry)
+    assert _agency_choices(result) == []

@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -23,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.porchlight.const import DOMAIN
-from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite
@@ -36,10 +34,7 @@ from custom_components.porchlight.federation_glue import (
     outbox_path,
 )
 
-from .federation.loopback import Network
-
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
     from pathlib import Path
 
     from homeassistant.core import HomeAssistant
@@ -48,22 +43,7 @@ if TYPE_CHECKING:
 
     from custom_components.porchlight.federation.node import Node
 
-
-@pytest.fixture
-async def network(socket_enabled: None) -> AsyncGenerator[Network]:
-    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
-    async with aiohttp.ClientSession() as session:
-        net = Network(ManualClock(int(time.time())), session)
-        yield net
-        for running in list(net.running):
-            await net.stop(running)
-
-
-@pytest.fixture
-async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGenerator) -> str:
-    """Home Assistant's federation endpoint on its test server."""
-    client = await hass_client_no_auth()
-    return str(client.make_url(API_PREFIX))
+    from .federation.loopback import Network
 
 
 def _node(entry: MockConfigEntry) -> Node:
@@ -133,6 +113,11 @@ async def test_neighbor_redeems_home_invite(
     neighbor.node.broadcast_alert("Stray cat found")
     assert await neighbor.node.deliver(network.sender) == 1
     assert events[0].data["sender"] == neighbor.node.identity.keyid
+
+    # The signed acceptance the home answered with is in its audit log (bytes that left).
+    audit = init_integration.runtime_data.desk.audit
+    sent = await hass.async_add_executor_job(lambda: list(audit.entries()))
+    assert [e.subject for e in sent if e.kind == "message_sent"] == ["pair_accept"]
     assert "text" not in events[0].data
 
 
@@ -269,7 +254,7 @@ async def test_invite_needs_a_reachable_url(
     def no_url(*_args: object, **_kwargs: object) -> str:
         raise NoURLAvailableError
 
-    monkeypatch.setattr("custom_components.porchlight.services.get_url", no_url)
+    monkeypatch.setattr("custom_components.porchlight.federation_glue.get_url", no_url)
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "create_invite")
     assert err.value.translation_key == "no_endpoint"
@@ -323,6 +308,21 @@ async def test_inbox_view_refuses_unknown_keys_and_oversize(
         headers={"Content-Type": "application/json"},
     ) as response:
         assert response.status == 413
+
+
+async def test_refused_pairing_sends_nothing_worth_logging(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    await _call(hass, "create_invite", endpoint=endpoint, lan=True)
+    stranger = await network.start("Stranger")
+    status, reply = await network.sender.post(
+        stranger.node.identity, endpoint + "/pair", b"{}", lan=True
+    )
+    assert status == 400
+    assert isinstance(reply, dict)
+    audit = init_integration.runtime_data.desk.audit
+    entries = await hass.async_add_executor_job(lambda: list(audit.entries()))
+    assert [e for e in entries if e.kind == "message_sent"] == []
 
 
 async def test_rotate_key_hands_over_to_peers(

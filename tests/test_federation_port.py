@@ -24,6 +24,7 @@ from custom_components.porchlight.const import (
     CONF_FEDERATION_PORT,
     DOMAIN,
     RECORDING_DEFAULTS,
+    REQUEST_DEFAULTS,
 )
 from custom_components.porchlight.diagnostics import federation_diagnostics
 from custom_components.porchlight.federation.invites import Invite
@@ -73,6 +74,10 @@ async def _through_options(hass: HomeAssistant, entry: MockConfigEntry, port: An
         result["flow_id"], {CONF_CAMERAS: [FRONT_DOOR], **_recording(entry)}
     )
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "requests"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], dict(REQUEST_DEFAULTS)
+    )
     assert result["step_id"] == "federation"
     return await hass.config_entries.options.async_configure(
         result["flow_id"], {} if port is None else {CONF_FEDERATION_PORT: port}
@@ -134,6 +139,26 @@ async def test_invite_endpoint_follows_the_federation_port(
         f"http://maple.example.org:{port}{API_PREFIX}",
         "https://maple.example.org" + API_PREFIX,
     ]
+
+
+async def test_share_links_use_home_assistants_own_url(
+    hass: HomeAssistant,
+    loopback_only: None,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The port serves the federation routes only; clip downloads stay on HA's server.
+    hass.config.external_url = "https://maple.example.org"
+    federation = init_integration.runtime_data.federation
+    assert federation.share_endpoint() == "https://maple.example.org" + API_PREFIX
+
+    def no_url(*_args: object, **_kwargs: object) -> str:
+        raise NoURLAvailableError
+
+    monkeypatch.setattr("custom_components.porchlight.federation_glue.get_url", no_url)
+    with pytest.raises(ServiceValidationError) as err:
+        federation.share_endpoint()
+    assert err.value.translation_key == "no_endpoint"
 
 
 async def test_federation_port_needs_a_url_for_invites(

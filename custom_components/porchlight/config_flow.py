@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, override
 
 import probatio
 from homeassistant.config_entries import (
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -21,25 +22,39 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
 )
 
 from .cameras import async_recordable_cameras
+from .consent.rules import MAX_AREA_SQ_MI, MAX_LOOKBACK_DAYS, MAX_WINDOW_HOURS
 from .const import (
+    CONF_ALLOWED_AGENCIES,
+    CONF_BLOCKED_AGENCIES,
     CONF_CAMERAS,
     CONF_CONTINUOUS,
+    CONF_DECLINE_ALL,
     CONF_DOORBELL_ENTITIES,
     CONF_FEDERATION_PORT,
     CONF_HOME_NAME,
     CONF_LOCATION,
+    CONF_MAX_AREA_SQ_MI,
+    CONF_MAX_DOWNLOADS,
+    CONF_MAX_LOOKBACK_DAYS,
+    CONF_MAX_WINDOW_HOURS,
     CONF_MOTION_ENTITIES,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_REQUIRE_CASE,
     CONF_RETENTION_DAYS,
+    CONF_SHARE_HOURS,
     CONF_STORAGE_CAP_GB,
     CONF_TRIGGERS,
     DOMAIN,
     RECORDING_DEFAULTS,
+    REQUEST_DEFAULTS,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +103,22 @@ def _trigger_fields() -> dict[Any, Any]:
     return {
         probatio.Optional(CONF_DOORBELL_ENTITIES): sources,
         probatio.Optional(CONF_MOTION_ENTITIES): sources,
+    }
+
+
+def _request_fields(agencies: list[SelectOptionDict]) -> dict[Any, Any]:
+    """The owner's rules for footage requests; the maxima are the hard limits."""
+    choose = SelectSelector(SelectSelectorConfig(options=agencies, multiple=True))
+    return {
+        probatio.Required(CONF_REQUIRE_CASE): BooleanSelector(),
+        probatio.Required(CONF_DECLINE_ALL): BooleanSelector(),
+        probatio.Required(CONF_MAX_WINDOW_HOURS): _number(1, MAX_WINDOW_HOURS, 1, "h"),
+        probatio.Required(CONF_MAX_AREA_SQ_MI): _number(0.01, MAX_AREA_SQ_MI, 0.01, "sq mi"),
+        probatio.Required(CONF_MAX_LOOKBACK_DAYS): _number(1, MAX_LOOKBACK_DAYS, 1, "d"),
+        probatio.Optional(CONF_BLOCKED_AGENCIES): choose,
+        probatio.Optional(CONF_ALLOWED_AGENCIES): choose,
+        probatio.Required(CONF_SHARE_HOURS): _number(1, 72, 1, "h"),
+        probatio.Required(CONF_MAX_DOWNLOADS): _number(1, 3, 1, ""),
     }
 
 
@@ -235,7 +266,7 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
                 CONF_MOTION_ENTITIES: user_input.get(CONF_MOTION_ENTITIES, []),
             }
         if not self._cameras_left:
-            return await self.async_step_federation()
+            return await self.async_step_requests()
         camera = self._cameras_left[0]
         state = self.hass.states.get(camera)
         return self.async_show_form(
@@ -244,6 +275,31 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
                 probatio.Schema(_trigger_fields()), self._old_triggers.get(camera, {})
             ),
             description_placeholders={"camera": state.name if state else camera},
+            last_step=False,
+        )
+
+    async def async_step_requests(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The owner's rules for footage requests, applied before any notification."""
+        if user_input is not None:
+            self._options.update(
+                {
+                    CONF_BLOCKED_AGENCIES: [],
+                    CONF_ALLOWED_AGENCIES: [],
+                    **user_input,
+                    CONF_MAX_DOWNLOADS: int(user_input[CONF_MAX_DOWNLOADS]),
+                    CONF_SHARE_HOURS: int(user_input[CONF_SHARE_HOURS]),
+                }
+            )
+            return await self.async_step_federation()
+        current = {**REQUEST_DEFAULTS, **self.config_entry.options}
+        agencies = _agency_options(self.config_entry)
+        return self.async_show_form(
+            step_id="requests",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_request_fields(agencies)), current
+            ),
             last_step=False,
         )
 
@@ -269,6 +325,16 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
             errors=errors,
             last_step=True,
         )
+
+
+def _agency_options(entry: PorchlightConfigEntry) -> list[SelectOptionDict]:
+    """The agencies this home knows, by name and fingerprint (keyids are what is stored)."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return []
+    return [
+        SelectOptionDict(value=a.keyid, label=f"{a.name} ({a.fingerprint})")
+        for a in entry.runtime_data.federation.node.peers.agencies()
+    ]
 
 
 async def _offered_cameras(hass: HomeAssistant, selected: list[str]) -> list[str]:

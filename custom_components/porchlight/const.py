@@ -46,3 +46,27 @@ RECORDINGS_DIR: Final = "porchlight"
 INDEX_FILE: Final = "clips.sqlite3"
 
 SERVICE_CAPTURE_CLIP: Final = "capture_clip"
+
+# Footage-request options (the owner's rules; hard limits in consent/rules.py).
+CONF_REQUIRE_CASE: Final = "require_case"
+CONF_DECLINE_ALL: Final = "decline_all"
+CONF_MAX_WINDOW_HOURS: Final = "max_window_hours"
+CONF_MAX_AREA_SQ_MI: Final = "max_area_sq_mi"
+CONF_MAX_LOOKBACK_DAYS: Final = "max_lookback_days"
+CONF_BLOCKED_AGENCIES: Final = "blocked_agencies"
+CONF_ALLOWED_AGENCIES: Final = "allowed_agencies"
+CONF_SHARE_HOURS: Final = "share_hours"
+CONF_MAX_DOWNLOADS: Final = "max_downloads"
+REQUEST_DEFAULTS: Final = {
+    CONF_REQUIRE_CASE: True,
+    CONF_DECLINE_ALL: False,
+    CONF_MAX_WINDOW_HOURS: 12,
+    CONF_MAX_AREA_SQ_MI: 0.5,
+    CONF_MAX_LOOKBACK_DAYS: 45,
+    CONF_BLOCKED_AGENCIES: [],
+    CONF_ALLOWED_AGENCIES: [],
+    CONF_SHARE_HOURS: 72,
+    CONF_MAX_DOWNLOADS: 1,
+}
+CONSENT_FILE: Final = "consent.sqlite3"
+AUDIT_FILE: Final = "audit.sqlite3"

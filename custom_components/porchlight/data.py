@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from .federation.identity import Identity
     from .federation_glue import Federation
+    from .footage import FootageDesk
     from .recording import HomeRecorder
 
 
@@ -26,6 +27,7 @@ class PorchlightData:
     home_device_id: str
     recorder: HomeRecorder
     federation: Federation
+    desk: FootageDesk
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]

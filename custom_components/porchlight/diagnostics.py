@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -41,6 +42,19 @@ async def async_get_config_entry_diagnostics(
         "identity": {"fingerprint": data.identity.fingerprint, "key_file_mode": f"{mode:04o}"},
         "cameras": list(data.cameras),
         "federation": federation_diagnostics(data),
+        "requests": await hass.async_add_executor_job(request_diagnostics, data),
+    }
+
+
+def request_diagnostics(data: PorchlightData) -> dict[str, Any]:
+    """Counts only: how many requests ended how, and the shares' states (blocking)."""
+    requests = data.desk.store.requests()
+    shares = data.desk.store.shares()
+    report = data.desk.audit.last_report
+    return {
+        "by_state": dict(sorted(Counter(r.state.value for r in requests).items())),
+        "shares": dict(sorted(Counter(s.state.value for s in shares).items())),
+        "audit_ok_at_start": report.ok if report is not None else None,
     }
 
 

@@ -8,31 +8,52 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
+from yarl import URL
 
 from . import services, views
+from .consent.audit import AuditError, AuditLog
+from .consent.rules import Rules
+from .consent.store import ConsentStore, ConsentStoreError
 from .const import (
+    AUDIT_FILE,
+    CONF_ALLOWED_AGENCIES,
+    CONF_BLOCKED_AGENCIES,
     CONF_CAMERAS,
+    CONF_DECLINE_ALL,
     CONF_HOME_NAME,
+    CONF_LOCATION,
+    CONF_MAX_AREA_SQ_MI,
+    CONF_MAX_DOWNLOADS,
+    CONF_MAX_LOOKBACK_DAYS,
+    CONF_MAX_WINDOW_HOURS,
+    CONF_REQUIRE_CASE,
+    CONF_SHARE_HOURS,
+    CONSENT_FILE,
     DOMAIN,
     IDENTITY_DIR,
     IDENTITY_FILE,
     INDEX_FILE,
     RECORDINGS_DIR,
+    REQUEST_DEFAULTS,
 )
 from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
 from .federation_glue import async_remove_federation, async_setup_federation
+from .footage import DeskSettings, FootageDesk
 from .recorder.index import ClipIndex, ClipIndexError
 from .recording import HomeRecorder, RecordingSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers.typing import ConfigType
 
@@ -104,6 +125,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     # Federation: pinned peers, open invites and the outbox, delivered on a timer.
     federation = await async_setup_federation(hass, entry, identity)
 
+    # The consent desk: requests and shares (committed on every change) and the audit log of
+    # everything that leaves. Neither is ever recreated over an unreadable file.
+    try:
+        store = await hass.async_add_executor_job(ConsentStore, root / CONSENT_FILE)
+        audit = AuditLog(root / AUDIT_FILE, identity, federation.node.clock)
+        await hass.async_add_executor_job(audit.open)
+    except (ConsentStoreError, AuditError) as err:
+        await hass.async_add_executor_job(index.close)
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="consent_unusable",
+            translation_placeholders={"path": str(root), "error": str(err)},
+        ) from err
+    _report_audit(hass, audit)
+
+    async def _record_outbound(url: str, body: bytes) -> None:
+        # Write-ahead: if this raises, the sender refuses to send.
+        await hass.async_add_executor_job(
+            lambda: audit.append("message_sent", subject=_host(url), payload=body)
+        )
+
+    federation.sender.before_send = _record_outbound
+
     cameras = tuple(entry.options[CONF_CAMERAS])
     recorder = HomeRecorder(
         hass,
@@ -121,8 +165,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         home_device_id=home.id,
         recorder=recorder,
         federation=federation,
+        desk=FootageDesk(
+            hass,
+            entry.entry_id,
+            store,
+            audit,
+            federation,
+            recorder,
+            {c: _friendly_name(hass, c) for c in cameras},
+            _micro_degrees(entry.data[CONF_LOCATION]),
+            desk_settings(entry.options),
+        ),
     )
+    desk = entry.runtime_data.desk
+    federation.node.on_request = desk.on_request
+    entry.async_on_unload(desk.start_timer())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await desk.async_restore()
 
     # Recording starts last, with everything it reports to in place. Home Assistant does not
     # unload entries when it stops, so stopping ffmpeg on shutdown is ours to do.
@@ -134,6 +193,54 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop))
     return True
+
+
+def desk_settings(options: Mapping[str, Any]) -> DeskSettings:
+    """The owner's request rules and share settings from the entry options."""
+    o = {**REQUEST_DEFAULTS, **options}
+    return DeskSettings(
+        rules=Rules(
+            max_window_hours=float(o[CONF_MAX_WINDOW_HOURS]),
+            max_area_sq_mi=float(o[CONF_MAX_AREA_SQ_MI]),
+            max_lookback_days=float(o[CONF_MAX_LOOKBACK_DAYS]),
+            require_case=bool(o[CONF_REQUIRE_CASE]),
+            blocked=frozenset(o[CONF_BLOCKED_AGENCIES]),
+            allowed=frozenset(o[CONF_ALLOWED_AGENCIES]),
+            decline_all=bool(o[CONF_DECLINE_ALL]),
+        ),
+        share_hours=int(o[CONF_SHARE_HOURS]),
+        max_downloads=int(o[CONF_MAX_DOWNLOADS]),
+    )
+
+
+def _micro_degrees(location: Mapping[str, float]) -> tuple[int, int]:
+    """The home's location as the integers areas are compared in (never sent anywhere)."""
+    return round(location[CONF_LATITUDE] * 1e6), round(location[CONF_LONGITUDE] * 1e6)
+
+
+def _host(url: str) -> str:
+    """Where a message went, for the audit log (host and port; no path, no token)."""
+    return URL(url).authority
+
+
+def _report_audit(hass: HomeAssistant, audit: AuditLog) -> None:
+    """A repair issue when the audit log does not verify (R6.5); removed when it does."""
+    report = audit.last_report
+    if report is None or report.ok:
+        ir.async_delete_issue(hass, DOMAIN, "audit_tampered")
+        return
+    _LOGGER.error(
+        "Audit log failed verification at entry %s: %s", report.first_bad_seq, report.problem
+    )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "audit_tampered",
+        is_fixable=False,
+        severity=ir.IssueSeverity.CRITICAL,
+        translation_key="audit_tampered",
+        translation_placeholders={"seq": str(report.first_bad_seq), "problem": str(report.problem)},
+    )
 
 
 def _friendly_name(hass: HomeAssistant, camera: str) -> str:
@@ -148,6 +255,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) 
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await hass.async_add_executor_job(recorder.index.close)
     await entry.runtime_data.federation.async_close()
+    desk = entry.runtime_data.desk
+    await hass.async_add_executor_job(desk.close)
     return unloaded
 
 

@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
+from .const import DOMAIN
 from .entity import CameraEntity
+from .footage import signal_pending
 from .recorder.models import Clip, Trigger
 from .recording import signal_clip
 
@@ -32,8 +35,38 @@ async def async_setup_entry(
     entry: PorchlightConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a clip event entity per recorded camera."""
-    async_add_entities(ClipEvent(entry, camera, NEW_CLIP) for camera in entry.runtime_data.cameras)
+    """Add a clip event entity per recorded camera, and the home's footage-request event."""
+    async_add_entities(
+        [
+            *(ClipEvent(entry, camera, NEW_CLIP) for camera in entry.runtime_data.cameras),
+            RequestEvent(entry),
+        ]
+    )
+
+
+class RequestEvent(EventEntity):
+    """Fires when a footage request waits for the owner (never for declined ones)."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "request"
+    _attr_event_types = ["pending"]  # noqa: RUF012  # Home Assistant's attribute style
+
+    def __init__(self, entry: PorchlightConfigEntry) -> None:
+        """Attach to the home device."""
+        self._entry_id = entry.entry_id
+        self._attr_unique_id = f"{entry.entry_id}_request"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+
+    async def async_added_to_hass(self) -> None:
+        """Listen for pending requests."""
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_pending(self._entry_id), self._pending)
+        )
+
+    @callback
+    def _pending(self, data: dict[str, object]) -> None:
+        self._trigger_event("pending", data)
+        self.async_write_ha_state()
 
 
 class ClipEvent(CameraEntity, EventEntity):

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.network import get_url
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
 from yarl import URL
 
@@ -103,6 +104,43 @@ class Federation:
             EVENT_MESSAGE,
             {"type": envelope.type, "sender": envelope.sender, "event_id": envelope.event_id},
         )
+
+    def ensure_endpoint(self, endpoint: str | None = None) -> str:
+        """The node's advertised endpoint, the one invites carry.
+
+        The one given; else the federation port's URL while it listens; else the one kept;
+        else HA's own URL. Raises a translated ServiceValidationError when Home Assistant
+        knows no URL.
+        """
+        if endpoint is None and self.listener is None and self.node.endpoint is not None:
+            return self.node.endpoint
+        if endpoint is None:
+            try:
+                endpoint = self.listener_endpoint() or (
+                    get_url(self.hass, prefer_external=True) + API_PREFIX
+                )
+            except NoURLAvailableError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="no_endpoint"
+                ) from err
+        self.node.advertise(endpoint)
+        return endpoint.rstrip("/")
+
+    def share_endpoint(self) -> str:
+        """The base of capability links: where Home Assistant's own server answers.
+
+        The federation port serves the node's routes only, not clip downloads, so while it
+        listens links use HA's own URL (agencies must reach it to download); otherwise the
+        node's endpoint, as ensure_endpoint gives it.
+        """
+        if self.listener is None:
+            return self.ensure_endpoint()
+        try:
+            return get_url(self.hass, prefer_external=True) + API_PREFIX
+        except NoURLAvailableError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="no_endpoint"
+            ) from err
 
     async def async_deliver(self) -> int:
         """Try the outbox now."""

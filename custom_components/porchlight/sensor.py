@@ -11,12 +11,14 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfInformation
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .const import DOMAIN
 from .entity import CameraEntity
 from .federation_glue import SIGNAL_PEERS_CHANGED
+from .footage import signal_requests
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -50,6 +52,7 @@ async def async_setup_entry(
             *(StorageSensor(entry, camera, STORAGE) for camera in entry.runtime_data.cameras),
             NeighborsSensor(entry, node),
             AgenciesSensor(entry, node),
+            PendingRequestsSensor(entry),
         ]
     )
 
@@ -105,3 +108,38 @@ class AgenciesSensor(_PeerCountSensor):
     @override
     def extra_state_attributes(self) -> dict[str, int]:
         return {"trusted": sum(1 for a in self._node.peers.agencies() if a.trusted)}
+
+
+class PendingRequestsSensor(SensorEntity):
+    """Footage requests waiting for the owner's decision."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "pending_requests"
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, entry: PorchlightConfigEntry) -> None:
+        """Attach to the home device."""
+        self._entry = entry
+        self._attr_unique_id = f"{entry.entry_id}_pending_requests"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+        self._attr_native_value = 0
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_requests(self._entry.entry_id), self._schedule_refresh
+            )
+        )
+        await self._async_refresh()
+
+    @callback
+    def _schedule_refresh(self) -> None:
+        self.hass.async_create_task(self._async_refresh(), eager_start=True)
+
+    async def _async_refresh(self) -> None:
+        desk = self._entry.runtime_data.desk
+        pending = await self.hass.async_add_executor_job(desk.pending)
+        self._attr_native_value = len(pending)
+        self.async_write_ha_state()

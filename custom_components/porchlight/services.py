@@ -11,7 +11,6 @@ from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, c
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .federation.errors import (
@@ -24,8 +23,8 @@ from .federation.errors import (
     ProtocolError,
 )
 from .federation.identity import Identity
-from .federation.invites import qr_svg
-from .federation.node import API_PREFIX
+from .federation.invites import qr_svg, token_hash
+from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
 
 if TYPE_CHECKING:
@@ -84,24 +83,15 @@ def _federation(hass: HomeAssistant) -> Federation:
     return loaded_entry(hass).runtime_data.federation
 
 
-def _advertise(hass: HomeAssistant, federation: Federation, endpoint: str | None) -> None:
-    """Make sure the node has an endpoint for invites.
+async def _audit(hass: HomeAssistant, kind: str, *, subject: str, actor: str = "") -> None:
+    """Record a change of who this home trusts in its audit log (R6.3)."""
+    audit = loaded_entry(hass).runtime_data.desk.audit
+    await hass.async_add_executor_job(lambda: audit.append(kind, actor=actor, subject=subject))
 
-    The one given; else the federation port's URL while it listens; else the one used
-    before; else Home Assistant's own URL.
-    """
-    if endpoint is None and federation.listener is None and federation.node.endpoint is not None:
-        return
-    if endpoint is None:
-        try:
-            endpoint = federation.listener_endpoint() or (
-                get_url(hass, prefer_external=True) + API_PREFIX
-            )
-        except NoURLAvailableError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="no_endpoint"
-            ) from err
-    federation.node.advertise(endpoint)
+
+def _advertise(federation: Federation, endpoint: str | None) -> None:
+    """Make sure the node has an endpoint: the one given, else HA's own URL."""
+    federation.ensure_endpoint(endpoint)
 
 
 def _peer_info(peer: Peer) -> dict[str, Any]:
@@ -131,11 +121,13 @@ def _find_peer(federation: Federation, fingerprint: str) -> Peer:
 
 async def _create_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
-    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    _advertise(federation, call.data.get(ATTR_ENDPOINT))
     invite = federation.node.create_invite(
         lifetime=call.data[ATTR_LIFETIME_HOURS] * 3600, lan=call.data[ATTR_LAN]
     )
     text = invite.to_text()
+    # The token's hash, never the token: the log must not hold anything that pairs.
+    await _audit(call.hass, "invite_created", subject=token_hash(invite.token))
     return {
         "invite": text,
         "qr_svg": qr_svg(text),
@@ -146,7 +138,7 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
 
 async def _accept_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
-    _advertise(call.hass, federation, call.data.get(ATTR_ENDPOINT))
+    _advertise(federation, call.data.get(ATTR_ENDPOINT))
     try:
         peer = await federation.node.accept_invite(
             call.data[ATTR_INVITE], federation.sender, lan=call.data[ATTR_LAN]
@@ -179,6 +171,7 @@ async def _accept_invite(call: ServiceCall) -> ServiceResponse:
             translation_key="pairing_failed",
             translation_placeholders={"code": err.code},
         ) from err
+    await _audit(call.hass, "peer_paired", subject=peer.keyid)
     return {"peer": _peer_info(peer)}
 
 
@@ -194,6 +187,8 @@ def _set_agency_trust(*, trusted: bool) -> Callable[[ServiceCall], Coroutine[Any
             )
         federation.node.peers.set_trusted(peer.keyid, trusted=trusted)
         federation.changed("state")
+        kind = "agency_trusted" if trusted else "agency_untrusted"
+        await _audit(call.hass, kind, subject=peer.keyid)
 
     return handler
 
@@ -209,6 +204,7 @@ async def _confirm_pairing(call: ServiceCall) -> ServiceResponse:
             translation_key="pairing_code_mismatch",
             translation_placeholders={"fingerprint": peer.fingerprint},
         ) from err
+    await _audit(call.hass, "peer_confirmed", subject=peer.keyid)
     return {"peer": _peer_info(confirmed)}
 
 
@@ -224,12 +220,15 @@ async def _remove_peer(call: ServiceCall) -> None:
     federation.node.outbox.drop_peer(peer.keyid)
     federation.changed("state")
     federation.changed("outbox")
+    await _audit(call.hass, "peer_removed", subject=peer.keyid)
 
 
 async def _rotate_key(call: ServiceCall) -> ServiceResponse:
     entry = loaded_entry(call.hass)
     federation = _federation(call.hass)
     new = Identity.generate()
+    # The audit log hands over first, signed by the old key while it is still ours.
+    await call.hass.async_add_executor_job(entry.runtime_data.desk.audit.rotate_key, new)
     await federation.async_rotate(
         new, entry.runtime_data.key_path, compromised=call.data[ATTR_COMPROMISED]
     )
@@ -300,3 +299,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=ROTATE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_footage_services(hass)

@@ -20,8 +20,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 
+from .consent.delivery import not_found
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
+from .footage import SHARE_PATH
 from .services import loaded_entry
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ def async_setup_views(hass: HomeAssistant) -> None:
     """Register every view."""
     hass.http.register_view(ClipView)
     hass.http.register_view(ThumbnailView)
-    for view in (InboxView, PairView, IdentityView):
+    for view in (InboxView, PairView, IdentityView, ShareView):
         hass.http.register_view(view(hass))
 
 
@@ -127,10 +129,19 @@ class PairView(_FederationView):
     name = "api:porchlight:federation:pair"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Handle one redemption."""
+        """Handle one redemption; the signed acceptance is logged before it is sent."""
         if (node := _node(self.hass)) is None:
             return _not_ready()
-        return await serve_pair(node, request)
+        response = await serve_pair(node, request)
+        if response.status == HTTPStatus.OK and isinstance(response.body, bytes):
+            audit = loaded_entry(self.hass).runtime_data.desk.audit
+            body = response.body
+            await self.hass.async_add_executor_job(
+                lambda: audit.append(
+                    "message_sent", actor=request.remote or "", subject="pair_accept", payload=body
+                )
+            )
+        return response
 
 
 class IdentityView(_FederationView):
@@ -144,3 +155,18 @@ class IdentityView(_FederationView):
         if (node := _node(self.hass)) is None:
             return _not_ready()
         return serve_identity(node)
+
+
+class ShareView(_FederationView):
+    """Capability links for approved clips: the token is the only credential (R5.2)."""
+
+    url = API_PREFIX + SHARE_PATH + "/{token}"
+    name = "api:porchlight:federation:share"
+
+    async def get(self, request: web.Request, token: str) -> web.StreamResponse:
+        """Serve the clip behind a valid token; every other case is the same 404."""
+        try:
+            desk = loaded_entry(self.hass).runtime_data.desk
+        except ServiceValidationError:
+            return not_found()
+        return await desk.shares.serve(request, token)

@@ -374,3 +374,26 @@ async def test_request_area_must_have_one_known_shape(
     else:
         with pytest.raises(SchemaError, match="field area"):
             agency.request_footage(body, lifetime=DAY, peers=[])
+
+
+async def test_nothing_leaves_when_the_audit_log_cannot_record_it(network: Network) -> None:
+    home = await network.start("A")
+    neighbor = await network.start("B")
+    await network.pair(home, neighbor)
+    seen: list[bytes] = []
+
+    async def refuse(_url: str, body: bytes) -> None:
+        seen.append(body)
+        msg = "disk full"
+        raise OSError(msg)
+
+    sender = network.sender
+    sender.before_send = refuse
+    heard: list[Envelope] = []
+    neighbor.node.on_message = heard.append
+    home.node.broadcast_alert("Lost dog")
+    assert await home.node.deliver(sender) == 0
+    assert len(seen) == 1
+    assert heard == []
+    (entry,) = home.node.outbox
+    assert entry.last_error == "unreachable: not sent: OSError"

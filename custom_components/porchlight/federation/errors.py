@@ -115,6 +115,22 @@ class SchemaError(ProtocolError):
     code = "schema"
 
 
+class AreaError(SchemaError):
+    """A request area (circle or polygon) that is malformed or geometrically unusable."""
+
+    code = "invalid_area"
+
+
+class EvidenceError(SchemaError):
+    """An evidence manifest that is malformed or whose signature does not verify.
+
+    Also raised for an evidence folder that does not match its manifest; the message is one
+    line a command-line tool can print as it is.
+    """
+
+    code = "invalid_evidence"
+
+
 class MessageSignatureError(ProtocolError):
     """The end-to-end message signature does not verify."""
 

@@ -45,6 +45,9 @@ MAX_RESPONSE: Final = 65536
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 type Resolve = Callable[[str, int], Awaitable[list[str]]]
 type Handler = Callable[[Incoming, ReadBody], Awaitable[Reply]]
+# Called with the URL and the exact body before any byte leaves (the home's audit log);
+# if it raises, nothing is sent.
+type BeforeSend = Callable[[str, bytes], Awaitable[None]]
 
 
 # --- server side -----------------------------------------------------------------------------
@@ -219,7 +222,7 @@ class HttpSender:
     for the Host header, the signature's @authority and TLS (SNI and certificate check).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # keyword-only knobs with defaults
         self,
         session: aiohttp.ClientSession,
         clock: Clock,
@@ -227,8 +230,10 @@ class HttpSender:
         timeout: float = DEFAULT_TIMEOUT,
         max_response: int = MAX_RESPONSE,
         resolve: Resolve = system_resolve,
+        before_send: BeforeSend | None = None,
     ) -> None:
         """Use session for every request."""
+        self.before_send = before_send
         self.session = session
         self.clock = clock
         self.timeout = aiohttp.ClientTimeout(total=timeout)
@@ -257,6 +262,13 @@ class HttpSender:
     ) -> tuple[int, JSON]:
         """Send body; return the status and the strictly parsed reply (None if not JSON)."""
         target = await self.pinned(url, lan=lan)
+        if self.before_send is not None:
+            try:
+                await self.before_send(url, body)
+            except Exception as err:
+                # Unrecorded bytes never leave; the outbox keeps the message for later.
+                msg = f"not sent: {type(err).__name__}"
+                raise PeerUnreachableError(msg) from err
         headers = sign_request(identity, "POST", url, body, now=self.clock.now())
         headers["Host"] = authority_of(url)
         host = URL(url).host

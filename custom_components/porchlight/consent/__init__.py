@@ -1,0 +1,1 @@
+"""Footage requests at home: lifecycle, auto-decline rules, consent, shares, audit log."""

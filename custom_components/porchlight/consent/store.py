@@ -1,0 +1,109 @@
+"""Requests and shares on disk: one SQLite file, every change committed before it counts.
+
+A share's download count must survive a crash (a single-use link that works again after a
+restart is a second copy nobody consented to), so nothing here is written lazily. Blocking
+I/O: Home Assistant calls these from its executor.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import TYPE_CHECKING, Final
+
+from .records import FootageRequest, Share
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL, received_at INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY, request TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shares_by_request ON shares (request);
+"""
+
+
+class ConsentStoreError(Exception):
+    """The consent database could not be read or written."""
+
+
+class ConsentStore:
+    """Persisted requests and shares."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (and create) the database."""
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            msg = f"cannot open {path.name}: {err}"
+            raise ConsentStoreError(msg) from err
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        with self._lock:
+            try:
+                self._db.execute(sql, params)
+            except sqlite3.Error as err:
+                msg = f"cannot save: {err}"
+                raise ConsentStoreError(msg) from err
+
+    def put_request(self, request: FootageRequest) -> None:
+        """Insert or replace a request."""
+        self._write(
+            "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?)",
+            (request.id, request.state.value, request.received_at, json.dumps(request.to_json())),
+        )
+
+    def request(self, request_id: str) -> FootageRequest | None:
+        """One request by id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+        return FootageRequest.from_json(json.loads(row[0])) if row else None
+
+    def requests(self) -> list[FootageRequest]:
+        """Every request, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM requests ORDER BY received_at DESC, id"
+            ).fetchall()
+        return [FootageRequest.from_json(json.loads(r[0])) for r in rows]
+
+    def put_share(self, share: Share) -> None:
+        """Insert or replace a share."""
+        self._write(
+            "INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)",
+            (share.id, share.request, share.state.value, json.dumps(share.to_json())),
+        )
+
+    def share(self, share_id: str) -> Share | None:
+        """One share by id (the token's hash)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM shares WHERE id = ?", (share_id,)).fetchone()
+        return Share.from_json(json.loads(row[0])) if row else None
+
+    def shares(self, request_id: str | None = None) -> list[Share]:
+        """Shares, of one request or all."""
+        with self._lock:
+            if request_id is None:
+                rows = self._db.execute("SELECT data FROM shares ORDER BY rowid").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT data FROM shares WHERE request = ? ORDER BY rowid", (request_id,)
+                ).fetchall()
+        return [Share.from_json(json.loads(r[0])) for r in rows]

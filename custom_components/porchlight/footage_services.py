@@ -1,0 +1,165 @@
+"""Service actions for footage requests: import an agency, approve, decline, revoke, audit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import probatio
+from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .const import DOMAIN
+from .federation.errors import InviteInvalidError, InviteMalformedError
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .footage import FootageDesk
+
+ATTR_REQUEST: Final = "request_id"
+ATTR_CLIPS: Final = "clip_ids"
+ATTR_INVITE: Final = "invite"
+ATTR_LAN: Final = "lan"
+MAX_CLIPS_PER_OFFER: Final = 50
+
+APPROVE_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_REQUEST): cv.string,
+        # One offer carries at most MAX_CLIPS_PER_OFFER links and manifest entries, which
+        # keeps it well inside the agency's 64 KiB message limit; approve more in turns.
+        probatio.Required(ATTR_CLIPS): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(min=1, max=MAX_CLIPS_PER_OFFER)
+        ),
+    }
+)
+DECLINE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_REQUEST): cv.string})
+REVOKE_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_REQUEST): cv.string,
+        probatio.Optional(ATTR_CLIPS): probatio.All(cv.ensure_list, [cv.string]),
+    }
+)
+IMPORT_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_INVITE): cv.string,
+        probatio.Optional(ATTR_LAN, default=False): cv.boolean,
+    }
+)
+
+
+def _desk(hass: HomeAssistant) -> FootageDesk:
+    from .services import loaded_entry  # noqa: PLC0415  # services imports this module
+
+    return loaded_entry(hass).runtime_data.desk
+
+
+async def _user_name(call: ServiceCall) -> str:
+    """Who decided: the HA user behind the call, or "automation" when none."""
+    if call.context.user_id is None:
+        return "automation"
+    user = await call.hass.auth.async_get_user(call.context.user_id)
+    return user.name if user is not None and user.name else "owner"
+
+
+async def _approve(call: ServiceCall) -> ServiceResponse:
+    desk = _desk(call.hass)
+    approved = await desk.async_approve(
+        call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
+    )
+    return {"approved": approved}
+
+
+async def _decline(call: ServiceCall) -> None:
+    await _desk(call.hass).async_decline(call.data[ATTR_REQUEST], await _user_name(call))
+
+
+async def _revoke(call: ServiceCall) -> ServiceResponse:
+    revoked = await _desk(call.hass).async_revoke(
+        call.data[ATTR_REQUEST], call.data.get(ATTR_CLIPS), await _user_name(call)
+    )
+    return {"revoked": revoked}
+
+
+async def _list_requests(call: ServiceCall) -> ServiceResponse:
+    desk = _desk(call.hass)
+    requests = await call.hass.async_add_executor_job(desk.store.requests)
+    shares = await call.hass.async_add_executor_job(desk.store.shares, None)
+    return {
+        "requests": [
+            {
+                "request_id": r.id,
+                "agency": r.agency_name,
+                "case": r.case,
+                "reason": r.reason,
+                "state": r.state.value,
+                "why": r.why,
+                "open": r.open,
+                "clips": [c.to_json() for c in r.candidates],
+                "approved": [c.clip for c in r.consents],
+                "shares": [
+                    {"clip": s.clip, "state": s.state.value, "expires": s.expires}
+                    for s in shares
+                    if s.request == r.id
+                ],
+            }
+            for r in requests
+        ]
+    }
+
+
+async def _verify_audit(call: ServiceCall) -> ServiceResponse:
+    desk = _desk(call.hass)
+    report = await call.hass.async_add_executor_job(desk.audit.verify)
+    if not report.ok:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="audit_tampered",
+            translation_placeholders={
+                "seq": str(report.first_bad_seq),
+                "problem": str(report.problem),
+            },
+        )
+    return {"ok": True, "entries": report.entries, "checkpoints": report.checkpoints}
+
+
+async def _import_agency(call: ServiceCall) -> ServiceResponse:
+    desk = _desk(call.hass)
+    try:
+        peer = desk.federation.node.import_agency(call.data[ATTR_INVITE], lan=call.data[ATTR_LAN])
+    except (InviteMalformedError, InviteInvalidError) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invite_not_agency"
+        ) from err
+    desk.federation.changed("state")
+    await call.hass.async_add_executor_job(
+        lambda: desk.audit.append("peer_paired", subject=peer.keyid, data={"one_sided": True})
+    )
+    return {"fingerprint": peer.fingerprint, "name": peer.name, "trusted": peer.trusted}
+
+
+@callback
+def async_setup_footage_services(hass: HomeAssistant) -> None:
+    """Register the footage-request actions."""
+    register = hass.services.async_register
+    optional = SupportsResponse.OPTIONAL
+    register(DOMAIN, "approve_clips", _approve, schema=APPROVE_SCHEMA, supports_response=optional)
+    register(DOMAIN, "decline_request", _decline, schema=DECLINE_SCHEMA)
+    register(DOMAIN, "revoke_share", _revoke, schema=REVOKE_SCHEMA, supports_response=optional)
+    register(
+        DOMAIN,
+        "list_requests",
+        _list_requests,
+        schema=probatio.Schema({}),
+        supports_response=SupportsResponse.ONLY,
+    )
+    register(
+        DOMAIN,
+        "verify_audit",
+        _verify_audit,
+        schema=probatio.Schema({}),
+        supports_response=optional,
+    )
+    register(
+        DOMAIN, "import_agency", _import_agency, schema=IMPORT_SCHEMA, supports_response=optional
+    )

@@ -1,0 +1,1 @@
+"""The `porchlight-agency` command: an agency's side of the Porchlight federation."""

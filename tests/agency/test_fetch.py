@@ -1,0 +1,496 @@
+"""fetch and verify: real offers signed by real homes, clips from a loopback share server."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+
+from custom_components.porchlight.federation.evidence import (
+    ClipEvidence,
+    ConsentRef,
+    sign_manifest,
+)
+from custom_components.porchlight.federation.node import OFFER
+from porchlight_agency import fetch
+from porchlight_agency.profile import Profile
+
+from .conftest import issue_request, paired_home
+from .share_server import ShareServer
+from .test_inbox import Served
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+    from pathlib import Path
+
+    from custom_components.porchlight.federation.canonical import JSON
+    from custom_components.porchlight.federation.messages import Envelope
+    from tests.federation.loopback import Network, Running
+
+    from .conftest import Cli
+
+DAY = 86400
+
+
+@pytest.fixture
+async def shares(socket_enabled: None) -> AsyncGenerator[ShareServer]:
+    """The homes' clip downloads (a stand-in for the share view) on loopback."""
+    server = ShareServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resume at once in tests."""
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0)
+
+
+class Clips:
+    """Recorded clips of one home: files on disk and their manifest entries."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.entries: list[ClipEvidence] = []
+        self.data: dict[str, bytes] = {}
+
+    def add(self, clip: str, size: int, camera: str = "Front door") -> ClipEvidence:
+        data = os.urandom(size)
+        path = self.folder / f"{clip}.mp4"
+        path.write_bytes(data)
+        now = int(time.time())
+        entry = ClipEvidence(
+            clip=clip,
+            file=f"{clip}.mp4",
+            camera=camera,
+            start=now - 3600,
+            end=now - 3570,
+            sha256=fetch.hashlib.sha256(data).hexdigest(),
+            size=size,
+            type="video/mp4",
+            consent=ConsentRef(approved_at=now, by="Dana", record="cd" * 32),
+        )
+        self.entries.append(entry)
+        self.data[clip] = data
+        return entry
+
+
+def make_offer(
+    home: Running,
+    agency: str,
+    request_id: str,
+    clips: list[ClipEvidence],
+    links: list[dict[str, JSON]],
+    *,
+    signer: Running | None = None,
+    manifest_request: str | None = None,
+) -> Envelope:
+    """A footage_offer as a home signs it (with a manifest by signer, default the home)."""
+    manifest = sign_manifest(
+        (signer or home).node.identity,
+        agency=agency,
+        request=manifest_request or request_id,
+        case="2026-000123",
+        created=int(time.time()),
+        audit=(7, "ab" * 32),
+        clips=clips,
+    )
+    body: dict[str, JSON] = {"request": request_id, "manifest": manifest.to_json(), "links": links}
+    return home.node.send(agency, "footage_offer", body, lifetime=DAY, route=OFFER)
+
+
+def link(clip: str, url: str, expires: int | None = None) -> dict[str, JSON]:
+    return {"clip": clip, "url": url, "expires": expires or int(time.time()) + 3600}
+
+
+async def setup(cli: Cli, network: Network) -> tuple[Running, str, str]:
+    """An agency with a paired home and an open request: (home, agency keyid, request id)."""
+    cli.init()
+    home = await paired_home(cli, network)
+    request_id = await issue_request(cli)
+    return home, cli.node().identity.keyid, request_id
+
+
+def store(cli: Cli, envelope: Envelope) -> None:
+    """File an offer as the inbox does (the inbox itself is tested elsewhere)."""
+    Profile(cli.profile_dir).store_offer(envelope)
+
+
+async def test_offer_received_fetched_filed_and_verified(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    door, garden = clips.add("door-1405", 250_000), clips.add("garden-1405", 80_000, "Garden")
+    door_url = shares.share(clips.data["door-1405"], drop_after=70_000)
+    garden_url = shares.share(clips.data["garden-1405"])
+    async with Served(cli, "--once-seconds", "2"):
+        make_offer(
+            home,
+            agency,
+            request_id,
+            [door, garden],
+            [link(door.clip, door_url), link(garden.clip, garden_url)],
+        )
+        assert await home.node.deliver(network.sender) == 1
+
+    out = tmp_path / "evidence"
+    result = await cli.run("fetch", request_id[:12], "--out", str(out), "--lan")
+    assert result.status == 0, result.err
+    (folder_text,) = result.out.splitlines()
+    folder = out / home.node.identity.fingerprint / folder_text.rsplit("/", 1)[1]
+    assert str(folder) == folder_text
+    assert (folder / "door-1405.mp4").read_bytes() == clips.data["door-1405"]
+    assert (folder / "garden-1405.mp4").read_bytes() == clips.data["garden-1405"]
+    assert json.loads((folder / "manifest.json").read_text())["request"] == request_id
+    assert "Case:              2026-000123" in (folder / "README.txt").read_text()
+    assert not (out / ".incoming").exists()
+    assert "clip door-1405: connection lost, resuming at" in result.err
+    assert "evidence intact: 2 clip(s)" in result.err
+    assert "/share/" not in result.err + result.out  # capability URLs are never shown
+    assert [r for _, r in shares.requests] == [None, "bytes=70000-", None]
+
+    verified = await cli.run("verify", str(out))
+    assert verified.status == 0, verified.err
+    assert verified.out.splitlines() == [
+        f"OK        {folder / 'door-1405.mp4'}  clip door-1405",
+        f"OK        {folder / 'garden-1405.mp4'}  clip garden-1405",
+    ]
+    same = await cli.run("verify", str(folder), "--home", home.node.identity.fingerprint)
+    assert same.status == 0
+
+    again = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert again.status == 0
+    assert "already filed" in again.err
+    assert len(shares.requests) == 3  # nothing downloaded twice
+
+
+async def test_used_link_is_reported_and_the_other_clips_still_fetched(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    used, fresh = clips.add("c1", 5000), clips.add("c2", 6000)
+    used_url, fresh_url = shares.share(clips.data["c1"]), shares.share(clips.data["c2"])
+    async with aiohttp.ClientSession() as session, session.get(used_url) as response:
+        assert await response.read() == clips.data["c1"]  # someone else used it first
+    store(
+        cli,
+        make_offer(
+            home, agency, request_id, [used, fresh], [link("c1", used_url), link("c2", fresh_url)]
+        ),
+    )
+    out = tmp_path / "evidence"
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "clip c1: the link answers 404: already used, revoked or expired" in result.err
+    assert result.err.endswith(
+        "error: 1 of 1 offer(s) not completely fetched and verified (see above)\n"
+    )
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    assert (folder / "c2.mp4").read_bytes() == clips.data["c2"]
+    assert not (folder / "c1.mp4").exists()
+    verified = await cli.run("verify", str(out))
+    assert verified.status == 1
+    assert f"MISSING   {folder / 'c1.mp4'}  clip c1" in verified.out
+    assert f"OK        {folder / 'c2.mp4'}  clip c2" in verified.out
+    assert "1 of 1 evidence folder(s) failed verification" in verified.err
+
+
+async def test_tampered_download_fails_the_fetch(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 40_000)
+    tampered = bytearray(clips.data["c1"])
+    tampered[1000] ^= 0xFF
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(bytes(tampered)))]),
+    )
+    out = tmp_path / "evidence"
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert (
+        "clip c1: the downloaded file is not the one the home signed (SHA-256 mismatch)"
+        in result.err
+    )
+    assert list(out.rglob("*.mp4")) == []
+    assert list(out.rglob("*.part")) == []
+
+
+async def test_tampered_folder_fails_verification(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 40_000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "evidence"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    clip = folder / "c1.mp4"
+    data = bytearray(clip.read_bytes())
+    data[20_000] ^= 1
+    clip.write_bytes(bytes(data))
+    (folder / "notes.txt").write_text("added later")
+    result = await cli.run("verify", str(folder))
+    assert result.status == 1
+    assert result.out.splitlines() == [
+        f"MISMATCH  {clip}  clip c1 (sha256 differs)",
+        f"EXTRA     {folder / 'notes.txt'}  (not listed in the manifest)",
+    ]
+    assert "evidence NOT intact" in result.err
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text().replace("2026-000123", "2026-000999"))
+    result = await cli.run("verify", str(out))
+    assert result.status == 1
+    assert (
+        result.out == f"FAILED    {folder}: manifest.json: the home's signature does not verify\n"
+    )
+
+
+async def test_verify_can_require_a_home(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "evidence"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    result = await cli.run("verify", str(out), "--home", cli.node().identity.fingerprint)
+    assert result.status == 1
+    assert "not the expected one" in result.out
+
+
+@pytest.mark.parametrize("fault", ["other_home", "other_request", "forged"])
+async def test_offer_whose_manifest_does_not_fit_is_not_fetched(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path, fault: str
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    other = await network.start("Oak Ave 3")
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    links = [link("c1", shares.share(clips.data["c1"]))]
+    if fault == "other_home":
+        offer = make_offer(home, agency, request_id, [entry], links, signer=other)
+        message = "signed by another key than the offer"
+    elif fault == "other_request":
+        offer = make_offer(home, agency, request_id, [entry], links, manifest_request="e" * 64)
+        message = "answers another request"
+    else:
+        offer = make_offer(home, agency, request_id, [entry], links)
+        manifest = offer.body["manifest"]
+        assert isinstance(manifest, dict)
+        body = offer.body | {"manifest": manifest | {"case": "2026-000999"}}
+        offer = home.node.send(agency, "footage_offer", body, lifetime=DAY, route=OFFER)
+        message = "the home's signature does not verify"
+    store(cli, offer)
+    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"), "--lan")
+    assert result.status == 1
+    assert message in result.err
+    assert shares.requests == []
+
+
+async def test_manifest_for_another_agency_is_not_fetched(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    manifest = sign_manifest(
+        home.node.identity,
+        agency="A" * 32,
+        request=request_id,
+        case="",
+        created=int(time.time()),
+        audit=(1, "ab" * 32),
+        clips=[entry],
+    )
+    body: dict[str, JSON] = {
+        "request": request_id,
+        "manifest": manifest.to_json(),
+        "links": [link("c1", shares.share(clips.data["c1"]))],
+    }
+    store(cli, home.node.send(agency, "footage_offer", body, lifetime=DAY, route=OFFER))
+    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"), "--lan")
+    assert result.status == 1
+    assert "addressed to another agency" in result.err
+
+
+async def test_links_that_do_not_match_the_manifest(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    listed, unlinked = clips.add("c1", 1000), clips.add("c2", 1000)
+    links = [
+        link("c1", shares.share(clips.data["c1"])),
+        link("c9", shares.share(b"not listed")),
+    ]
+    store(cli, make_offer(home, agency, request_id, [listed, unlinked], links))
+    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"), "--lan")
+    assert result.status == 1
+    assert "clip c9: not in the manifest, or a second link; not fetched" in result.err
+    assert "clip c2: listed in the manifest, but no link was offered" in result.err
+    assert len(shares.requests) == 1
+
+
+async def test_expired_link_is_not_requested(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    expired = link("c1", shares.share(clips.data["c1"]), expires=int(time.time()) - 10)
+    store(cli, make_offer(home, agency, request_id, [entry], [expired]))
+    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"), "--lan")
+    assert result.status == 1
+    assert "clip c1: the link expired at" in result.err
+    assert shares.requests == []
+
+
+async def test_links_to_private_addresses_need_lan(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"))
+    assert result.status == 1
+    assert "clip c1: the link points to a non-public address" in result.err
+    assert shares.requests == []
+
+
+async def test_interrupted_fetch_continues_in_the_next_run(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 200_000)
+    url = shares.share(clips.data["c1"], drop_after=50_000)
+    store(cli, make_offer(home, agency, request_id, [entry], [link("c1", url)]))
+    port = shares.port
+    out = tmp_path / "ev"
+
+    # The home goes offline right after the first bytes: every resume attempt fails.
+    original = shares._get
+
+    async def then_offline(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
+        response = await original(request)
+        shares.offline = True
+        return response
+
+    shares._get = then_offline  # type: ignore[method-assign]
+    await shares.stop()
+    await shares.start(port)
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "the connection failed 6 times" in result.err
+    assert "not filed yet: run fetch again to continue" in result.err
+    (part,) = out.rglob("c1.mp4.part")
+    assert part.stat().st_size == 50_000
+
+    shares._get = original  # type: ignore[method-assign]
+    shares.offline = False
+    await shares.stop()
+    await shares.start(port)
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 0, result.err
+    assert shares.requests[-1][1] == "bytes=50000-"
+    assert not (out / ".incoming").exists()
+
+
+async def test_fetch_without_offers_or_with_an_unknown_request(cli: Cli, network: Network) -> None:
+    _home, _agency, request_id = await setup(cli, network)
+    result = await cli.run("fetch", request_id)
+    assert result.status == 1
+    assert "no offer has arrived" in result.err
+    result = await cli.run("fetch", "f" * 12)
+    assert result.status == 1
+    assert "names no request" in result.err
+
+
+def test_verify_needs_a_folder_with_evidence(cli: Cli, tmp_path: Path) -> None:
+    result = cli.run_sync("verify", str(tmp_path / "nothing"))
+    assert result.status == 2
+    assert "is not a folder" in result.err
+    result = cli.run_sync("verify", str(tmp_path))
+    assert result.status == 1
+    assert "no evidence folder" in result.err
+
+
+async def test_a_second_link_for_a_clip_is_ignored(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    links = [link("c1", shares.share(clips.data["c1"])), link("c1", shares.share(b"other"))]
+    store(cli, make_offer(home, agency, request_id, [entry], links))
+    out = tmp_path / "ev"
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "clip c1: not in the manifest, or a second link" in result.err
+    (clip,) = out.rglob("c1.mp4")
+    assert clip.read_bytes() == clips.data["c1"]
+    assert len(shares.requests) == 1
+
+
+async def test_filing_interrupted_by_a_crash_is_completed_without_downloading(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 3000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "ev"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    (folder / "manifest.json").unlink()  # the crash came before manifest.json was written
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 0, result.err
+    assert (folder / "c1.mp4").read_bytes() == clips.data["c1"]
+    assert (folder / "manifest.json").exists()
+    assert len(shares.requests) == 1  # the used link was not asked again
+    assert not (out / ".incoming").exists()
+
+
+async def test_refetch_reports_a_filed_folder_that_no_longer_verifies(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 3000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "ev"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (manifest,) = out.rglob("manifest.json")
+    manifest.write_text("{}")
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "already filed in" in result.err
+    assert "but it does not verify" in result.err

@@ -1,0 +1,78 @@
+"""The installed console script, run as a real process (as an officer runs it)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from porchlight_dev.rtsp import free_port
+
+from .conftest import wait_listening
+
+SCRIPT = Path(sys.executable).parent / "porchlight-agency"
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_script_is_installed_and_prints_help() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    for command in ("init", "invite", "pair", "request", "inbox", "offers", "fetch", "verify"):
+        assert command in result.stdout
+
+
+def test_script_creates_a_profile_and_fails_in_one_line(tmp_path: Path) -> None:
+    profile = str(tmp_path / "agency")
+    argv = ["--profile", profile, "init", "--name", "Metro PD", "--endpoint", "https://pd.example"]
+    created = run(*argv)
+    assert created.returncode == 0, created.stderr
+    assert len(created.stdout.strip().split("-")) == 8
+    again = run(*argv)
+    assert again.returncode == 1
+    assert again.stderr.startswith("porchlight-agency: error: ")
+    assert "Traceback" not in again.stderr
+    bad = run("--profile", profile, "request", "--from", "soon", "--to", "later")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
+
+
+def test_cli_imports_no_home_assistant() -> None:
+    code = (
+        "import sys, porchlight_agency.cli, porchlight_agency.fetch; "
+        "sys.exit(any(m == 'homeassistant' or m.startswith('homeassistant.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0
+
+
+async def test_script_inbox_stops_on_sigterm(socket_enabled: None, tmp_path: Path) -> None:
+    profile = str(tmp_path / "agency")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    assert run("--profile", profile, "init", "--name", "PD", "--endpoint", endpoint).returncode == 0
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        "--profile",
+        profile,
+        "inbox",
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_listening(port)
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode == 0, err
+    assert b"stopped; 0 offer(s) received" in err

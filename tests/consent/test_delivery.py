@@ -1,0 +1,232 @@
+"""Capability downloads without Home Assistant: the share server on a real loopback socket."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from custom_components.porchlight.consent.audit import AuditLog
+from custom_components.porchlight.consent.delivery import ShareServer, byte_range
+from custom_components.porchlight.consent.records import (
+    ConsentRecord,
+    FootageRequest,
+    RequestState,
+    Share,
+    ShareState,
+    token_id,
+)
+from custom_components.porchlight.consent.store import ConsentStore
+from custom_components.porchlight.federation.clock import ManualClock
+from custom_components.porchlight.federation.identity import Identity
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+    from pathlib import Path
+
+CLIP = "0123456789abcdef"
+NOT_FOUND = (404, b'{"error":"not_found"}')
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """No hass here."""
+    return
+
+
+@dataclass
+class Desk:
+    """A store, a log, one approved clip and a running share server."""
+
+    store: ConsentStore
+    audit: AuditLog
+    clock: ManualClock
+    clip: Path
+    url: str
+    session: aiohttp.ClientSession
+    consent: ConsentRecord
+    server: ShareServer
+    ended: list[Share] = field(default_factory=list)
+    clip_present: bool = True
+
+    def share(self, **changes: object) -> str:
+        """A new share for the clip; returns its token."""
+        token = secrets.token_urlsafe(32)
+        fields: dict[str, object] = {
+            "id": token_id(token),
+            "request": "r" * 64,
+            "clip": CLIP,
+            "consent": self.consent.record_hash,
+            "created": self.clock.now(),
+            "expires": self.clock.now() + 3600,
+        }
+        fields.update(changes)
+        self.store.put_share(Share(**fields))  # type: ignore[arg-type]
+        return token
+
+    async def get(self, token: str, **headers: str) -> tuple[int, bytes]:
+        """GET a link."""
+        async with self.session.get(f"{self.url}/{token}", headers=headers) as response:
+            return response.status, await response.read()
+
+
+@pytest.fixture
+async def desk(socket_enabled: None, tmp_path: Path) -> AsyncGenerator[Desk]:
+    """A share server on 127.0.0.1 for one 300 KB clip."""
+    clock = ManualClock(1_800_000_000)
+    clip = tmp_path / f"{CLIP}.mp4"
+    clip.write_bytes(secrets.token_bytes(300_000))
+    data = clip.read_bytes()
+    store = ConsentStore(tmp_path / "consent.sqlite3")
+    audit = AuditLog(tmp_path / "audit.sqlite3", Identity.generate(), clock)
+    audit.open()
+    now = clock.now()
+    consent = ConsentRecord(
+        "r" * 64,
+        CLIP,
+        "Front door",
+        now - 60,
+        now,
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        now,
+        "Ann",
+    )
+    store.put_request(
+        FootageRequest(
+            id="r" * 64,
+            agency="A" * 32,
+            agency_name="PD",
+            via="A" * 32,
+            case="1",
+            reason="r",
+            area={},
+            start=now - 60,
+            end=now,
+            reply_to="https://pd.example",
+            received_at=now,
+            expires=now + 3600,
+            state=RequestState.APPROVED,
+            consents=(consent,),
+        )
+    )
+    holder: dict[str, Desk] = {}
+
+    async def ended(share: Share) -> None:
+        holder["desk"].ended.append(share)
+
+    server = ShareServer(
+        store, audit, clock, lambda _c: clip if holder["desk"].clip_present else None, ended
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await server.serve(request, request.match_info["token"])
+
+    app = web.Application()
+    app.router.add_get("/share/{token}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    async with aiohttp.ClientSession() as session:
+        holder["desk"] = Desk(
+            store,
+            audit,
+            clock,
+            clip,
+            f"http://127.0.0.1:{runner.addresses[0][1]}/share",
+            session,
+            consent,
+            server,
+        )
+        yield holder["desk"]
+    await runner.cleanup()
+    audit.close()
+    store.close()
+
+
+async def test_single_use_link_serves_once_then_answers_like_an_unknown_one(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = desk.share()
+    status, data = await desk.get(token)
+    assert status == 200
+    assert hashlib.sha256(data).hexdigest() == desk.consent.sha256
+    assert await desk.get(token) == NOT_FOUND
+    assert await desk.get(secrets.token_urlsafe(32)) == NOT_FOUND
+    assert await desk.get("short") == NOT_FOUND
+    [share] = desk.store.shares()
+    assert (share.state, share.downloads, share.bytes_served) == (ShareState.DOWNLOADED, 1, 300_000)
+    assert desk.ended == [share]
+    downloads = [e for e in desk.audit.entries() if e.kind == "download"]
+    assert [(e.size, e.data["first"], e.data["last"]) for e in downloads] == [(300_000, 0, 299_999)]
+    # The file went out once: aiohttp did not try to send the prepared response again.
+    assert "Unhandled exception" not in caplog.text
+
+
+async def test_ranges_resume_and_the_last_byte_uses_the_link(desk: Desk) -> None:
+    token = desk.share()
+    assert (await desk.get(token, Range="bytes=0-999"))[0] == 206
+    assert (await desk.get(token, Range="bytes=-1000"))[0] == 206  # last 1000 bytes: done
+    assert await desk.get(token) == NOT_FOUND
+
+
+async def test_unsatisfiable_range_is_416(desk: Desk) -> None:
+    token = desk.share()
+    status, _ = await desk.get(token, Range="bytes=400000-")
+    assert status == 416
+    assert (await desk.get(token))[0] == 200  # a bad range used nothing up
+
+
+async def test_malformed_or_multiple_ranges_are_416_and_use_nothing(desk: Desk) -> None:
+    token = desk.share()
+    assert (await desk.get(token, Range="bytes=oops"))[0] == 416
+    assert (await desk.get(token, Range="bytes=0-1,5-6"))[0] == 416
+    assert (await desk.get(token))[0] == 200
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"state": ShareState.REVOKED},
+        {"state": ShareState.EXPIRED},
+        {"expires": 1_799_999_999},
+        {"consent": "f" * 64},
+        {"clip": "fedcba9876543210"},
+    ],
+)
+async def test_refused_links_all_look_the_same(desk: Desk, changes: dict[str, object]) -> None:
+    assert await desk.get(desk.share(**changes)) == NOT_FOUND
+    assert [e for e in desk.audit.entries() if e.kind == "download"] == []
+
+
+async def test_clip_gone_from_disk_is_not_found(desk: Desk) -> None:
+    desk.clip_present = False
+    assert await desk.get(desk.share()) == NOT_FOUND
+
+
+async def test_request_gone_from_the_store_is_not_found(desk: Desk) -> None:
+    assert await desk.get(desk.share(request="x" * 64)) == NOT_FOUND
+
+
+async def test_one_download_at_a_time_per_link(desk: Desk) -> None:
+    token = desk.share(max_downloads=3)
+    desk.server._streaming.add(token_id(token))  # a download in flight
+    assert await desk.get(token) == NOT_FOUND
+    desk.server._streaming.clear()
+    assert (await desk.get(token))[0] == 200
+
+
+def test_byte_range_forms() -> None:
+    assert byte_range(slice(None, None), 10) == (0, 9)
+    assert byte_range(slice(2, 5), 10) == (2, 4)
+    assert byte_range(slice(2, None), 10) == (2, 9)
+    assert byte_range(slice(-3, None), 10) == (7, 9)
+    assert byte_range(slice(-30, None), 10) == (0, 9)
+    assert byte_range(slice(None, 4), 10) == (0, 3)
+    assert byte_range(slice(12, None), 10) == (12, 9)

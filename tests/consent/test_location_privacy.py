@@ -1,0 +1,155 @@
+"""The home's exact location never appears in anything the home sends (property test).
+
+Every message a home builds is built here from a home whose location hypothesis picks, for a
+request whose area contains that home (so the location is really used, to judge it): the
+offer (links and signed manifest) and every other envelope type a home seals. None of their
+canonical bytes may contain the location in micro-degrees or in decimal degrees.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.porchlight.consent.offers import offer_body
+from custom_components.porchlight.consent.records import (
+    ConsentRecord,
+    FootageRequest,
+    RequestState,
+)
+from custom_components.porchlight.consent.rules import Ask, Rules, judge
+from custom_components.porchlight.federation.canonical import b64u, canon
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.messages import BROADCAST, seal, transition_statement
+
+HOME_KEY = Identity.generate()
+AGENCY = Identity.generate()
+NOW = 1_799_999_917
+
+latitudes = st.integers(-60_000_000, 60_000_000)
+longitudes = st.integers(-179_000_000, 179_000_000)
+
+
+def forms(lat: int, lon: int) -> set[str]:
+    """How a coordinate could be written down, from micro-degrees to four decimals."""
+    out = {str(lat), str(lon)}
+    for digits in (4, 5, 6):
+        out |= {f"{lat / 1e6:.{digits}f}", f"{lon / 1e6:.{digits}f}"}
+    return {f for f in out if len(f.lstrip("-").replace(".", "")) >= 5}
+
+
+def area_around(lat: int, lon: int, north_m: int, east_m: int) -> dict[str, object]:
+    """A 300 m circle whose center is offset from the home (the agency's own choice)."""
+    dlat = round(north_m / 111_320 * 1e6)
+    dlon = round(east_m / (111_320 * math.cos(math.radians(lat / 1e6))) * 1e6)
+    return {"kind": "circle", "lat": lat + dlat, "lon": lon + dlon, "radius_m": 300}
+
+
+def home_messages(request: FootageRequest) -> list[bytes]:
+    """Every message body a home builds, for this request and in general."""
+    consent = ConsentRecord(
+        request.id,
+        "0123456789abcdef",
+        "Front door",
+        NOW - 900,
+        NOW - 880,
+        "a" * 64,
+        7,
+        NOW,
+        "Ann",
+    )
+    offer = offer_body(
+        HOME_KEY,
+        request=request,
+        consents=[consent],
+        links=[
+            (
+                "0123456789abcdef",
+                "https://home.example/api/porchlight/v1/share/" + "t" * 43,
+                NOW + 60,
+            )
+        ],
+        audit_head=(7, "b" * 64),
+        now=NOW,
+    )
+    new = Identity.generate()
+    bodies: list[tuple[str, dict[str, object], str]] = [
+        ("footage_offer", offer, AGENCY.keyid),
+        ("alert", {"text": "Lost dog near the park", "max_hops": 1}, BROADCAST),
+        (
+            "pair_request",
+            {
+                "token": "t" * 22,
+                "name": "Maple 12",
+                "endpoint": "https://h.example/api/porchlight/v1",
+                "role": "neighbor",
+            },
+            AGENCY.keyid,
+        ),
+        (
+            "pair_accept",
+            {"token_hash": "c" * 64, "name": "Maple 12", "role": "neighbor"},
+            AGENCY.keyid,
+        ),
+        (
+            "key_transition",
+            {
+                "new_key": b64u(new.public_key),
+                "seq": 1,
+                "new_sig": b64u(
+                    new.sign(transition_statement(HOME_KEY.public_key, new.public_key, 1))
+                ),
+            },
+            AGENCY.keyid,
+        ),
+        ("revoke", {"reason": "compromised"}, AGENCY.keyid),
+        (
+            "vouch",
+            {"agency": AGENCY.keyid, "agency_key": b64u(AGENCY.public_key), "name": "Metro PD"},
+            AGENCY.keyid,
+        ),
+    ]
+    return [
+        seal(HOME_KEY, kind, body, to=to, now=NOW, lifetime=300, message_id="m" * 22).encode()  # type: ignore[arg-type]
+        for kind, body, to in bodies
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(lat=latitudes, lon=longitudes, north=st.integers(-200, 200), east=st.integers(-200, 200))
+def test_home_location_is_in_no_message_it_sends(lat: int, lon: int, north: int, east: int) -> None:
+    area = area_around(lat, lon, north, east)
+    ask = Ask(
+        agency=AGENCY.keyid,
+        agency_known=True,
+        agency_trusted=True,
+        case="2026-1",
+        area=area,
+        start=NOW - 3600,
+        end=NOW - 60,
+    )  # type: ignore[arg-type]
+    # The location is used (the request is judged against it) ...
+    assert judge(ask, Rules(), (lat, lon), NOW).state is RequestState.PENDING
+    request = FootageRequest(
+        id="d" * 64,
+        agency=AGENCY.keyid,
+        agency_name="Metro PD",
+        via=AGENCY.keyid,
+        case="2026-1",
+        reason="theft",
+        area=area,
+        start=NOW - 3600,
+        end=NOW - 60,
+        reply_to="https://pd.example",  # type: ignore[arg-type]
+        received_at=NOW,
+        expires=NOW + 86400,
+        state=RequestState.PENDING,
+    )
+    # ... and appears in nothing the home sends.
+    banned = forms(lat, lon)
+    for data in home_messages(request):
+        text = data.decode()
+        assert not any(form in text for form in banned), "location leaked"
+    assert canon(area)  # the area itself is the agency's and is never sent back
