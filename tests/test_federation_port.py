@@ -97,6 +97,12 @@ async def test_federation_port_serves_only_the_federation(
     assert listener.port == port
     assert federation_diagnostics(init_integration.runtime_data)["federation_port"] == port
     assert await _identity(port) == 200
+    # Like tests/test_invariants.py for HA's server: nothing here streams or serves files.
+    assert {(r.method, p) for p, r in listener.routes.items()} == {
+        (b"POST", f"{API_PREFIX}/inbox".encode()),
+        (b"POST", f"{API_PREFIX}/pair".encode()),
+        (b"GET", f"{API_PREFIX}/identity".encode()),
+    }
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"http://127.0.0.1:{port}/api/") as response,
