@@ -72,7 +72,8 @@ class Federation:
     def changed(self, what: str) -> None:
         """Persist what the node changed; tell entities when peers may have changed."""
         if what == "outbox":
-            self.hass.async_add_executor_job(self.node.outbox.save)
+            outbox = self.node.outbox
+            self.hass.async_add_executor_job(outbox.save, outbox.snapshot())
             return
         if what == "clock":
             self.clock_issue()
@@ -206,7 +207,8 @@ class Federation:
         for issue in (PORT_ISSUE, CLOCK_ISSUE):
             ir.async_delete_issue(self.hass, DOMAIN, issue)
         await self.store.async_save(self.node.state_json())
-        await self.hass.async_add_executor_job(self.node.outbox.save)
+        outbox = self.node.outbox
+        await self.hass.async_add_executor_job(outbox.save, outbox.snapshot())
 
 
 def _reason(err: OSError) -> str:

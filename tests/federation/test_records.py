@@ -240,6 +240,18 @@ def test_outbox_persists_and_gives_up(tmp_path: Path) -> None:
     assert len(again) == 0
 
 
+def test_outbox_writes_the_snapshot_it_was_given(tmp_path: Path) -> None:
+    """The loop snapshots, a thread writes: entries added meanwhile wait for the next save."""
+    outbox = Outbox(tmp_path / "outbox.json")
+    assert outbox.enqueue(peer="P", payload="{}", signer="S", expires=NOW + 99, now=NOW)
+    snapshot = outbox.snapshot()
+    assert outbox.enqueue(peer="Q", payload="{}", signer="S", expires=NOW + 99, now=NOW)
+    outbox.save(snapshot)
+    again = Outbox(tmp_path / "outbox.json")
+    again.load()
+    assert [e.peer for e in again] == ["P"]
+
+
 def test_outbox_drops_expired_and_removed_peers() -> None:
     outbox = Outbox(None)
     outbox.load()

@@ -99,13 +99,18 @@ class Outbox:
             return
         self._entries = {e["id"]: OutboxEntry.from_json(e) for e in document["entries"]}
 
-    def save(self) -> None:
-        """Write the file."""
+    def snapshot(self) -> dict[str, Any]:
+        """The file's content now (cheap; take it where the entries change, in the loop)."""
+        return {"format": _FORMAT, "entries": [e.to_json() for e in self._entries.values()]}
+
+    def save(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Write the file: the given snapshot, else the entries as they are (blocking).
+
+        Callers on an event loop take the snapshot in the loop and write it in a thread, so
+        the thread never iterates entries the loop is changing.
+        """
         if self.path is not None:
-            write_json(
-                self.path,
-                {"format": _FORMAT, "entries": [e.to_json() for e in self._entries.values()]},
-            )
+            write_json(self.path, snapshot if snapshot is not None else self.snapshot())
 
     def enqueue(  # noqa: PLR0913  # one keyword per field of an entry
         self, *, peer: str, payload: str, signer: str, expires: int, now: int, route: str = "/inbox"
