@@ -127,6 +127,23 @@ async def pair_agency(
     return agency
 
 
+async def neighbor_of_home(hass: HomeAssistant, endpoint: str, network: Network) -> Running:
+    """A neighbor on loopback that redeemed this home's invite; codes compared on both sides."""
+    neighbor = await network.start("Oak 3")
+    invite = await hass.services.async_call(
+        DOMAIN,
+        "create_invite",
+        {"endpoint": endpoint, "lan": True},
+        blocking=True,
+        return_response=True,
+    )
+    peer = await neighbor.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
+    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
+    fingerprint = neighbor.node.identity.fingerprint
+    await call(hass, "confirm_pairing", fingerprint=fingerprint, code=peer.pairing_code)
+    return neighbor
+
+
 def request_body(**changes: JSON) -> dict[str, JSON]:
     """A request for a 300 m circle around the home, the last hour."""
     now = int(time.time())
@@ -598,22 +615,7 @@ async def test_request_from_an_agency_the_home_never_trusted_is_rejected_silentl
 ) -> None:
     """A neighbor relays a request from an agency this home does not know."""
     stranger = await network.start("Unknown Agency", role="agency")
-    neighbor = await network.start("Oak 3")
-    invite = await hass.services.async_call(
-        DOMAIN,
-        "create_invite",
-        {"endpoint": endpoint, "lan": True},
-        blocking=True,
-        return_response=True,
-    )
-    peer = await neighbor.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
-    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
-    await call(
-        hass,
-        "confirm_pairing",
-        fingerprint=neighbor.node.identity.fingerprint,
-        code=peer.pairing_code,
-    )
+    neighbor = await neighbor_of_home(hass, endpoint, network)
     await network.pair(stranger, neighbor)
     neighbor.node.peers.set_trusted(stranger.node.identity.keyid, trusted=True)
     events = async_capture_events(hass, EVENT_REQUEST)
@@ -640,24 +642,9 @@ async def test_imported_agency_reaches_the_home_through_a_neighbor(
 ) -> None:
     """One-sided import: the agency never learns the home exists, yet its offer arrives."""
     agency = await network.start("Metro PD", role="agency")
-    neighbor = await network.start("Oak 3")
+    neighbor = await neighbor_of_home(hass, endpoint, network)
     await network.pair(agency, neighbor)
     neighbor.node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
-    invite = await hass.services.async_call(
-        DOMAIN,
-        "create_invite",
-        {"endpoint": endpoint, "lan": True},
-        blocking=True,
-        return_response=True,
-    )
-    peer = await neighbor.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
-    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
-    await call(
-        hass,
-        "confirm_pairing",
-        fingerprint=neighbor.node.identity.fingerprint,
-        code=peer.pairing_code,
-    )
     imported = await hass.services.async_call(
         DOMAIN,
         "import_agency",

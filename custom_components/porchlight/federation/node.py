@@ -455,19 +455,32 @@ class Node:
                     del self._events[key]
         self._events[envelope.event_id] = envelope.expires
 
-    async def handle_pair(self, request: Incoming, read_body: ReadBody) -> Reply:
-        """Redeem an invite: pin the redeemer's key and answer with a signed pair_accept."""
+    async def _self_signed(
+        self, request: Incoming, read_body: ReadBody, limit: int, rate: RateLimiter
+    ) -> tuple[int, Hop, bytes, JSON]:
+        """The cheap checks of a request from a key not pinned yet (pairing, offers).
+
+        Content type, declared length, a per-address rate limit, authority, hop header
+        shape and time window come before the body is read; the caller verifies the hop
+        with the key the message itself introduces.
+        """
         now = self.clock.now()
         check_content_type(request.headers)
-        self._check_length(request, self.settings.max_pair_body)
-        if not self._pair_rate.allow(request.remote, now):
-            msg = "too many pairing attempts"
+        self._check_length(request, limit)
+        if not rate.allow(request.remote, now):
+            msg = "too many requests from this address"
             raise RateLimitedError(msg)
         self._check_authority(request)
         hop = parse_hop(request.headers)
         check_times(hop, now)
-        body = await read_body(self.settings.max_pair_body)
-        obj = canonical.loads(body)
+        body = await read_body(limit)
+        return now, hop, body, canonical.loads(body)
+
+    async def handle_pair(self, request: Incoming, read_body: ReadBody) -> Reply:
+        """Redeem an invite: pin the redeemer's key and answer with a signed pair_accept."""
+        now, hop, body, obj = await self._self_signed(
+            request, read_body, self.settings.max_pair_body, self._pair_rate
+        )
         # The token is looked up before any cryptography: without an open invite the
         # request is refused for the price of one hash.
         digest = self.invites.check(_peek_token(obj), now)
@@ -517,17 +530,9 @@ class Node:
         key comes from the offer itself: both the hop and the envelope must be signed by it,
         and the offer must name an open request this agency issued.
         """
-        now = self.clock.now()
-        check_content_type(request.headers)
-        self._check_length(request, self.settings.max_body)
-        if not self._offer_rate.allow(request.remote, now):
-            msg = "too many offers"
-            raise RateLimitedError(msg)
-        self._check_authority(request)
-        hop = parse_hop(request.headers)
-        check_times(hop, now)
-        body = await read_body(self.settings.max_body)
-        obj = canonical.loads(body)
+        now, hop, body, obj = await self._self_signed(
+            request, read_body, self.settings.max_body, self._offer_rate
+        )
         if not isinstance(obj, dict) or obj.get("type") != "footage_offer":
             msg = "the offer endpoint takes footage_offer only"
             raise SchemaError(msg)
