@@ -731,9 +731,19 @@ async def test_approval_refused_when_the_clip_is_gone(
     envelope = await send_request(hass, agency, network)
     await hass.async_add_executor_job(recorded[0].path.unlink)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+        await call(
+            hass,
+            "approve_clips",
+            request_id=envelope.event_id,
+            clip_ids=[recorded[1].id, recorded[0].id],
+        )
     assert err.value.translation_key == "clip_gone"
     assert offers(agency) == []
+    # All or nothing: the clip that is still there got no share and no consent either.
+    assert await hass.async_add_executor_job(desk(init_integration).store.shares, None) == []
+    audit = desk(init_integration).audit
+    kinds = [e.kind for e in await hass.async_add_executor_job(lambda: list(audit.entries()))]
+    assert "clip_approved" not in kinds
 
 
 async def test_declining_after_a_partial_approval_closes_the_request(

@@ -214,7 +214,8 @@ class FootageDesk:
         return [
             Candidate(
                 clip.id,
-                self.camera_names.get(clip.camera, clip.camera),
+                # Labels travel in the manifest, which takes at most 64 characters.
+                self.camera_names.get(clip.camera, clip.camera)[:64],
                 int(clip.start),
                 int(clip.end + 0.999),
             )
@@ -286,13 +287,18 @@ class FootageDesk:
         endpoint = self.federation.share_endpoint()
         now = self._now()
         expires = min(now + self.settings.share_hours * 3600, now + 7 * 86400)
-        consents: list[ConsentRecord] = []
-        links: list[tuple[str, str, int]] = []
+        # Every clip is checked before anything is written: an approval is all or nothing.
+        found: list[tuple[Clip, Candidate]] = []
         for clip_id in wanted:
             clip = await self.hass.async_add_executor_job(self.recorder.index.clip, clip_id)
             candidate = request.candidate(clip_id)
-            if clip is None or candidate is None or not clip.path.exists():
+            exists = clip is not None and await self.hass.async_add_executor_job(clip.path.exists)
+            if clip is None or candidate is None or not exists:
                 raise _error("clip_gone", request=request_id, clip=clip_id)
+            found.append((clip, candidate))
+        consents: list[ConsentRecord] = []
+        links: list[tuple[str, str, int]] = []
+        for clip, candidate in found:
             consent = ConsentRecord(
                 request=request.id,
                 clip=clip.id,
@@ -302,7 +308,7 @@ class FootageDesk:
                 sha256=clip.sha256,
                 size=clip.size,
                 approved_at=now,
-                by=by,
+                by=by[:64],  # the manifest's limit
             )
             # The consent record is written before anything that could let the clip out.
             await self._log(
