@@ -8,6 +8,7 @@ H.264 MP4 files in the real clip index.
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import time
 from datetime import timedelta
@@ -540,7 +541,9 @@ async def test_owner_errors_are_translated(
     agency: Running,
     network: Network,
     recorded: list[Clip],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING)
     envelope = await send_request(hass, agency, network)
     cases = [
         ("approve_clips", {"request_id": "0" * 64, "clip_ids": ["x"]}, "unknown_request"),
@@ -558,6 +561,7 @@ async def test_owner_errors_are_translated(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "revoke_share", request_id=envelope.event_id, clip_ids=["nope"])
     assert err.value.translation_key == "unknown_clip"
+    assert "Footage action refused: unknown_request" in caplog.text
 
 
 async def test_more_downloads_when_the_owner_allows_them(

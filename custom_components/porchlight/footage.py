@@ -491,6 +491,8 @@ def request_event(request: FootageRequest) -> dict[str, Any]:
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    """A translated refusal of an owner's action, also written to the log."""
+    _LOGGER.warning("Footage action refused: %s %s", key, placeholders)
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
