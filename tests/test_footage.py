@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -408,6 +409,80 @@ async def test_revoked_share_is_refused(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "revoke_share", request_id=envelope.event_id, clip_ids=[recorded[1].id])
     assert err.value.translation_key == "already_downloaded"
+
+
+async def test_owner_revokes_while_the_agency_downloads_and_the_rest_never_leaves(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+) -> None:
+    # A clip big enough to be in flight for a while (loopback buffers hold a few MB).
+    root = index_root(init_integration)
+    data = os.urandom(24 << 20)
+    path = root / "0fbbbbbbbbbbbbbb.mp4"
+    await hass.async_add_executor_job(path.write_bytes, data)
+    now = time.time()
+    big = Clip(
+        id="0fbbbbbbbbbbbbbb",
+        camera=FRONT_DOOR,
+        trigger=Trigger.MOTION,
+        start=now - 500,
+        end=now - 480,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+        thumbnail=None,
+        created=now - 479,
+    )
+    index = init_integration.runtime_data.recorder.index
+    await hass.async_add_executor_job(index.add_clip, big)
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[big.id])
+    url = str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
+
+    async with network.session.get(url, allow_redirects=False) as response:
+        assert response.status == 200
+        await response.content.readexactly(1 << 20)
+        # Not downloaded yet: consent can still be withdrawn, and the transfer stops.
+        assert await call(hass, "revoke_share", request_id=envelope.event_id) == {"revoked": 1}
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')
+    [share] = await hass.async_add_executor_job(desk(init_integration).store.shares, None)
+    assert share.state is ShareState.REVOKED
+    assert share.downloads == 0
+    # The clip's hold for the share is gone with it; the request's own hold remains.
+    [held] = [c for c in await hass.async_add_executor_job(index.clips) if c.id == big.id]
+    assert held.held
+
+
+async def test_revoking_a_share_downloaded_since_it_was_read_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    url = str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
+    store = desk(init_integration).store
+    [offered] = await hass.async_add_executor_job(store.shares, None)
+    assert (await fetch(network, url))[0] == 200
+    # revoke_share read the share just before its last byte went out.
+    monkeypatch.setattr(store, "shares", lambda _request=None: [offered])
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert err.value.translation_key == "already_downloaded"
+    share = await hass.async_add_executor_job(store.share, offered.id)
+    assert share is not None
+    assert share.state is ShareState.DOWNLOADED
+    audit = desk(init_integration).audit
+    assert not [
+        e for e in await hass.async_add_executor_job(audit.entries) if e.kind == "share_revoked"
+    ]
 
 
 async def test_expired_share_and_request_are_refused(

@@ -379,21 +379,42 @@ class FootageDesk:
         if done := [s for s in chosen if s.state is ShareState.DOWNLOADED]:
             raise _error("already_downloaded", request=request_id, clip=done[0].clip)
         revoked = 0
+        downloaded_meanwhile: list[str] = []
         for share in chosen:
             if share.state is not ShareState.OFFERED:
                 continue
+            ended = await self._end_share(share.id, ShareState.REVOKED)
+            if ended.state is ShareState.DOWNLOADED:  # its last byte went out meanwhile
+                downloaded_meanwhile.append(share.clip)
+            if ended.state is not ShareState.REVOKED:
+                continue
+            # A download in flight stops at its next chunk: consent holds until the last byte.
+            self.shares.stop(share.id)
             await self._log(
                 "share_revoked", actor=by, subject=request_id, data={"clip": share.clip}
             )
-            await self._end_share(replace(share, state=ShareState.REVOKED))
             revoked += 1
+        if downloaded_meanwhile:
+            raise _error("already_downloaded", request=request_id, clip=downloaded_meanwhile[0])
         return revoked
 
-    async def _end_share(self, share: Share) -> None:
-        await self._put_share(share)
-        await self.hass.async_add_executor_job(
-            self.recorder.index.release, share.clip, _share_hold(share.id)
-        )
+    async def _end_share(self, share_id: str, state: ShareState) -> Share:
+        """End a share if it is still offered; returns it as stored now.
+
+        Applied to the stored share in one step: a download may have used it up, or the
+        owner revoked it, since it was read.
+        """
+
+        def end(share: Share) -> Share:
+            return replace(share, state=state) if share.state is ShareState.OFFERED else share
+
+        share = await self.hass.async_add_executor_job(self.store.change_share, share_id, end)
+        async_dispatcher_send(self.hass, signal_requests(self.entry_id))
+        if share.state is state:
+            await self.hass.async_add_executor_job(
+                self.recorder.index.release, share.clip, _share_hold(share.id)
+            )
+        return share
 
     async def _release(self, request: FootageRequest) -> None:
         for candidate in request.candidates:
@@ -425,9 +446,13 @@ class FootageDesk:
                 await self._release(closed)
                 persistent_notification.async_dismiss(self.hass, _notification_id(closed.id))
         for share in await self.hass.async_add_executor_job(self.store.shares, None):
-            if share.state is ShareState.OFFERED and share.expires < now:
+            if (
+                share.state is ShareState.OFFERED
+                and share.expires < now
+                and (await self._end_share(share.id, ShareState.EXPIRED)).state
+                is ShareState.EXPIRED
+            ):
                 await self._log("share_expired", subject=share.request, data={"clip": share.clip})
-                await self._end_share(replace(share, state=ShareState.EXPIRED))
 
     def start_timer(self) -> CALLBACK_TYPE:
         """Run housekeeping every minute; returns the cancel callback."""

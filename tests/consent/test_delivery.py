@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from custom_components.porchlight.consent.audit import AuditLog
-from custom_components.porchlight.consent.delivery import ShareServer, byte_range
+from custom_components.porchlight.consent.delivery import CHUNK, ShareServer, byte_range
 from custom_components.porchlight.consent.records import (
     ConsentRecord,
     FootageRequest,
@@ -26,7 +27,7 @@ from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.identity import Identity
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Callable
     from pathlib import Path
 
 CLIP = "0123456789abcdef"
@@ -68,6 +69,23 @@ class Desk:
         fields.update(changes)
         self.store.put_share(Share(**fields))  # type: ignore[arg-type]
         return token
+
+    def grow(self, megabytes: int) -> int:
+        """Make the clip big enough to be in flight for a while; returns its size.
+
+        Loopback socket buffers hold a few MB, so a 16 MB file keeps the server waiting for
+        the client to read.
+        """
+        data = secrets.token_bytes(megabytes << 20)
+        self.clip.write_bytes(data)
+        self.consent = replace(
+            self.consent, sha256=hashlib.sha256(data).hexdigest(), size=len(data)
+        )
+        [request] = self.store.requests()
+        self.store.put_request(replace(request, consents=(self.consent,)))
+        for share in self.store.shares():
+            self.store.put_share(replace(share, consent=self.consent.record_hash))
+        return len(data)
 
     async def get(self, token: str, **headers: str) -> tuple[int, bytes]:
         """GET a link."""
@@ -214,12 +232,94 @@ async def test_request_gone_from_the_store_is_not_found(desk: Desk) -> None:
     assert await desk.get(desk.share(request="x" * 64)) == NOT_FOUND
 
 
-async def test_one_download_at_a_time_per_link(desk: Desk) -> None:
+async def test_concurrent_requests_for_a_single_use_link_serve_it_once(desk: Desk) -> None:
+    token = desk.share()
+    answers = await asyncio.gather(*(desk.get(token) for _ in range(8)))
+    assert sorted(status for status, _ in answers) == [200] + [404] * 7
+    [share] = desk.store.shares()
+    assert (share.state, share.downloads) == (ShareState.DOWNLOADED, 1)
+    assert len([e for e in desk.audit.entries() if e.kind == "download"]) == 1
+
+
+async def test_one_download_at_a_time_even_when_more_are_allowed(desk: Desk) -> None:
     token = desk.share(max_downloads=3)
-    desk.server._streaming.add(token_id(token))  # a download in flight
+    big = desk.grow(16)
+    async with desk.session.get(f"{desk.url}/{token}") as first:
+        await first.content.readexactly(CHUNK)  # the first download is in flight
+        assert await desk.get(token) == NOT_FOUND
+        rest = await first.read()
+    assert CHUNK + len(rest) == big
+    assert (await desk.get(token))[0] == 200  # once it is done, the next may start
+
+
+async def test_revoking_during_a_download_cuts_it_off_and_the_revocation_stands(
+    desk: Desk,
+) -> None:
+    token = desk.share()
+    size = desk.grow(32)
+    async with desk.session.get(f"{desk.url}/{token}") as response:
+        await response.content.readexactly(CHUNK)
+        # What the desk does on revoke_share: the stored state first, then the transfer.
+        desk.store.change_share(token_id(token), lambda s: replace(s, state=ShareState.REVOKED))
+        desk.server.stop(token_id(token))
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    [share] = desk.store.shares()
+    # The bytes that left are counted, and the link stays revoked: the count did not write
+    # back the copy it read before the revocation.
+    assert share.state is ShareState.REVOKED
+    assert CHUNK <= share.bytes_served < size
+    assert share.downloads == 0
     assert await desk.get(token) == NOT_FOUND
-    desk.server._streaming.clear()
+
+
+async def test_bytes_sent_before_a_client_breaks_off_count_and_it_can_resume(desk: Desk) -> None:
+    token = desk.share()
+    size = desk.grow(32)
+    async with desk.session.get(f"{desk.url}/{token}") as response:
+        await response.content.readexactly(CHUNK)
+        response.close()  # the agency's connection drops
+    [share] = await wait_for_share(desk, lambda s: s.bytes_served > 0)
+    assert share.state is ShareState.OFFERED
+    assert CHUNK <= share.bytes_served < size
+    status, rest = await desk.get(token, Range=f"bytes={CHUNK}-")
+    assert (status, len(rest)) == (206, size - CHUNK)
+    [share] = desk.store.shares()
+    assert share.state is ShareState.DOWNLOADED
+
+
+async def test_file_shorter_than_its_consent_record_breaks_the_transfer(desk: Desk) -> None:
+    token = desk.share()
+    desk.clip.write_bytes(desk.clip.read_bytes()[:1000])
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await desk.get(token)
+    [share] = desk.store.shares()
+    assert (share.state, share.bytes_served) == (ShareState.OFFERED, 1000)
+
+
+async def test_unreadable_clip_file_is_not_found(desk: Desk) -> None:
+    token = desk.share()
+    desk.clip.unlink()
+    desk.clip.mkdir()  # a path that exists but cannot be opened as a file
+    assert await desk.get(token) == NOT_FOUND
+    assert [e for e in desk.audit.entries() if e.kind == "download"] == []
+
+
+async def test_stopping_a_share_that_is_not_downloading_does_nothing(desk: Desk) -> None:
+    token = desk.share()
+    desk.server.stop(token_id(token))
     assert (await desk.get(token))[0] == 200
+
+
+async def wait_for_share(desk: Desk, done: Callable[[Share], bool]) -> list[Share]:
+    """The shares once the server has counted a transfer that broke off."""
+    for _ in range(200):
+        shares = desk.store.shares()
+        if all(done(s) for s in shares):
+            return shares
+        await asyncio.sleep(0.01)
+    msg = "the server never counted the transfer"
+    raise AssertionError(msg)
 
 
 def test_byte_range_forms() -> None:

@@ -89,3 +89,10 @@ def test_failed_write_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(ConsentStoreError, match="cannot save"):
         store.put_share(Share("x", "r", "c", "h", 1, 2))
     store.close()
+
+
+def test_changing_a_share_that_is_not_stored_is_a_typed_error(tmp_path: Path) -> None:
+    store = ConsentStore(tmp_path / "consent.sqlite3")
+    with pytest.raises(ConsentStoreError, match="not in the store"):
+        store.change_share("f" * 64, lambda share: share)
+    store.close()

@@ -3,10 +3,12 @@
 A link is a random 256-bit token; only its SHA-256 is stored. Every case in which a link
 does not serve (unknown, malformed, used up, revoked, expired, consent record missing, busy)
 gets the same 404, byte for byte, so a holder learns nothing from a refused link. The
-download is written to the audit log before the first byte is sent. Served from disk with
-sendfile (aiohttp's FileResponse), with HTTP Range so a dropped transfer can resume; a link
-counts as used once a response has delivered the file's last byte, or as many bytes as the
-file holds in total.
+download is written to the audit log before the first byte is sent. Streamed from disk in
+1 MiB chunks, with HTTP Range so a dropped transfer can resume; a link counts as used once a
+response has delivered the file's last byte, or as many bytes as the file holds in total.
+Chunks rather than sendfile: the owner can revoke a share while it downloads, and the
+transfer stops at the next chunk; and the bytes that actually left are counted, even when the
+client breaks off.
 """
 
 from __future__ import annotations
@@ -17,15 +19,14 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from .records import ShareState, token_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
-
-    from aiohttp.abc import AbstractStreamWriter
+    from typing import BinaryIO
 
     from custom_components.porchlight.federation.clock import Clock
 
@@ -60,23 +61,17 @@ def byte_range(wanted: slice, size: int) -> tuple[int, int]:
     return first, last
 
 
-class _SentFile(web.FileResponse):
-    """A file response the handler sends itself, so it knows the transfer completed.
+@dataclass(slots=True)
+class _Download:
+    """One download in flight: what it has sent, and the owner's revocation."""
 
-    aiohttp prepares whatever a handler returns; FileResponse.prepare would send the file a
-    second time, so once prepared this answers like any prepared StreamResponse.
-    """
-
-    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        """Send the file once."""
-        if self.prepared:
-            return await web.StreamResponse.prepare(self, request)
-        return await super().prepare(request)
+    sent: int = 0
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(slots=True)
 class ShareServer:
-    """Serves shares from the store; blocking store and log calls run in the executor."""
+    """Serves shares from the store; blocking store, log and file calls run in the executor."""
 
     store: ConsentStore
     audit: AuditLog
@@ -86,18 +81,36 @@ class ShareServer:
     on_ended: Callable[[Share], Awaitable[None]]
     # Called (in the loop) after any change to a share.
     on_changed: Callable[[], None] = lambda: None
-    _streaming: set[str] = field(default_factory=set)
+    _streaming: dict[str, _Download] = field(default_factory=dict)
 
     async def _run[T](self, func: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+    def stop(self, share_id: str) -> None:
+        """Cut a download in flight after its current chunk (the owner revoked the share)."""
+        if (download := self._streaming.get(share_id)) is not None:
+            download.stop.set()
 
     async def serve(self, request: web.Request, token: str) -> web.StreamResponse:
         """Answer a GET for a capability link."""
         if not TOKEN_RE.match(token):
             return not_found()
-        share = await self._run(self.store.share, token_id(token))
-        now = self.clock.now()
-        if share is None or not share.usable or share.expires < now or share.id in self._streaming:
+        share_id = token_id(token)
+        if share_id in self._streaming:
+            return not_found()
+        # Claimed before the first await: two requests for one link can never both get past
+        # the checks (a single-use link would otherwise serve twice).
+        download = self._streaming[share_id] = _Download()
+        try:
+            return await self._serve(request, share_id, download)
+        finally:
+            del self._streaming[share_id]
+
+    async def _serve(
+        self, request: web.Request, share_id: str, download: _Download
+    ) -> web.StreamResponse:
+        share = await self._run(self.store.share, share_id)
+        if share is None or not share.usable or share.expires < self.clock.now():
             return not_found()
         stored: FootageRequest | None = await self._run(self.store.request, share.request)
         consent = stored.approved(share.clip) if stored is not None else None
@@ -116,7 +129,10 @@ class ShareServer:
                 status=HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
                 headers={**PRIVATE, "Content-Range": f"bytes */{size}"},
             )
-        self._streaming.add(share.id)
+        try:
+            source: BinaryIO = await self._run(path.open, "rb")
+        except OSError:
+            return not_found()
         try:
             await self._run(
                 lambda: self.audit.append(
@@ -132,31 +148,70 @@ class ShareServer:
                     },
                 )
             )
-            response = _SentFile(
-                path,
-                chunk_size=CHUNK,
-                headers={
-                    **PRIVATE,
-                    "Content-Type": "video/mp4",
-                    "Content-Disposition": f'attachment; filename="{share.clip}.mp4"',
-                },
-            )
-            await response.prepare(request)
-            await response.write_eof()
+            try:
+                return await self._send(request, share.clip, source, (first, last, size), download)
+            finally:
+                # Counted even when the transfer broke off: resuming stays possible, and
+                # the bytes that did leave count against the link. Shielded so a client
+                # that disconnects (cancelling this handler) cannot skip the count.
+                await asyncio.shield(self._count(share_id, first, download.sent, size))
         finally:
-            self._streaming.discard(share.id)
-        await self._count(share, first, last, size)
+            await self._run(source.close)
+
+    async def _send(
+        self,
+        request: web.Request,
+        clip: str,
+        source: BinaryIO,
+        span: tuple[int, int, int],
+        download: _Download,
+    ) -> web.StreamResponse:
+        """Stream bytes first..last of the file in chunks, stopping when the owner revokes."""
+        first, last, size = span
+        partial = hdrs.RANGE in request.headers
+        response = web.StreamResponse(
+            status=HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK,
+            headers={
+                **PRIVATE,
+                "Content-Type": "video/mp4",
+                "Content-Disposition": f'attachment; filename="{clip}.mp4"',
+                "Accept-Ranges": "bytes",
+            },
+        )
+        if partial:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response.content_length = wanted = last - first + 1
+        await response.prepare(request)
+        await self._run(source.seek, first)
+        while download.sent < wanted and not download.stop.is_set():
+            chunk = await self._run(source.read, min(CHUNK, wanted - download.sent))
+            if not chunk:  # the file is shorter than its consent record says
+                break
+            await response.write(chunk)
+            download.sent += len(chunk)
+        if download.sent < wanted and request.transport is not None:
+            # Revoked or short: the client must see a broken transfer, not a complete one.
+            request.transport.close()
         return response
 
-    async def _count(self, share: Share, first: int, last: int, size: int) -> None:
-        served = share.bytes_served + last - first + 1
-        complete = last == size - 1 or served >= size
-        share = replace(
-            share, bytes_served=served, downloads=share.downloads + (1 if complete else 0)
-        )
-        if share.downloads >= share.max_downloads:
-            share = replace(share, state=ShareState.DOWNLOADED)
-        await self._run(self.store.put_share, share)
+    async def _count(self, share_id: str, first: int, sent: int, size: int) -> None:
+        """Add what a transfer sent to its share, as stored now.
+
+        As stored now, because the owner may have revoked the share (or housekeeping expired
+        it) while the bytes were flowing: that state stands and is never overwritten.
+        """
+
+        def count(share: Share) -> Share:
+            served = share.bytes_served + sent
+            complete = first + sent == size or served >= size
+            share = replace(
+                share, bytes_served=served, downloads=share.downloads + (1 if complete else 0)
+            )
+            if share.state is ShareState.OFFERED and share.downloads >= share.max_downloads:
+                share = replace(share, state=ShareState.DOWNLOADED)
+            return share
+
+        share = await self._run(self.store.change_share, share_id, count)
         self.on_changed()
         if share.state is ShareState.DOWNLOADED:
             await self.on_ended(share)

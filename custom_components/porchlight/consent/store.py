@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from .records import FootageRequest, Share
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 _SCHEMA: Final = """
@@ -55,11 +56,15 @@ class ConsentStore:
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:
-            try:
-                self._db.execute(sql, params)
-            except sqlite3.Error as err:
-                msg = f"cannot save: {err}"
-                raise ConsentStoreError(msg) from err
+            self._execute(sql, params)
+
+    def _execute(self, sql: str, params: tuple[object, ...]) -> None:
+        """Run one write; the caller holds the lock."""
+        try:
+            self._db.execute(sql, params)
+        except sqlite3.Error as err:
+            msg = f"cannot save: {err}"
+            raise ConsentStoreError(msg) from err
 
     def put_request(self, request: FootageRequest) -> None:
         """Insert or replace a request."""
@@ -90,6 +95,25 @@ class ConsentStore:
             "INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)",
             (share.id, share.request, share.state.value, json.dumps(share.to_json())),
         )
+
+    def change_share(self, share_id: str, change: Callable[[Share], Share]) -> Share:
+        """Read, change and write back one share in one step; returns it as written.
+
+        Downloads, revocations and expiry all change shares from different tasks; each
+        applies its change to what is stored now, never to a copy read earlier. Shares are
+        never deleted, so one that is missing means the store was tampered with.
+        """
+        with self._lock:
+            row = self._db.execute("SELECT data FROM shares WHERE id = ?", (share_id,)).fetchone()
+            if row is None:
+                msg = f"share {share_id[:12]} is not in the store"
+                raise ConsentStoreError(msg)
+            share = change(Share.from_json(json.loads(row[0])))
+            self._execute(
+                "INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)",
+                (share.id, share.request, share.state.value, json.dumps(share.to_json())),
+            )
+        return share
 
     def share(self, share_id: str) -> Share | None:
         """One share by id (the token's hash)."""
