@@ -572,3 +572,57 @@ async def test_pairing_endpoint_limits_attempts_per_address(scene: Scene) -> Non
 
 async def test_oversize_pairing_request_is_refused(scene: Scene) -> None:
     await refused(scene, 413, "body_too_large", b'{"a":"' + b"x" * 5000 + b'"}', path=PAIR)
+
+
+# --- hostile spellings that must be refused, never crash a handler -----------------------------
+def _trailing_bits(text: str) -> str:
+    """The same length and alphabet, but non-zero unused bits: not canonical base64url."""
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(text[-1])
+    return text[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last ^ 1]
+
+
+@pytest.mark.parametrize("token", ["é" * 22, "A" * 21 + "B", "A" * 23])
+async def test_pairing_token_that_is_not_a_token_is_refused(scene: Scene, token: str) -> None:
+    body = canon({"type": "pair_request", "body": {"token": token}})
+    await refused(scene, 400, "schema", body, path=PAIR)
+
+
+def _spoiled(envelope: Envelope, name: str) -> bytes:
+    """The envelope with one binary body field given non-zero trailing bits (seal refuses it)."""
+    obj = envelope.to_json()
+    body = obj["body"]
+    assert isinstance(body, dict)
+    body[name] = _trailing_bits(str(body[name]))
+    return canon(obj)
+
+
+async def test_key_transition_with_non_canonical_new_key_is_refused(scene: Scene) -> None:
+    new = Identity.generate()
+    statement = transition_statement(scene.neighbor.node.identity.public_key, new.public_key, 1)
+    body: dict[str, JSON] = {
+        "new_key": b64u(new.public_key),
+        "seq": 1,
+        "new_sig": b64u(new.sign(statement)),
+    }
+    await refused(scene, 400, "schema", _spoiled(scene.envelope("key_transition", body), "new_key"))
+
+
+async def test_key_transition_with_non_canonical_new_signature_is_refused(scene: Scene) -> None:
+    new = Identity.generate()
+    statement = transition_statement(scene.neighbor.node.identity.public_key, new.public_key, 1)
+    body: dict[str, JSON] = {
+        "new_key": b64u(new.public_key),
+        "seq": 1,
+        "new_sig": b64u(new.sign(statement)),
+    }
+    await refused(scene, 400, "schema", _spoiled(scene.envelope("key_transition", body), "new_sig"))
+
+
+async def test_vouch_with_non_canonical_agency_key_is_refused(scene: Scene) -> None:
+    agency = Identity.generate()
+    body: dict[str, JSON] = {
+        "agency": agency.keyid,
+        "agency_key": b64u(agency.public_key),
+        "name": "Sheriff",
+    }
+    await refused(scene, 400, "schema", _spoiled(scene.envelope("vouch", body), "agency_key"))

@@ -93,7 +93,7 @@ def test_hop_count_is_not_signed() -> None:
         (lambda o: o.update(to=ALICE.keyid), "addressed to everyone"),
         (lambda o: o.update(expires=o["created"]), "lifetime"),
         (lambda o: o.update(from_key=b64u(Identity.generate().public_key)), "fingerprint"),
-        (lambda o: o.update(sig=o["sig"][:-1] + "B"), "base64url"),
+        (lambda o: o.update(sig=o["sig"][:-1] + "B"), "field sig"),  # trailing bits
         (lambda o: o.pop("id"), "fields must be exactly"),
         (lambda o: o["body"].update(max_hops=True), "field max_hops"),
     ],

@@ -42,8 +42,6 @@ KEY_TRANSITION_DOMAIN: Final = b"porchlight-key-transition-v1\n"
 KEYID_RE: Final = re.compile(r"[A-Z2-7]{32}")
 _B64U_RE = r"[A-Za-z0-9_-]"
 TOKEN_RE: Final = re.compile(_B64U_RE + "{22}")
-KEY_RE: Final = re.compile(_B64U_RE + "{43}")
-SIG_RE: Final = re.compile(_B64U_RE + "{86}")
 HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
 URL_RE: Final = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?")
 
@@ -64,6 +62,28 @@ class Str:
             and self.min_len <= len(value) <= self.max_len
             and (self.pattern is None or self.pattern.fullmatch(value) is not None)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """Binary data as canonical unpadded base64url of exactly `size` bytes (§2).
+
+    Checked by decoding, not by pattern: a string of the right length and alphabet can still
+    carry non-zero trailing bits, and decoding such a field later must not be the first place
+    that notices.
+    """
+
+    size: int
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        if not isinstance(value, str) or len(value) != -(-self.size * 4 // 3):
+            return False
+        try:
+            canonical.b64u_decode(value, self.size)
+        except ValueError:
+            return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +164,7 @@ class AnyObject:
         return isinstance(value, dict)
 
 
-type Field = Str | Int | OneOf | Obj | Variant | ListOf | AnyObject
+type Field = Str | Bin | Int | OneOf | Obj | Variant | ListOf | AnyObject
 ROLE: Final = OneOf(frozenset({"neighbor", "agency"}))
 NAME: Final = Str(64)
 # Coordinates are integer micro-degrees (R2.5: no floats); geometry is checked by geo.py.
@@ -184,10 +204,11 @@ class MessageType:
     max_lifetime: int = 3600
 
 
+INVITE_TOKEN: Final = Bin(16)
 TYPES: Final[Mapping[str, MessageType]] = {
     "pair_request": MessageType(
         {
-            "token": Str(22, TOKEN_RE),
+            "token": INVITE_TOKEN,
             "name": NAME,
             "endpoint": Str(256, URL_RE),
             "role": ROLE,
@@ -201,14 +222,14 @@ TYPES: Final[Mapping[str, MessageType]] = {
         {"text": Str(500), "max_hops": Int(0, MAX_HOPS)}, relayable=True, max_lifetime=6 * 3600
     ),
     "key_transition": MessageType(
-        {"new_key": Str(43, KEY_RE), "seq": Int(1, canonical.MAX_INT), "new_sig": Str(86, SIG_RE)},
+        {"new_key": Bin(32), "seq": Int(1, canonical.MAX_INT), "new_sig": Bin(64)},
         max_lifetime=7 * 86400,
     ),
     "revoke": MessageType(
         {"reason": OneOf(frozenset({"compromised", "retired"}))}, max_lifetime=7 * 86400
     ),
     "vouch": MessageType(
-        {"agency": Str(32, KEYID_RE), "agency_key": Str(43, KEY_RE), "name": NAME},
+        {"agency": Str(32, KEYID_RE), "agency_key": Bin(32), "name": NAME},
         max_lifetime=86400,
     ),
     # An agency asks the homes of an area for footage of a time window (docs/protocol.md §12).
@@ -251,13 +272,13 @@ TYPES: Final[Mapping[str, MessageType]] = {
 _ENVELOPE: Final[Mapping[str, Field]] = {
     "v": Int(VERSION, VERSION),
     "type": OneOf(frozenset(TYPES)),
-    "id": Str(22, TOKEN_RE),
+    "id": Bin(16),
     "from": Str(32, KEYID_RE),
-    "from_key": Str(43, KEY_RE),
+    "from_key": Bin(32),
     "to": Str(32, re.compile(r"[A-Z2-7]{32}|\*")),
     "created": Int(0, canonical.MAX_INT),
     "expires": Int(0, canonical.MAX_INT),
-    "sig": Str(86, SIG_RE),
+    "sig": Bin(64),
 }
 
 
@@ -409,8 +430,9 @@ def open_envelope(obj: JSON, *, now: int, hop_signer: tuple[str, bytes] | None =
         msg = "a message is an object"
         raise SchemaError(msg)
     _spec, body, hops = _check_envelope(obj)
-    sender_key = _decode(str(obj["from_key"]), 32)
-    sig = _decode(str(obj["sig"]), 64)
+    # The schema checked both are canonical base64url of the right size (Bin).
+    sender_key = b64u_decode(str(obj["from_key"]), 32)
+    sig = b64u_decode(str(obj["sig"]), 64)
     signed = {k: v for k, v in obj.items() if k not in {"sig", "unsigned"}}
     payload = canon(signed)
     direct = hop_signer is not None and obj["from"] == hop_signer[0] and sender_key == hop_signer[1]
@@ -453,14 +475,6 @@ def _verify(sender_key: bytes, sig: bytes, payload: bytes) -> None:
     except InvalidSignature as err:
         msg = "message signature does not verify"
         raise MessageSignatureError(msg) from err
-
-
-def _decode(text: str, size: int) -> bytes:
-    try:
-        return b64u_decode(text, size)
-    except ValueError as err:
-        msg = "a key or signature is not canonical base64url"
-        raise SchemaError(msg) from err
 
 
 def transition_statement(old_key: bytes, new_key: bytes, seq: int) -> bytes:

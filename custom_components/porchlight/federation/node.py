@@ -57,6 +57,7 @@ from .identity import grouped, keyid, verify
 from .invites import Invite, InviteBook, pairing_code, token_hash
 from .messages import (
     BROADCAST,
+    INVITE_TOKEN,
     TYPES,
     Envelope,
     open_envelope,
@@ -899,7 +900,9 @@ def _peek_token(obj: JSON) -> str:
         raise SchemaError(msg)
     body = obj.get("body")
     token = body.get("token") if isinstance(body, dict) else None
-    if not isinstance(token, str):
+    # Checked as the schema will: a stranger's odd string must be a 400, never a crash in
+    # the token hash.
+    if not INVITE_TOKEN.check(token) or not isinstance(token, str):
         msg = "a pairing request carries an invite token"
         raise SchemaError(msg)
     return token
