@@ -7,9 +7,10 @@ federation port, the dedicated listener (`federation/listener.py`) on it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -58,6 +59,51 @@ def outbox_path(hass: HomeAssistant) -> Path:
     return Path(hass.config.path(STORAGE_DIR, IDENTITY_DIR, OUTBOX_FILE))
 
 
+class OutboxWriter:
+    """The outbox file's only writer: one write at a time, always of the newest entries.
+
+    Executor threads run in no order: with one write per change, an older (bigger) snapshot
+    could land after a newer one, bringing back delivered messages and losing newly queued
+    ones (a revoke). Changes made while a write is in flight only mark the outbox dirty; the
+    writer snapshots again when that write is done, so a burst costs at most two writes.
+    """
+
+    def __init__(self, hass: HomeAssistant, outbox: Outbox) -> None:
+        """Write outbox's file through hass's executor."""
+        self.hass = hass
+        self.outbox = outbox
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    @callback
+    def schedule(self) -> asyncio.Task[None]:
+        """The entries changed: write them soon (now, or after the write in flight)."""
+        self._dirty = True
+        # Started eagerly, the task can run to its end inside async_create_task (a write
+        # already done when awaited), so the task's state, not a flag it would reset inside,
+        # says whether a writer is running.
+        if self._task is None or self._task.done():
+            self._task = self.hass.async_create_task(self._run(), "porchlight outbox save")
+        return self._task
+
+    async def flush(self) -> None:
+        """Write the entries as they are now and wait until they are on disk (unload)."""
+        # The running task sees the flag before it ends; shielded, so a cancelled unload
+        # does not abandon a write half way.
+        await asyncio.shield(self.schedule())
+
+    async def _run(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            # Taken in the loop, where entries change; the thread only writes it.
+            snapshot = self.outbox.snapshot()
+            try:
+                await self.hass.async_add_executor_job(self.outbox.save, snapshot)
+            except OSError as err:
+                # Kept in memory; the next change tries again.
+                _LOGGER.warning("Cannot save the outbox: %s", err)
+
+
 @dataclass(slots=True)
 class Federation:
     """A home's node with what HA needs to drive it."""
@@ -67,13 +113,17 @@ class Federation:
     store: Store[dict[str, Any]]
     sender: HttpSender
     listener: Listener | None = None
+    writer: OutboxWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        """One writer for the outbox file (see OutboxWriter)."""
+        self.writer = OutboxWriter(self.hass, self.node.outbox)
 
     @callback
     def changed(self, what: str) -> None:
         """Persist what the node changed; tell entities when peers may have changed."""
         if what == "outbox":
-            outbox = self.node.outbox
-            self.hass.async_add_executor_job(outbox.save, outbox.snapshot())
+            self.writer.schedule()
             return
         if what == "clock":
             self.clock_issue()
@@ -207,8 +257,7 @@ class Federation:
         for issue in (PORT_ISSUE, CLOCK_ISSUE):
             ir.async_delete_issue(self.hass, DOMAIN, issue)
         await self.store.async_save(self.node.state_json())
-        outbox = self.node.outbox
-        await self.hass.async_add_executor_job(outbox.save, outbox.snapshot())
+        await self.writer.flush()
 
 
 def _reason(err: OSError) -> str:

@@ -107,7 +107,8 @@ class Outbox:
         """Write the file: the given snapshot, else the entries as they are (blocking).
 
         Callers on an event loop take the snapshot in the loop and write it in a thread, so
-        the thread never iterates entries the loop is changing.
+        the thread never iterates entries the loop is changing, and write one snapshot at a
+        time: threads finish in no order, and an older snapshot written last would win.
         """
         if self.path is not None:
             write_json(self.path, snapshot if snapshot is not None else self.snapshot())
