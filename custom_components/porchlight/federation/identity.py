@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from .json_file import sync_folder
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
@@ -165,6 +167,8 @@ def _write_private(path: Path, data: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     tmp.replace(path)
+    # Synced folder: after a power cut the home has this key, not the one it just replaced.
+    sync_folder(path.parent)
 
 
 def replace_key_file(path: Path, identity: Identity) -> None:

@@ -21,16 +21,36 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write document atomically (temp file, fsync, rename), readable by the owner only.
+    """Write document atomically (temp file, fsync, rename, folder fsync), owner-only.
 
     Each call writes its own temp file (mkstemp: mode 0600, unique name), so two saves racing
-    in executor threads cannot rename each other's file away; the last rename wins.
+    in executor threads cannot rename each other's file away; the last rename wins. A write
+    that fails removes its temp file and leaves the previous document in place.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        json.dump(document, file, sort_keys=True, separators=(",", ":"))
-        file.flush()
-        os.fsync(file.fileno())
-    Path(tmp).replace(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), FILE_MODE)
+            json.dump(document, file, sort_keys=True, separators=(",", ":"))
+            file.flush()
+            os.fsync(file.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        # Retried writes (a full disk) would otherwise leave one orphan per attempt.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename inside folder durable (blocking).
+
+    The file's own fsync covers its bytes, not the folder entry that names it: until the
+    folder is synced, a power cut can bring back the old file, or none.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
