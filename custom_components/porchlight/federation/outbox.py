@@ -137,13 +137,21 @@ class Outbox:
         self._entries.pop(entry.id, None)
 
     def failed(self, entry: OutboxEntry, now: int, error: str, *, retry: bool) -> None:
-        """Record a failure; keep the entry for a later attempt unless told not to retry."""
-        attempts = entry.attempts + 1
+        """Record a failure; keep the entry for a later attempt unless told not to retry.
+
+        Delivery rounds can overlap (a slow round outlasts the timer), so entry may be a copy
+        another round has settled since: an entry no longer queued (delivered, dropped,
+        expired) stays gone, and one another round failed meanwhile counts both failures.
+        """
+        current = self._entries.get(entry.id)
+        if current is None:
+            return
+        attempts = current.attempts + 1
         if not retry or attempts >= MAX_ATTEMPTS:
-            self._entries.pop(entry.id, None)
+            del self._entries[entry.id]
             return
         self._entries[entry.id] = replace(
-            entry, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
+            current, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
         )
 
     def drop_peer(self, peer: str) -> None:
