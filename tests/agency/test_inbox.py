@@ -15,6 +15,7 @@ from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import OFFER
 from porchlight_agency import profile as profile_module
 from porchlight_agency.profile import Profile
+from tests.federation import loopback
 
 from .conftest import issue_request, paired_home, wait_listening
 
@@ -30,16 +31,9 @@ if TYPE_CHECKING:
 DAY = 86400
 
 
-def offer_body(request_id: str, home: Running, clips: int = 2) -> dict[str, JSON]:
-    """An offer as a home sends it (the manifest is checked by fetch, not by the inbox)."""
-    return {
-        "request": request_id,
-        "manifest": {"v": 1},
-        "links": [
-            {"clip": f"clip{i}", "url": f"{home.endpoint}/share/t{i}", "expires": 2_000_000_000}
-            for i in range(clips)
-        ],
-    }
+def offer_body(request_id: str, home: Running, agency: str, clips: int = 2) -> dict[str, JSON]:
+    """An offer as a home sends it, with a manifest the home signed for this agency."""
+    return loopback.offer_body(home, agency, request_id, tuple(f"clip{i}" for i in range(clips)))
 
 
 async def send_offer(
@@ -80,8 +74,10 @@ async def test_inbox_keeps_offers_from_homes_it_never_paired_with(
     agency = cli.node().identity.keyid
     served = Served(cli, "--once-seconds", "2")
     async with served:
-        first = await send_offer(network, stranger, agency, offer_body(request_id, stranger, 3))
-        second = await send_offer(network, entry, agency, offer_body(request_id, entry, 1))
+        first = await send_offer(
+            network, stranger, agency, offer_body(request_id, stranger, agency, 3)
+        )
+        second = await send_offer(network, entry, agency, offer_body(request_id, entry, agency, 1))
     result = await served.result()
     assert result.status == 0, result.err
     lines = result.out.splitlines()
@@ -116,10 +112,10 @@ async def test_inbox_refuses_offers_for_requests_it_did_not_issue(
     home = await network.start("Oak Ave 3")
     home.node.import_agency(cli.run_sync("invite", "--lan").out.strip(), lan=True)
     async with Served(cli, "--once-seconds", "1") as served:
+        agency = cli.node().identity.keyid
         home.node.send(
-            cli.node().identity.keyid, "footage_offer", offer_body("0" * 64, home),
-            lifetime=DAY, route=OFFER,
-        )  # fmt: skip
+            agency, "footage_offer", offer_body("0" * 64, home, agency), lifetime=DAY, route=OFFER
+        )
         assert await home.node.deliver(network.sender) == 0
     assert (await served.result()).out == ""
     assert not (cli.profile_dir / "offers").exists()
@@ -130,7 +126,12 @@ async def test_inbox_sees_requests_issued_while_it_runs(cli: Cli, network: Netwo
     home = await paired_home(cli, network)
     async with Served(cli, "--once-seconds", "3") as served:
         request_id = await issue_request(cli)
-        await send_offer(network, home, cli.node().identity.keyid, offer_body(request_id, home))
+        await send_offer(
+            network,
+            home,
+            cli.node().identity.keyid,
+            offer_body(request_id, home, cli.node().identity.keyid),
+        )
     assert request_id in (await served.result()).out
 
 
@@ -180,7 +181,8 @@ async def test_inbox_answers_503_while_the_profile_stays_busy(
     async with Served(cli, "--once-seconds", "2", "--deliver-every", "0.1") as served:
         with holder.locked():
             home.node.send(
-                cli.node().identity.keyid, "footage_offer", offer_body(request_id, home),
+                cli.node().identity.keyid, "footage_offer",
+                offer_body(request_id, home, cli.node().identity.keyid),
                 lifetime=DAY, route=OFFER,
             )  # fmt: skip
             assert await home.node.deliver(network.sender) == 0

@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from custom_components.porchlight.federation.evidence import (
+    ClipEvidence,
+    ConsentRef,
+    sign_manifest,
+)
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.listener import Limits, Listener
 from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.clock import ManualClock
 
 
@@ -103,3 +109,44 @@ class Network:
         if confirm:
             invitee.node.confirm_pairing(peer.keyid, peer.pairing_code)
             inviter.node.confirm_pairing(invitee.node.identity.keyid, peer.pairing_code)
+
+
+def offer_body(
+    home: Running, agency: str, request_id: str, clips: tuple[str, ...] = ("abc123",)
+) -> dict[str, JSON]:
+    """A footage_offer body as a home builds it: links and a manifest the home signed.
+
+    The clips are described, not real: the agency's node checks the manifest's signature,
+    home, request and agency on arrival; files are checked only when fetched.
+    """
+    now = home.node.clock.now()
+    manifest = sign_manifest(
+        home.node.identity,
+        agency=agency,
+        request=request_id,
+        case="2026-000417",
+        created=now,
+        audit=(1, "ab" * 32),
+        clips=[
+            ClipEvidence(
+                clip=clip,
+                file=f"{clip}.mp4",
+                camera="Front door",
+                start=now - 3600,
+                end=now - 3570,
+                sha256="cd" * 32,
+                size=1000,
+                type="video/mp4",
+                consent=ConsentRef(approved_at=now, by="Dana", record="ef" * 32),
+            )
+            for clip in clips
+        ],
+    )
+    return {
+        "request": request_id,
+        "manifest": manifest.to_json(),
+        "links": [
+            {"clip": clip, "url": f"{home.endpoint}/share/{clip}", "expires": now + 3600}
+            for clip in clips
+        ],
+    }

@@ -626,3 +626,68 @@ async def test_vouch_with_non_canonical_agency_key_is_refused(scene: Scene) -> N
         "name": "Sheriff",
     }
     await refused(scene, 400, "schema", _spoiled(scene.envelope("vouch", body), "agency_key"))
+
+
+# --- who really originated a message -----------------------------------------------------------
+def _pin(scene: Scene, who: Identity, role: str, **flags: bool) -> None:
+    scene.home.node.peers.add(
+        Peer(who.keyid, who.public_key, role, "Pinned", "http://127.0.0.1:9/x", 0, **flags)  # type: ignore[arg-type]
+    )
+
+
+async def test_neighbor_cannot_originate_a_footage_request_by_claiming_a_hop(
+    scene: Scene,
+) -> None:
+    now = scene.now
+    body: dict[str, JSON] = {
+        "case": "1",
+        "reason": "fishing",
+        "area": {"kind": "circle", "lat": 1, "lon": 2, "radius_m": 100},
+        "start": now - 3600,
+        "end": now - 60,
+        "reply_to": "http://127.0.0.1:9/api/porchlight/v1",
+        "max_hops": 2,
+    }
+    # `hops` is unsigned: the neighbor's own request dressed up as relayed is still its own.
+    spoofed = scene.envelope("footage_request", body, to=BROADCAST).relayed()
+    await refused(scene, 403, "forbidden", spoofed.encode())
+
+
+async def test_relayed_alert_from_an_agency_the_owner_did_not_trust_is_refused(
+    scene: Scene,
+) -> None:
+    agency = Identity.generate()
+    _pin(scene, agency, "agency", trusted=False)
+    relayed = scene.envelope(by=agency).relayed()
+    await refused(scene, 403, "untrusted", relayed.encode())
+
+
+async def test_relayed_alert_from_a_peer_not_confirmed_yet_is_refused(scene: Scene) -> None:
+    pending = Identity.generate()
+    _pin(scene, pending, "neighbor", trusted=True, pending=True)
+    relayed = scene.envelope(by=pending).relayed()
+    await refused(scene, 403, "pairing_unconfirmed", relayed.encode())
+
+
+# --- revoked keys stay revoked -----------------------------------------------------------------
+async def test_revoked_key_cannot_redeem_an_invite(scene: Scene) -> None:
+    invite = scene.home.node.create_invite(lan=True)
+    thief = Identity.generate()
+    scene.home.node.peers.revoked[thief.keyid] = scene.now
+    await refused(scene, 401, "key_revoked", _redeem(scene, invite, thief), by=thief, path=PAIR)
+    # The invite is still open for its rightful redeemer.
+    honest = Identity.generate()
+    status, _ = await scene.post(_redeem(scene, invite, honest), by=honest, path=PAIR)
+    assert status == 200
+
+
+async def test_key_transition_to_a_revoked_key_is_refused(scene: Scene) -> None:
+    new = Identity.generate()
+    scene.home.node.peers.revoked[new.keyid] = scene.now
+    statement = transition_statement(scene.neighbor.node.identity.public_key, new.public_key, 1)
+    body: dict[str, JSON] = {
+        "new_key": b64u(new.public_key),
+        "seq": 1,
+        "new_sig": b64u(new.sign(statement)),
+    }
+    await refused(scene, 403, "forbidden", scene.envelope("key_transition", body).encode())

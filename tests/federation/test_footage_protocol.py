@@ -12,8 +12,11 @@ from custom_components.porchlight.federation.errors import (
     SchemaError,
 )
 from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import OFFER, Node
+
+from .loopback import offer_body
 
 if TYPE_CHECKING:
     from custom_components.porchlight.federation.canonical import JSON
@@ -149,11 +152,7 @@ async def test_request_relayed_beyond_its_hop_budget_is_refused(network: Network
 async def test_home_offer_reaches_agency_it_never_paired_with(network: Network) -> None:
     agency, _a, b, _c = await agency_with_homes(network)
     envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
-    offer = {
-        "request": envelope.event_id,
-        "manifest": {"v": 1},
-        "links": [{"clip": "abc123", "url": b.node.endpoint + "/share/x", "expires": 1}],
-    }
+    offer = offer_body(b, agency.node.identity.keyid, envelope.event_id)
     b.node.send(agency.node.identity.keyid, "footage_offer", offer, lifetime=DAY, route=OFFER)
     assert await b.node.deliver(network.sender) == 1
     (got,) = agency.node.received
@@ -200,21 +199,15 @@ async def offer_status(
     )
 
 
-def offer_for(request_id: str) -> dict[str, JSON]:
-    """A minimal offer body."""
-    return {
-        "request": request_id,
-        "manifest": {},
-        "links": [
-            {"clip": "c1", "url": "http://127.0.0.1:9/api/porchlight/v1/share/t", "expires": 5}
-        ],
-    }
+def offer_for(home: Running, agency: Running, request_id: str) -> dict[str, JSON]:
+    """A minimal offer body from home to agency, with a manifest home signed."""
+    return offer_body(home, agency.node.identity.keyid, request_id)
 
 
 async def test_offer_for_a_request_never_issued_is_refused(network: Network) -> None:
     agency = await network.start("Metro PD", role="agency")
     home = await network.start("B")
-    status, reply = await offer_status(network, home, agency, offer_for("0" * 64))
+    status, reply = await offer_status(network, home, agency, offer_for(home, agency, "0" * 64))
     assert status == ForbiddenError.status
     assert isinstance(reply, dict)
     assert reply["error"] == ForbiddenError.code
@@ -228,7 +221,9 @@ async def test_offer_for_an_expired_request_is_refused(network: Network) -> None
         request_body(network.clock.now()), lifetime=3600, peers=[]
     )
     network.clock.advance(3601)
-    status, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
+    status, _ = await offer_status(
+        network, home, agency, offer_for(home, agency, envelope.event_id)
+    )
     assert status == ForbiddenError.status
 
 
@@ -238,7 +233,11 @@ async def test_offer_hop_signed_by_another_key_is_refused(network: Network) -> N
     other = await network.start("C")
     envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
     status, reply = await offer_status(
-        network, home, agency, offer_for(envelope.event_id), signer=other.node.identity
+        network,
+        home,
+        agency,
+        offer_for(home, agency, envelope.event_id),
+        signer=other.node.identity,
     )
     assert status == 403
     assert isinstance(reply, dict)
@@ -261,7 +260,11 @@ async def test_offer_to_another_agency_is_refused(network: Network) -> None:
     home = await network.start("B")
     envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
     status, reply = await offer_status(
-        network, home, agency, offer_for(envelope.event_id), to=home.node.identity.keyid
+        network,
+        home,
+        agency,
+        offer_for(home, agency, envelope.event_id),
+        to=home.node.identity.keyid,
     )
     assert status == 403
     assert isinstance(reply, dict)
@@ -272,17 +275,21 @@ async def test_offers_are_rate_limited_per_address(network: Network) -> None:
     agency = await network.start("Metro PD", role="agency", offer_per_minute=1)
     home = await network.start("B")
     envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
-    first, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
-    second, _ = await offer_status(network, home, agency, offer_for(envelope.event_id))
+    first, _ = await offer_status(network, home, agency, offer_for(home, agency, envelope.event_id))
+    second, _ = await offer_status(
+        network, home, agency, offer_for(home, agency, envelope.event_id)
+    )
     assert (first, second) == (202, 429)
 
 
 async def test_homes_have_no_offer_endpoint_and_refuse_offers(network: Network) -> None:
     agency, a, _b, _c = await agency_with_homes(network)
-    status, _ = await offer_status(network, agency, a, offer_for("0" * 64))
+    status, _ = await offer_status(network, agency, a, offer_for(agency, a, "0" * 64))
     assert status == 404
     # Through the inbox, from the paired agency: homes never take offers.
-    agency.node.send(a.node.identity.keyid, "footage_offer", offer_for("0" * 64), lifetime=DAY)
+    agency.node.send(
+        a.node.identity.keyid, "footage_offer", offer_for(agency, a, "0" * 64), lifetime=DAY
+    )
     entry = next(e for e in agency.node.outbox if e.peer == a.node.identity.keyid)
     status, _ = await network.sender.post(
         agency.node.identity, a.node.endpoint + "/inbox", entry.payload.encode(), lan=True
@@ -346,7 +353,10 @@ async def test_paired_home_may_offer_through_the_inbox(network: Network) -> None
     agency, a, _b, _c = await agency_with_homes(network)
     envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
     a.node.send(
-        agency.node.identity.keyid, "footage_offer", offer_for(envelope.event_id), lifetime=DAY
+        agency.node.identity.keyid,
+        "footage_offer",
+        offer_for(a, agency, envelope.event_id),
+        lifetime=DAY,
     )
     assert await a.node.deliver(network.sender) == 1
     assert [m.type for m in agency.node.received] == ["footage_offer"]
@@ -397,3 +407,58 @@ async def test_nothing_leaves_when_the_audit_log_cannot_record_it(network: Netwo
     assert heard == []
     (entry,) = home.node.outbox
     assert entry.last_error == "unreachable: not sent: OSError"
+
+
+async def test_offer_signed_by_a_revoked_key_is_refused(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    agency.node.peers.revoked[home.node.identity.keyid] = network.clock.now()
+    status, reply = await offer_status(
+        network, home, agency, offer_for(home, agency, envelope.event_id)
+    )
+    assert status == 401
+    assert isinstance(reply, dict)
+    assert reply["error"] == "key_revoked"
+    assert len(agency.node.received) == 0
+
+
+@pytest.mark.parametrize(
+    "spoiled",
+    ["signature-broken", "not-a-manifest", "another-homes", "another-request", "another-agency"],
+)
+async def test_offer_whose_manifest_is_not_the_homes_answer_is_refused(
+    network: Network, spoiled: str
+) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    other_home = await network.start("C")
+    envelope = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
+    body = offer_for(home, agency, envelope.event_id)
+    manifest = body["manifest"]
+    assert isinstance(manifest, dict)
+    agency_id = agency.node.identity.keyid
+    body["manifest"] = {
+        "signature-broken": {**manifest, "case": "another case"},
+        "not-a-manifest": {"anything": "goes"},
+        "another-homes": offer_for(other_home, agency, envelope.event_id)["manifest"],
+        "another-request": offer_body(home, agency_id, "1" * 64)["manifest"],
+        "another-agency": offer_body(home, Identity.generate().keyid, envelope.event_id)[
+            "manifest"
+        ],
+    }[spoiled]
+    status, reply = await offer_status(network, home, agency, body)
+    assert status == 400
+    assert isinstance(reply, dict)
+    assert reply["error"] == "invalid_evidence"
+    assert len(agency.node.received) == 0
+
+
+async def test_offer_for_no_open_request_leaves_no_nonce_behind(network: Network) -> None:
+    agency = await network.start("Metro PD", role="agency")
+    home = await network.start("B")
+    for _ in range(5):
+        status, _ = await offer_status(network, home, agency, offer_for(home, agency, "0" * 64))
+        assert status == 403
+    # Strangers cannot fill the replay cache that the inbox and pairing share.
+    assert len(agency.node.replay) == 0

@@ -28,13 +28,12 @@ from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node
 from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY
 
+from .loopback import offer_body
 from .test_footage_protocol import request_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
     from pathlib import Path
-
-    from custom_components.porchlight.federation.canonical import JSON
 
     from .conftest import Network
     from .loopback import Running
@@ -197,11 +196,7 @@ async def test_agency_offer_endpoint_is_served_by_the_listener(network: Network)
     home = await network.start("Maple 12")
     await network.pair(agency, home)
     request = agency.node.request_footage(request_body(network.clock.now()), lifetime=3600)
-    offer: dict[str, JSON] = {
-        "request": request.event_id,
-        "manifest": {"v": 1},
-        "links": [{"clip": "abc123", "url": home.endpoint + "/share/x", "expires": 1}],
-    }
+    offer = offer_body(home, agency.node.identity.keyid, request.event_id)
     home.node.send(agency.node.identity.keyid, "footage_offer", offer, lifetime=3600, route=OFFER)
     assert await home.node.deliver(network.sender) == 1
     (got,) = agency.node.received

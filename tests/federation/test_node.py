@@ -14,11 +14,14 @@ from custom_components.porchlight.federation import transport
 from custom_components.porchlight.federation.canonical import canon
 from custom_components.porchlight.federation.errors import (
     BodyTooLargeError,
+    InviteInvalidError,
+    RevokedKeyError,
     SenderMismatchError,
 )
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import seal
+from custom_components.porchlight.federation.peers import Peer, PeerRegistry
 
 if TYPE_CHECKING:
     from .conftest import Network
@@ -172,3 +175,26 @@ async def test_server_reader_stops_at_the_limit() -> None:
     request = make_mocked_request("POST", "/", payload=stream)
     with pytest.raises(BodyTooLargeError):
         await transport._reader(request)(10)
+
+
+async def test_invites_for_revoked_keys_are_refused(network: Network) -> None:
+    home = await network.start("A")
+    agency = await network.start("Metro PD", role="agency")
+    neighbor = await network.start("B")
+    for invite in (agency.node.create_invite(), neighbor.node.create_invite()):
+        home.node.peers.revoked[invite.keyid] = 0
+    with pytest.raises(InviteInvalidError, match="revoked"):
+        home.node.import_agency(agency.node.create_invite().to_text())
+    with pytest.raises(InviteInvalidError, match="revoked"):
+        await home.node.accept_invite(neighbor.node.create_invite().to_text(), network.sender)
+    assert list(home.node.peers) == []
+
+
+def test_a_revoked_key_is_never_pinned_again() -> None:
+    registry = PeerRegistry()
+    key = Identity.generate()
+    registry.revoked[key.keyid] = 0
+    with pytest.raises(RevokedKeyError):
+        registry.add(Peer(key.keyid, key.public_key, "neighbor", "x", "http://x", 0, trusted=True))
+    assert registry.knows(key.keyid)
+    assert registry.get(key.keyid) is None

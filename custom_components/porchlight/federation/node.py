@@ -26,6 +26,7 @@ from .canonical import JSON, b64u, b64u_decode, canon
 from .errors import (
     BodyTooLargeError,
     DestinationRefusedError,
+    EvidenceError,
     ForbiddenError,
     InviteGoneError,
     InviteInvalidError,
@@ -42,6 +43,7 @@ from .errors import (
     WrongAuthorityError,
     WrongRecipientError,
 )
+from .evidence import verify_manifest
 from .httpsig import (
     Headers,
     Hop,
@@ -324,6 +326,7 @@ class Node:
             if envelope.sender in self.peers.revoked:
                 msg = "the originator's key was revoked"
                 raise RevokedKeyError(msg)
+            self._authorize_origin(envelope)
         if (
             peer.role == "agency"
             and not peer.trusted
@@ -340,6 +343,22 @@ class Node:
             raise PairingUnconfirmedError(msg)
         self._authorize_type(peer, envelope)
 
+    def _authorize_origin(self, envelope: Envelope) -> None:
+        """A relayed alert from someone we pinned counts as theirs: the same rules apply.
+
+        Footage requests are exempt: one from an agency this home does not trust is accepted
+        and then rejected silently at home (consent/rules.py), so the agency learns nothing.
+        """
+        origin = self.peers.get(envelope.sender)
+        if origin is None or envelope.type != "alert":
+            return
+        if origin.role == "agency" and not origin.trusted:
+            msg = "the owner has not trusted the agency that sent this alert"
+            raise UntrustedError(msg)
+        if origin.pending:
+            msg = "the owner has not confirmed the pairing with its sender yet"
+            raise PairingUnconfirmedError(msg)
+
     def _authorize_type(self, peer: Peer, envelope: Envelope) -> None:
         """What each message type additionally demands of its sender."""
         if envelope.type == "vouch" and peer.role != "neighbor":
@@ -350,18 +369,39 @@ class Node:
         ):
             msg = "relayed further than its originator allowed"
             raise ForbiddenError(msg)
-        if envelope.type == "footage_request" and envelope.hops == 0 and peer.role != "agency":
+        # Who originated a message is the signed `from`, never the unsigned hop count.
+        if (
+            envelope.type == "footage_request"
+            and envelope.sender == peer.keyid
+            and peer.role != "agency"
+        ):
             msg = "only agencies request footage"
             raise ForbiddenError(msg)
         if envelope.type == "footage_offer":
             self._check_offer(envelope)
 
-    def _check_offer(self, envelope: Envelope) -> None:
+    def _check_open_request(self, request_id: JSON) -> None:
         """An offer must answer a request this node issued and that is still open."""
-        expires = self.issued.get(str(envelope.body["request"]))
+        expires = self.issued.get(request_id) if isinstance(request_id, str) else None
         if self.settings.role != "agency" or expires is None or expires < self.clock.now():
             msg = "no open request of ours matches this offer"
             raise ForbiddenError(msg)
+
+    def _check_offer(self, envelope: Envelope) -> None:
+        """An offer's request must be open, and its manifest the sender's, for us (§11, §13).
+
+        Checked on arrival, so nothing unverifiable is ever stored: the manifest's signature,
+        its home key (the offer's sender), its request and its agency (this node).
+        """
+        self._check_open_request(envelope.body["request"])
+        manifest = verify_manifest(envelope.body["manifest"])
+        if (
+            manifest.home_key != envelope.sender_key
+            or manifest.request != envelope.body["request"]
+            or manifest.agency != self.identity.keyid
+        ):
+            msg = "the evidence manifest is not the sender's answer to this request for us"
+            raise EvidenceError(msg)
 
     def _dispatch(self, peer: Peer, envelope: Envelope, now: int) -> None:
         match envelope.type:
@@ -422,7 +462,8 @@ class Node:
         if not verify(new_key, new_sig, transition_statement(peer.public_key, new_key, seq)):
             msg = "the new key did not sign the transition"
             raise MessageSignatureError(msg)
-        if self.peers.get(keyid(new_key)) is not None or keyid(new_key) == self.identity.keyid:
+        taken = self.peers.knows(keyid(new_key)) or keyid(new_key) == self.identity.keyid
+        if taken:  # pinned by someone else, revoked, or ours
             msg = "the new key belongs to someone else"
             raise ForbiddenError(msg)
         rotated = self.peers.rotate(peer.keyid, new_key, seq)
@@ -473,6 +514,11 @@ class Node:
             raise RateLimitedError(msg)
         self._check_authority(request)
         hop = parse_hop(request.headers)
+        if hop.keyid in self.peers.revoked:
+            # A revoked key stays revoked: a thief holding it can neither offer footage in
+            # its name nor pair it again.
+            msg = "this key was revoked by its owner"
+            raise RevokedKeyError(msg)
         check_times(hop, now)
         body = await read_body(limit)
         return now, hop, body, canonical.loads(body)
@@ -537,12 +583,16 @@ class Node:
         if not isinstance(obj, dict) or obj.get("type") != "footage_offer":
             msg = "the offer endpoint takes footage_offer only"
             raise SchemaError(msg)
+        # Before any cryptography or nonce: an offer for no open request of ours costs a
+        # dict lookup, and strangers cannot fill the replay cache the inbox shares.
+        body_obj = obj.get("body")
+        self._check_open_request(body_obj.get("request") if isinstance(body_obj, dict) else None)
         envelope = _verify_redemption(request, hop, obj, body, now)
-        self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
         if envelope.to != self.identity.keyid:
             msg = "offer addressed to another instance"
             raise WrongRecipientError(msg)
         self._check_offer(envelope)
+        self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
         if envelope.event_id in self._events:
             return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
         self._store(envelope)
@@ -600,14 +650,11 @@ class Node:
         The peer stays pending until the owner confirms the pairing code (R3.3); lan lets
         its endpoint be a private address (R2.7).
         """
-        invite = Invite.from_text(text)
+        invite = self._usable_invite(text)
         now = self.clock.now()
         if invite.expires < now:
             msg = "the invite has expired"
             raise InviteGoneError(msg)
-        if invite.keyid == self.identity.keyid:
-            msg = "this is our own invite"
-            raise InviteInvalidError(msg)
         if self.endpoint is None:
             msg = "advertise an endpoint before pairing"
             raise ValueError(msg)
@@ -658,6 +705,17 @@ class Node:
         self._changed("state")
         return peer
 
+    def _usable_invite(self, text: str) -> Invite:
+        """Parse an invite that is not our own and not for a key that was revoked."""
+        invite = Invite.from_text(text)
+        if invite.keyid == self.identity.keyid:
+            msg = "this is our own invite"
+            raise InviteInvalidError(msg)
+        if invite.keyid in self.peers.revoked:
+            msg = "the invite is for a key its owner revoked"
+            raise InviteInvalidError(msg)
+        return invite
+
     def import_agency(self, text: str, *, lan: bool = False) -> Peer:
         """Pin an agency's key from its invite without contacting it (one-sided).
 
@@ -665,12 +723,9 @@ class Node:
         neighbors that relay its requests. The agency stays untrusted until the owner, having
         checked its fingerprint through an independent channel (R3.4), trusts it.
         """
-        invite = Invite.from_text(text)
+        invite = self._usable_invite(text)
         if invite.role != "agency":
             msg = "this invite is not an agency's"
-            raise InviteInvalidError(msg)
-        if invite.keyid == self.identity.keyid:
-            msg = "this is our own invite"
             raise InviteInvalidError(msg)
         peer = Peer(
             keyid=invite.keyid,

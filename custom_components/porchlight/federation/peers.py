@@ -153,10 +153,16 @@ class PeerRegistry:
         return peer, self._keys[key_id]
 
     def add(self, peer: Peer) -> None:
-        """Pin a peer (re-pairing replaces the record of the same key)."""
+        """Pin a peer (re-pairing replaces the record of the same key).
+
+        A revoked key is never pinned again (RevokedKeyError): its owner declared it lost,
+        so whoever presents it now may be the thief. Re-pairing takes a new key.
+        """
+        if peer.keyid in self.revoked:
+            msg = "this key was revoked by its owner"
+            raise RevokedKeyError(msg)
         self._peers[peer.keyid] = peer
         self._keys[peer.keyid] = Ed25519PublicKey.from_public_bytes(peer.public_key)
-        self.revoked.pop(peer.keyid, None)
 
     def remove(self, key_id: str) -> Peer | None:
         """Forget a peer; return it if it was known."""
