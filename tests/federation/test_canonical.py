@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from custom_components.porchlight.federation.canonical import (
+    DEFAULT_LIMITS,
     MAX_INT,
     Limits,
     b64u,
@@ -17,6 +20,9 @@ from custom_components.porchlight.federation.canonical import (
     loads,
 )
 from custom_components.porchlight.federation.errors import MalformedJSONError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
@@ -91,6 +97,94 @@ def test_deep_but_allowed_nesting_passes_the_full_scan() -> None:
     data = b"[[[]," * 8 + b"[]" + b"]" * 8
     # 25 opening brackets in all, but never more than 17 open at once... 9 here.
     assert loads(data.replace(b"[[[],", b"[[],")) is not None
+
+
+# Strings for the depth properties: brackets, quotes and backslashes are what the scan is about.
+SCAN_TEXT = st.text(st.sampled_from('[]{}"\\a'), max_size=8)
+SCAN_VALUES = st.recursive(
+    st.integers(0, 9) | SCAN_TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=3),
+    max_leaves=12,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+def _refused_as_too_deep(data: bytes, max_depth: int) -> bool:
+    try:
+        loads(data, Limits(max_depth=max_depth))
+    except MalformedJSONError as err:
+        return "nested too deeply" in str(err)
+    return False
+
+
+@given(SCAN_VALUES, st.integers(0, 4))
+def test_depth_scan_agrees_with_the_real_depth(value: object, max_depth: int) -> None:
+    assert _refused_as_too_deep(canon(value), max_depth) == (_depth(value) > max_depth)
+
+
+# The scan before it was made linear, kept as the reference for what it must still decide.
+_QUADRATIC_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _old_scan_too_deep(data: bytes, max_depth: int) -> bool:
+    depth = 0
+    for byte in _QUADRATIC_STRING_RE.sub(b"", data):
+        if byte in b"[{]}":
+            depth += 1 if byte in b"[{" else -1
+            if depth > max_depth:
+                return True
+    return False
+
+
+def _json_refuses(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return True
+    return False
+
+
+@given(st.text(st.sampled_from('[]{}"\\a,'), max_size=40).map(str.encode), st.integers(0, 3))
+def test_depth_scan_only_changed_for_bodies_json_refuses(data: bytes, max_depth: int) -> None:
+    # It differs from the old scan only after an unterminated string, where the old one
+    # counted brackets json never reaches; and a prefix is never deeper than the whole.
+    new, old = _refused_as_too_deep(data, max_depth), _old_scan_too_deep(data, max_depth)
+    assert new == old or (old and not new and _json_refuses(data))
+
+
+# Bodies that made the old pre-scan rescan the rest of the body from every quote (64 KiB of
+# the first took 20 s), and neighbours of them. Each is refused, and in time linear in its size:
+# at 4 MiB a quadratic scan would take hours, so the timeout catches it, not a stopwatch.
+PATHOLOGICAL = {
+    "escaped quotes": lambda n: b'"' + b'\\"' * (n // 2 - 1),
+    "escaped quotes, no opening quote": lambda n: b'\\"' * (n // 2),
+    "quote backslash pairs": lambda n: b'"\\' * (n // 2),
+    "brackets between escaped quotes": lambda n: b'\\"[' * (n // 3),
+    "odd backslash runs": lambda n: (b"\\" * 7 + b'"') * (n // 8),
+    "escaped quotes within allowed nesting": lambda n: b"[" * 16 + b'"' + b'\\"' * (n // 2 - 9),
+    "backslash run": lambda n: b'"' + b"\\" * (n - 1),
+    "deep nesting in an unterminated string": lambda n: b'"' + b"[" * (n - 1),
+    "deep nesting in strings": lambda n: b'["' + b"[{" * (n // 2 - 3) + b'"]',
+}
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("size", [DEFAULT_LIMITS.max_bytes, 4 * 2**20])
+@pytest.mark.parametrize("shape", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_pathological_bodies_are_refused_in_linear_time(
+    shape: Callable[[int], bytes], size: int
+) -> None:
+    data = shape(size)
+    assert size - 8 < len(data) <= size
+    with pytest.raises(MalformedJSONError):
+        loads(data, Limits(max_bytes=size))
 
 
 def test_object_with_too_many_members_is_refused() -> None:

@@ -19,8 +19,12 @@ from .errors import MalformedJSONError
 
 MAX_INT: Final = 2**53 - 1
 KEY_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
-# Strings (with escapes) are removed before brackets are counted for the depth pre-scan.
-_STRING_RE: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Strings (with escapes) are removed before brackets are counted for the depth pre-scan. The
+# closing quote is optional so that a match starting at a quote never fails: an unterminated
+# string runs to the end of the body (json gives up there too, so its brackets can never nest).
+# A pattern that can fail makes the engine rescan the rest of the body from every later quote,
+# which is quadratic (64 KiB of `\"` took 20 s). Possessive quantifiers: no backtracking either.
+_STRING_RE: Final = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
 _NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
 
 type JSON = bool | int | str | list[JSON] | dict[str, JSON] | None
