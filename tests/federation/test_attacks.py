@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
 
 from custom_components.porchlight.federation.canonical import JSON, b64u, canon
@@ -691,3 +692,19 @@ async def test_key_transition_to_a_revoked_key_is_refused(scene: Scene) -> None:
         "new_sig": b64u(new.sign(statement)),
     }
     await refused(scene, 403, "forbidden", scene.envelope("key_transition", body).encode())
+
+
+async def test_strangers_naming_a_peers_keyid_cannot_spend_its_rate_limit(scene: Scene) -> None:
+    """Keyids are public: forgeries from elsewhere must not lock the real peer out (429)."""
+    url = scene.home.endpoint + INBOX
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as attacker:
+        for n in range(61):
+            body = scene.envelope().encode()
+            headers = sign_request(scene.neighbor.node.identity, "POST", url, body, now=scene.now)
+            headers.update(_flip_signature(headers))
+            async with attacker.post(url, data=body, headers=headers) as response:
+                # The attacker's own address runs dry; before that every forgery is a 401.
+                assert response.status == (429 if n == 60 else 401)
+    status, reply = await scene.post(scene.envelope().encode())
+    assert (status, reply["status"]) == (202, "accepted")

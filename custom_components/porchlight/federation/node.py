@@ -7,8 +7,9 @@ the benchmark and the integration run one verification path.
 
 Order of checks on the inbox, cheapest first (docs/protocol.md §5): content type, declared
 length, signature header shape, keyid lookup (unknown keys stop here: no body read, no
-crypto), authority, per-peer rate limit, time window, body read, digest and signature, nonce
-replay, strict JSON, envelope schema and signature, authorization, dedupe, dispatch.
+crypto), authority, rate limit per claimed key and address, time window, body read, digest
+and signature, per-peer rate limit, nonce replay, strict JSON, envelope schema and signature,
+authorization, dedupe, dispatch.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ class Node:
     clock_offset: int | None = field(init=False, default=None)
     _events: dict[str, int] = field(init=False, default_factory=dict)
     _rate: RateLimiter = field(init=False)
+    _claimed_rate: RateLimiter = field(init=False)
     _pair_rate: RateLimiter = field(init=False)
     _offer_rate: RateLimiter = field(init=False)
     _authorities: frozenset[str] = field(init=False)
@@ -191,6 +193,7 @@ class Node:
         self.signers = {self.identity.keyid: self.identity}
         self.received = deque(maxlen=self.settings.received_max)
         self._rate = RateLimiter(self.settings.per_peer_per_minute)
+        self._claimed_rate = RateLimiter(self.settings.per_peer_per_minute)
         self._pair_rate = RateLimiter(self.settings.pair_per_minute)
         self._offer_rate = RateLimiter(self.settings.offer_per_minute)
         self._authorities = authorities(self.endpoints)
@@ -283,8 +286,10 @@ class Node:
         hop = parse_hop(request.headers)
         peer, key = self.peers.resolve(hop.keyid)
         self._check_authority(request)
-        if not self._rate.allow(peer.keyid, now):
-            msg = "too many requests from this peer"
+        # Before any crypto, the budget of this key *from this address*: keyids are public,
+        # so a stranger naming a peer's keyid must not spend that peer's own budget.
+        if not self._claimed_rate.allow(f"{peer.keyid} {request.remote}", now):
+            msg = "too many requests from this address for this peer"
             raise RateLimitedError(msg)
         check_times(hop, now)
         body = await read_body(self.settings.max_body)
@@ -297,6 +302,10 @@ class Node:
             query=request.query,
             body=body,
         )
+        # Only now is it the peer speaking: its own budget, wherever it sends from.
+        if not self._rate.allow(peer.keyid, now):
+            msg = "too many requests from this peer"
+            raise RateLimitedError(msg)
         self.replay.check_and_add(hop.keyid, hop.nonce, hop.created, now)
         # loads() accepts canonical bytes only, so obj is exactly what the hop signature
         # covered: a message straight from its originator needs no second verification.
