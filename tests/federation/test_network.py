@@ -22,6 +22,8 @@ from custom_components.porchlight.federation.transport import HttpSender
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from custom_components.porchlight.federation.canonical import JSON
+
     from .conftest import Network
 
 
@@ -308,3 +310,34 @@ async def test_identity_document_is_self_signed(network: Network) -> None:
         doc = await response.json()
     assert doc["keyid"] == alice.node.identity.keyid
     assert "name" not in doc
+
+
+class _Buggy:
+    """The real client, except that sending to one endpoint hits a bug."""
+
+    def __init__(self, real: HttpSender, broken: str) -> None:
+        self.real = real
+        self.broken = broken
+
+    async def post(
+        self, identity: Identity, url: str, body: bytes, *, lan: bool = False
+    ) -> tuple[int, JSON]:
+        if url.startswith(self.broken):
+            msg = "a bug somewhere in the sending path"
+            raise RuntimeError(msg)
+        return await self.real.post(identity, url, body, lan=lan)
+
+
+async def test_one_entry_failing_unexpectedly_does_not_stop_the_round(
+    network: Network, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    carol = await network.start("Carol")
+    await network.pair(alice, bob)
+    await network.pair(alice, carol)
+    alice.node.broadcast_alert("Van idling on Oak Street")
+    assert await alice.node.deliver(_Buggy(network.sender, bob.endpoint)) == 1
+    assert [m.type for m in carol.node.received] == ["alert"]
+    assert len(alice.node.outbox) == 0  # dropped, not retried for ever ahead of the others
+    assert "failed unexpectedly (RuntimeError)" in caplog.text

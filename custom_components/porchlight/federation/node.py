@@ -910,6 +910,14 @@ class Node:
             except PeerUnreachableError as err:
                 self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
                 continue
+            except Exception as err:  # noqa: BLE001  # one entry must never stop the round
+                _LOGGER.warning(
+                    "Delivery to %s failed unexpectedly (%s); the message is dropped",
+                    peer.fingerprint,
+                    type(err).__name__,
+                )
+                self.outbox.failed(entry, now, f"error: {type(err).__name__}", retry=False)
+                continue
             skewed = self._observe_clock(status, reply)
             if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
                 self.outbox.delivered(entry)
