@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-import shutil
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -33,6 +33,7 @@ from custom_components.porchlight.federation.errors import (
 from custom_components.porchlight.federation.evidence import (
     MANIFEST_FILE,
     README_FILE,
+    sha256_file,
     verify_folder,
     verify_manifest,
     write_evidence_folder,
@@ -350,17 +351,16 @@ class OfferFetcher:
         outcomes: dict[str, Outcome] = dict.fromkeys(clips, Outcome.GONE)
         error = ""
         links = offer_links(offer)
+        linked: set[str] = set()
         for clip_id, url, expires in links:
             clip = clips.get(clip_id)
-            if clip is None or outcomes[clip_id] is not Outcome.GONE:
+            if clip is None or clip_id in linked:
                 error = f"a link for clip {clip_id}, which the manifest does not list (or twice)"
                 self.say(f"  clip {clip_id}: not in the manifest, or a second link; not fetched")
                 continue
-            if expires < self.now:
-                self.say(f"  clip {clip_id}: the link expired at {_utc(expires)}")
-                continue
-            outcomes[clip_id] = await self._one(url, clip, _part(incoming, clip))
-        for clip_id in sorted(set(clips) - {link.clip for link in links}):
+            linked.add(clip_id)
+            outcomes[clip_id] = await self._clip(url, expires, clip, _part(incoming, clip))
+        for clip_id in sorted(set(clips) - linked):
             self.say(f"  clip {clip_id}: listed in the manifest, but no link was offered")
         if Outcome.RETRY in outcomes.values():
             self.say(f"  not filed yet: run fetch again to continue ({incoming})")
@@ -372,6 +372,8 @@ class OfferFetcher:
         }
         report = await asyncio.to_thread(_file, folder, manifest, files, incoming)
         self.say(f"  filed in {folder}: {report.summary()}")
+        if incoming.exists():
+            self.say(f"  incomplete downloads kept in {incoming}")
         return OfferResult(folder, outcomes, report, error)
 
     async def _filed(self, folder: Path, manifest: Manifest) -> OfferResult:
@@ -383,6 +385,17 @@ class OfferFetcher:
             return OfferResult(folder, {}, error=err.detail)
         self.say(f"  already filed in {folder}: {report.summary()}")
         return OfferResult(folder, {}, report)
+
+    async def _clip(self, url: str, expires: int, clip: ClipEvidence, part: Path) -> Outcome:
+        # What an earlier run got completely is the evidence: it needs neither the link (used
+        # up, or expired by now) nor its host, so neither is looked at.
+        if await asyncio.to_thread(_complete, part, clip):
+            self.say(f"  clip {clip.clip}: downloaded already, SHA-256 matches the manifest")
+            return Outcome.FETCHED
+        if expires < self.now:
+            self.say(f"  clip {clip.clip}: the link expired at {_utc(expires)}")
+            return Outcome.GONE
+        return await self._one(url, clip, part)
 
     async def _one(self, url: str, clip: ClipEvidence, part: Path) -> Outcome:
         label = f"clip {clip.clip}"
@@ -401,13 +414,27 @@ class OfferFetcher:
 
 
 def _file(folder: Path, manifest: Manifest, files: dict[str, Path], incoming: Path) -> FolderReport:
-    """Move the downloads into the evidence folder (verified there) and drop the leftovers."""
-    incoming.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Move the downloads into the evidence folder (verified there).
+
+    Nothing is deleted: what was not filed (the beginning of a clip whose link stopped
+    working) stays in incoming, which is removed only once it is empty.
+    """
     report = write_evidence_folder(folder, manifest, files)
-    shutil.rmtree(incoming)
-    with contextlib.suppress(OSError):
-        incoming.parent.rmdir()
+    for empty in (incoming, incoming.parent):
+        with contextlib.suppress(OSError):
+            empty.rmdir()
     return report
+
+
+def _complete(part: Path, clip: ClipEvidence) -> bool:
+    """Whether part is a regular file holding exactly the clip the manifest lists."""
+    try:
+        info = part.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size != clip.size:
+        return False
+    return sha256_file(part) == (clip.sha256, clip.size)
 
 
 def _part(incoming: Path, clip: ClipEvidence) -> Path:

@@ -494,3 +494,60 @@ async def test_refetch_reports_a_filed_folder_that_no_longer_verifies(
     assert result.status == 1
     assert "already filed in" in result.err
     assert "but it does not verify" in result.err
+
+
+async def test_a_complete_download_is_filed_even_when_its_link_can_no_longer_be_used(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    # The first run downloaded every byte but stopped before filing; the link is used up, and
+    # the re-run lacks --lan: the clip on disk is the evidence and must be filed, not lost.
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 3000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "ev"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    (folder / "manifest.json").unlink()  # the crash came before manifest.json was written
+    result = await cli.run("fetch", request_id, "--out", str(out))
+    assert result.status == 0, result.err
+    assert "clip c1: downloaded already, SHA-256 matches the manifest" in result.err
+    assert (folder / "c1.mp4").read_bytes() == clips.data["c1"]
+    assert len(shares.requests) == 1
+
+
+async def test_an_unfinished_download_whose_link_stopped_working_is_kept(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 200_000)
+    url = shares.share(clips.data["c1"], drop_after=50_000)
+    store(cli, make_offer(home, agency, request_id, [entry], [link("c1", url)]))
+    out = tmp_path / "ev"
+    original = shares._get
+
+    async def then_offline(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
+        response = await original(request)
+        shares.offline = True
+        return response
+
+    shares._get = then_offline  # type: ignore[method-assign]
+    port = shares.port
+    await shares.stop()
+    await shares.start(port)
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 1
+    shares._get = original  # type: ignore[method-assign]
+    shares.offline = False
+    shares.shares.clear()  # the homeowner revoked the link meanwhile
+    await shares.stop()
+    await shares.start(port)
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert "evidence NOT intact: c1.mp4 missing" in result.err
+    (part,) = out.rglob("c1.mp4.part")
+    assert part.read_bytes() == clips.data["c1"][:50_000]
+    assert f"incomplete downloads kept in {part.parent}" in result.err
