@@ -40,7 +40,7 @@ from custom_components.porchlight.federation.transport import HttpSender
 
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
-from .fetch import Downloader, OfferFetcher
+from .fetch import Downloader, OfferFetcher, Outcome
 from .profile import Profile, check_name, default_root, normalize_endpoint, write_private
 from .server import DELIVER_EVERY, Inbox
 
@@ -473,6 +473,8 @@ async def cmd_fetch(ctx: Context) -> int:
     failed = sum(not result.ok for result in results)
     if failed:
         msg = f"{failed} of {len(results)} offer(s) not completely fetched and verified (see above)"
+        if any(Outcome.LAN in result.clips.values() for result in results):
+            msg += "; links to private addresses need --lan"
         raise CommandError(msg)
     return 0
 

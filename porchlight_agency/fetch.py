@@ -73,6 +73,10 @@ class RetryableError(FetchError):
     """The network failed (not the home's answer): a later run may succeed."""
 
 
+class LanNeededError(FetchError):
+    """The link points to a private address and --lan was not given: the officer's call."""
+
+
 @dataclass(frozen=True, slots=True)
 class Expected:
     """What the signed manifest says the clip is."""
@@ -181,7 +185,7 @@ class Downloader:
             target = await self.sender.pinned(url, lan=self.lan)
         except DestinationRefusedError as err:
             msg = f"the link points to a non-public address ({err}); --lan allows it"
-            raise FetchError(msg) from None
+            raise LanNeededError(msg) from None
         except PeerUnreachableError as err:
             msg = f"the link's host cannot be resolved ({err})"
             raise RetryableError(msg) from None
@@ -238,6 +242,12 @@ class Downloader:
                 _check_range(response.headers.get("Content-Range", ""), file.size)
             elif response.status == HTTPStatus.OK:
                 file.restart()  # the whole file again (a server that ignores Range)
+            elif response.status >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status in {
+                HTTPStatus.REQUEST_TIMEOUT,
+                HTTPStatus.TOO_MANY_REQUESTS,
+            }:
+                msg = f"the server answered HTTP {response.status}; try again later"
+                raise RetryableError(msg)
             else:
                 msg = f"the server answered HTTP {response.status}"
                 raise FetchError(msg)
@@ -259,8 +269,9 @@ class Outcome(StrEnum):
 
     FETCHED = "fetched"
     GONE = "gone"  # 404, or expired before we asked: this link will not work again
-    FAILED = "failed"  # wrong bytes, refused destination, bad link: the offer is at fault
-    RETRY = "retry"  # the network failed: a later run may still get it
+    FAILED = "failed"  # wrong bytes, a bad answer: the offer is at fault
+    RETRY = "retry"  # the network or the home's server failed: a later run may still get it
+    LAN = "lan"  # a private address without --lan: a run with --lan may get it
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +373,10 @@ class OfferFetcher:
             outcomes[clip_id] = await self._clip(url, expires, clip, _part(incoming, clip))
         for clip_id in sorted(set(clips) - linked):
             self.say(f"  clip {clip_id}: listed in the manifest, but no link was offered")
+        # Links that may still work are never given up: the offer waits for another run.
+        if Outcome.LAN in outcomes.values():
+            self.say(f"  not filed yet: run fetch again with --lan to continue ({incoming})")
+            return OfferResult(None, outcomes, error=error or "links to private addresses")
         if Outcome.RETRY in outcomes.values():
             self.say(f"  not filed yet: run fetch again to continue ({incoming})")
             return OfferResult(None, outcomes, error=error or "interrupted downloads")
@@ -407,6 +422,9 @@ class OfferFetcher:
         except RetryableError as err:
             self.say(f"  {label}: {err}")
             return Outcome.RETRY
+        except LanNeededError as err:
+            self.say(f"  {label}: {err}")
+            return Outcome.LAN
         except FetchError as err:
             self.say(f"  {label}: {err}")
             return Outcome.FAILED

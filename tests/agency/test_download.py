@@ -14,7 +14,14 @@ from aiohttp import web
 
 from custom_components.porchlight.federation.transport import HttpSender
 from porchlight_agency import fetch
-from porchlight_agency.fetch import Downloader, Expected, FetchError, LinkGoneError, Progress
+from porchlight_agency.fetch import (
+    Downloader,
+    Expected,
+    FetchError,
+    LinkGoneError,
+    Progress,
+    RetryableError,
+)
 from porchlight_dev.rtsp import free_port
 
 from .share_server import ShareServer
@@ -195,6 +202,18 @@ async def test_redirects_are_not_followed(network: Network, tmp_path: Path, serv
     get, _ = downloader(network)
     with pytest.raises(FetchError, match="HTTP 302"):
         await get.download(await serve(redirect), EXPECTED, tmp_path / "p", "clip c1")
+
+
+@pytest.mark.parametrize("status", [503, 500, 429])
+async def test_a_server_error_is_worth_another_run(
+    network: Network, tmp_path: Path, serve: Serve, status: int
+) -> None:
+    async def failing(_request: web.Request) -> web.Response:
+        return web.Response(status=status)
+
+    get, _ = downloader(network)
+    with pytest.raises(RetryableError, match=f"HTTP {status}; try again later"):
+        await get.download(await serve(failing), EXPECTED, tmp_path / "p", "clip c1")
 
 
 async def test_a_server_ignoring_range_sends_the_whole_clip_again(

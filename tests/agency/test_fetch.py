@@ -21,6 +21,7 @@ from porchlight_agency.profile import Profile
 
 from .conftest import issue_request, paired_home
 from .share_server import ShareServer
+from .test_cli_errors import one_line_error
 from .test_inbox import Served
 
 if TYPE_CHECKING:
@@ -373,10 +374,21 @@ async def test_links_to_private_addresses_need_lan(
         cli,
         make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
     )
-    result = await cli.run("fetch", request_id, "--out", str(tmp_path / "ev"))
+    out = tmp_path / "ev"
+    result = await cli.run("fetch", request_id, "--out", str(out))
     assert result.status == 1
     assert "clip c1: the link points to a non-public address" in result.err
+    assert "not filed yet: run fetch again with --lan to continue" in result.err
+    assert one_line_error(result.err.splitlines(keepends=True)[-1]).endswith(
+        "; links to private addresses need --lan"
+    )
     assert shares.requests == []
+    assert list(out.rglob("manifest.json")) == []  # the link is still good: nothing given up
+
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 0, result.err
+    (clip,) = out.rglob("c1.mp4")
+    assert clip.read_bytes() == clips.data["c1"]
 
 
 async def test_interrupted_fetch_continues_in_the_next_run(

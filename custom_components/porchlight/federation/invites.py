@@ -19,7 +19,7 @@ from . import canonical
 from .canonical import b64u, b64u_decode, canon
 from .errors import InviteGoneError, InviteInvalidError, InviteMalformedError, MalformedJSONError
 from .identity import keyid
-from .messages import NAME, ROLE, TOKEN_RE, URL_RE
+from .messages import ENDPOINT, NAME, ROLE, TOKEN_RE
 
 if TYPE_CHECKING:
     from .identity import Identity
@@ -108,8 +108,8 @@ class Invite:
             )
             valid = (
                 obj["v"] == 1
-                and isinstance(obj["ep"], str)
-                and URL_RE.fullmatch(invite.endpoint) is not None
+                # Pinned as the inviter's endpoint: checked as strictly as a pair_request's.
+                and ENDPOINT.check(obj["ep"])
                 and ROLE.check(obj["role"])
                 and NAME.check(obj["name"])
                 and isinstance(obj["tok"], str)

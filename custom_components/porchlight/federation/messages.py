@@ -15,12 +15,14 @@ event id is SHA-256 of the same canonical bytes, recomputed by every receiver (R
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from yarl import URL
 
 from . import canonical
 from .canonical import JSON, b64u, b64u_decode, canon
@@ -43,7 +45,53 @@ KEYID_RE: Final = re.compile(r"[A-Z2-7]{32}")
 _B64U_RE = r"[A-Za-z0-9_-]"
 TOKEN_RE: Final = re.compile(_B64U_RE + "{22}")
 HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
-URL_RE: Final = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?")
+# The characters of a URL a peer may give: scheme, host (a bracketed IPv6 literal or a name),
+# port, path; no user, query or fragment. valid_url checks the rest.
+URL_RE: Final = re.compile(
+    r"(?P<scheme>https?)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>/[A-Za-z0-9._~/\-]*)?"
+)
+_LABEL_RE: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_MAX_HOST: Final = 253
+_MAX_PORT: Final = 65535
+
+
+def valid_url(value: str) -> bool:
+    """Whether value is a URL the node can sign for, connect to and resolve.
+
+    A peer's URL is pinned at pairing and used for every later delivery, so anything the
+    client (yarl) would refuse or rewrite, or the resolver choke on, is refused up front:
+    yarl must parse it and read the same host, port and path (no dot segments it would
+    drop after the signature covered them); the port is 1..65535; a bracketed host is an
+    IPv6 address (yarl takes `[:::]`); a name's labels are 1..63 letters, digits and inner
+    hyphens (an empty or over-long label makes the resolver's IDNA step raise), and a name
+    ending in a number must be an IPv4 address.
+    """
+    match = URL_RE.fullmatch(value)
+    if match is None:
+        return False
+    host, path = match["host"].lower(), match["path"] or "/"
+    port = int(match["port"]) if match["port"] else _DEFAULT_PORTS[match["scheme"]]
+    try:
+        url = URL(value)
+        read = (url.raw_host, url.port, url.raw_path)
+    except ValueError:  # e.g. a port beyond 65535
+        return False
+    return read == (host.strip("[]"), port, path) and 0 < port <= _MAX_PORT and _valid_host(host)
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        if host.startswith("["):
+            ipaddress.IPv6Address(host[1:-1])
+        elif host.rsplit(".", 1)[-1].isdigit():
+            ipaddress.IPv4Address(host)
+        else:
+            return len(host) <= _MAX_HOST and all(map(_LABEL_RE.fullmatch, host.split(".")))
+    except ValueError:
+        return False
+    return True
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -84,6 +132,17 @@ class Bin:
         except ValueError:
             return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Url:
+    """A URL a peer gives for later requests or downloads (see valid_url)."""
+
+    max_len: int
+
+    def check(self, value: JSON) -> bool:
+        """Return whether value fits."""
+        return isinstance(value, str) and len(value) <= self.max_len and valid_url(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +223,11 @@ class AnyObject:
         return isinstance(value, dict)
 
 
-type Field = Str | Bin | Int | OneOf | Obj | Variant | ListOf | AnyObject
+type Field = Str | Url | Bin | Int | OneOf | Obj | Variant | ListOf | AnyObject
 ROLE: Final = OneOf(frozenset({"neighbor", "agency"}))
 NAME: Final = Str(64)
+# A peer's endpoint: where its inbox and pairing routes are (API prefix included).
+ENDPOINT: Final = Url(256)
 # Coordinates are integer micro-degrees (R2.5: no floats); geometry is checked by geo.py.
 LAT: Final = Int(-90_000_000, 90_000_000)
 LON: Final = Int(-180_000_000, 180_000_000)
@@ -210,7 +271,7 @@ TYPES: Final[Mapping[str, MessageType]] = {
         {
             "token": INVITE_TOKEN,
             "name": NAME,
-            "endpoint": Str(256, URL_RE),
+            "endpoint": ENDPOINT,
             "role": ROLE,
         },
         max_lifetime=300,
@@ -241,7 +302,7 @@ TYPES: Final[Mapping[str, MessageType]] = {
             "area": AREA,
             "start": Int(0, canonical.MAX_INT),
             "end": Int(0, canonical.MAX_INT),
-            "reply_to": Str(256, URL_RE),
+            "reply_to": Url(256),
             "max_hops": Int(0, MAX_HOPS),
         },
         relayable=True,
@@ -257,7 +318,7 @@ TYPES: Final[Mapping[str, MessageType]] = {
                 Obj(
                     {
                         "clip": Str(64, CLIP_ID_RE),
-                        "url": Str(512, URL_RE),
+                        "url": Url(512),
                         "expires": Int(0, canonical.MAX_INT),
                     }
                 ),

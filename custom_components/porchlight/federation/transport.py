@@ -29,6 +29,7 @@ from .errors import (
     UnknownKeyError,
 )
 from .httpsig import CONTENT_TYPE, authority_of, sign_request
+from .messages import valid_url
 from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming, Reply
 from .peers import UNKNOWN_KEY
 
@@ -241,7 +242,15 @@ class HttpSender:
         self.resolve = resolve
 
     async def pinned(self, url: str, *, lan: bool) -> URL:
-        """The URL with its host replaced by a checked address; raise if none may be used."""
+        """The URL with its host replaced by a checked address; raise if none may be used.
+
+        A URL that cannot be used as given (refused by valid_url, or a host the resolver
+        refuses to encode) raises DestinationRefusedError, like a private address: retrying
+        cannot help, and a ValueError must not escape into the delivery round.
+        """
+        if not valid_url(url):
+            msg = "not a usable endpoint URL"
+            raise DestinationRefusedError(msg)
         target = URL(url)
         host = target.host or ""
         try:
@@ -249,6 +258,9 @@ class HttpSender:
         except ValueError:
             try:
                 addresses = await self.resolve(host, target.port or 0)
+            except ValueError as err:  # UnicodeError too: the host's IDNA encoding failed
+                msg = f"host cannot be resolved as given ({type(err).__name__})"
+                raise DestinationRefusedError(msg) from err
             except OSError as err:
                 raise PeerUnreachableError(type(err).__name__) from err
         if not addresses:
