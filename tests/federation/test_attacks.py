@@ -708,3 +708,18 @@ async def test_strangers_naming_a_peers_keyid_cannot_spend_its_rate_limit(scene:
                 assert response.status == (429 if n == 60 else 401)
     status, reply = await scene.post(scene.envelope().encode())
     assert (status, reply["status"]) == (202, "accepted")
+
+
+async def test_a_peer_has_one_budget_whatever_address_it_sends_from(scene: Scene) -> None:
+    url = scene.home.endpoint + INBOX
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as elsewhere:
+        for _ in range(30):
+            body = scene.envelope().encode()
+            headers = sign_request(scene.neighbor.node.identity, "POST", url, body, now=scene.now)
+            async with elsewhere.post(url, data=body, headers=headers) as response:
+                assert response.status == 202
+    for _ in range(30):
+        status, _ = await scene.post(scene.envelope().encode())
+        assert status == 202
+    await refused(scene, 429, "rate_limited")

@@ -236,6 +236,106 @@ async def test_key_rotation_keeps_pairing(network: Network) -> None:
     assert bob.node.received[-1].sender == new.keyid
 
 
+async def test_messages_queued_before_our_rotation_arrive_signed_by_the_new_key(
+    network: Network,
+) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    port = bob.port
+    await network.stop(bob)
+    alice.node.broadcast_alert("queued while Bob was away")
+    assert await alice.node.deliver(network.sender) == 0  # now waiting in its backoff
+    new = Identity.generate()
+    alice.node.rotate(new)
+    await network.serve(bob.node, port=port)
+    # The key message goes at once; the alert's backoff has not run out yet.
+    assert await alice.node.deliver(network.sender) == 1
+    assert bob.node.peers.get(new.keyid) is not None
+    network.clock.advance(BASE_DELAY)
+    # Before: still signed by the old key Bob no longer knows, refused 401 and dropped.
+    assert await alice.node.deliver(network.sender) == 1
+    (alert,) = [m for m in bob.node.received if m.type == "alert"]
+    assert (alert.sender, alert.body["text"]) == (new.keyid, "queued while Bob was away")
+
+
+async def test_key_message_goes_before_what_was_queued_for_the_same_peer(
+    network: Network,
+) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    port = bob.port
+    await network.stop(bob)
+    alice.node.broadcast_alert("queued first")
+    new = Identity.generate()
+    alice.node.rotate(new)
+    assert await alice.node.deliver(network.sender) == 0
+    await network.serve(bob.node, port=port)
+    network.clock.advance(2 * BASE_DELAY)  # both due in the same round
+    assert await alice.node.deliver(network.sender) == 2
+    assert [m.type for m in bob.node.received] == ["alert"]
+    assert bob.node.received[0].sender == new.keyid
+    assert len(alice.node.outbox) == 0
+
+
+async def test_what_we_queued_for_a_peer_follows_its_new_key(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    port = bob.port
+    await network.stop(bob)
+    alice.node.broadcast_alert("for Bob")
+    agency = Identity.generate()
+    vouch = {"agency": agency.keyid, "agency_key": b64u(agency.public_key), "name": "Sheriff"}
+    alice.node.send(bob.node.identity.keyid, "vouch", vouch, lifetime=3600)
+    assert await alice.node.deliver(network.sender) == 0
+    await network.serve(bob.node, port=port)
+    new = Identity.generate()
+    bob.node.rotate(new)
+    assert await bob.node.deliver(network.sender) == 1  # Alice takes Bob's new key
+    network.clock.advance(BASE_DELAY)
+    # Before: "peer or key gone", both dropped; and the vouch was addressed to the old keyid.
+    assert await alice.node.deliver(network.sender) == 2
+    assert sorted(m.type for m in bob.node.received) == ["alert"]
+    assert [v.by for v in bob.node.peers.vouches] == [alice.node.identity.keyid]
+
+
+async def test_a_relayed_message_keeps_its_originators_signature_across_our_rotation(
+    network: Network,
+) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    carol = await network.start("Carol")
+    await network.pair(alice, bob)
+    await network.pair(alice, carol)
+    port = bob.port
+    await network.stop(bob)
+    original = carol.node.broadcast_alert("Fire on Elm Street", max_hops=1)
+    assert await carol.node.deliver(network.sender) == 1  # Alice queues it for Bob
+    new = Identity.generate()
+    alice.node.rotate(new)
+    await network.serve(bob.node, port=port)
+    network.clock.advance(BASE_DELAY)
+    assert await alice.node.deliver(network.sender) >= 2
+    (relayed,) = [m for m in bob.node.received if m.type == "alert"]
+    assert (relayed.sender, relayed.event_id) == (carol.node.identity.keyid, original.event_id)
+
+
+async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    port = bob.port
+    await network.stop(bob)
+    alice.node.broadcast_alert("queued before the theft was noticed")
+    alice.node.rotate(Identity.generate(), compromised=True)
+    assert [e.payload.count('"type":"revoke"') for e in alice.node.outbox] == [1]
+    await network.serve(bob.node, port=port)
+    assert await alice.node.deliver(network.sender) == 1
+    assert len(bob.node.received) == 0
+
+
 async def test_revocation_drops_the_peer(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -68,9 +68,9 @@ from .messages import (
     transition_statement,
     verify_envelope,
 )
-from .outbox import RETRYABLE_STATUS, Outbox
+from .outbox import RETRYABLE_STATUS, Outbox, OutboxEntry
 from .peers import Peer, PeerRegistry, Role, Vouch
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, address_key
 from .replay import ReplayCache
 
 if TYPE_CHECKING:
@@ -477,6 +477,18 @@ class Node:
             raise ForbiddenError(msg)
         rotated = self.peers.rotate(peer.keyid, new_key, seq)
         _LOGGER.info("Peer %s rotated its key to %s", peer.fingerprint, rotated.fingerprint)
+        # What we queued for the old key goes to the new one; messages we addressed to the
+        # old keyid are signed again for the new one (the peer would refuse them otherwise).
+        self.outbox.rewrite(
+            lambda entry: (
+                replace(
+                    entry, peer=rotated.keyid, payload=self._reseal(entry.payload, to=rotated.keyid)
+                )
+                if entry.peer == peer.keyid
+                else entry
+            )
+        )
+        self._changed("outbox")
 
     def _accept_vouch(self, peer: Peer, envelope: Envelope, now: int) -> None:
         body = envelope.body
@@ -518,7 +530,7 @@ class Node:
         now = self.clock.now()
         check_content_type(request.headers)
         self._check_length(request, limit)
-        if not rate.allow(request.remote, now):
+        if not rate.allow(address_key(request.remote), now):
             msg = "too many requests from this address"
             raise RateLimitedError(msg)
         self._check_authority(request)
@@ -836,6 +848,7 @@ class Node:
         old = self.identity
         now = self.clock.now()
         self.key_seq += 1
+        queued = {e.id for e in self.outbox}
         for peer in self.peers:
             if compromised:
                 envelope = seal(
@@ -865,9 +878,50 @@ class Node:
                     message_id=new_nonce(),
                 )
             self._queue(peer.keyid, envelope, now, signer=old.keyid)
+        key_messages = {e.id for e in self.outbox if e.signer == old.keyid}.difference(queued)
         self.identity = new_identity
         self.signers[new_identity.keyid] = new_identity
+
+        def move(entry: OutboxEntry) -> OutboxEntry | None:
+            if entry.signer != old.keyid or entry.id in key_messages:
+                return entry  # older key messages, or the ones just queued
+            if compromised:
+                return None  # peers drop the stolen key and do not know the new one
+            # Peers re-pin to the new key once they take the key message, which deliver()
+            # sends first; so what waits behind it is sent, and signed, with the new key.
+            return replace(
+                entry,
+                signer=new_identity.keyid,
+                payload=self._reseal(entry.payload, by=new_identity),
+            )
+
+        self.outbox.rewrite(move)
         self._changed("state")
+        self._changed("outbox")
+
+    def _reseal(self, payload: str, *, by: Identity | None = None, to: str | None = None) -> str:
+        """A queued message we originated, signed again (by `by`, else by its own key).
+
+        Addressed to `to` instead, if it was addressed to one peer. Anyone else's message
+        (one we relay) stays as it is: it keeps its originator's signature.
+        """
+        obj = canonical.loads(payload.encode())
+        sealer = self.signers.get(str(obj.get("from"))) if isinstance(obj, dict) else None
+        if not isinstance(obj, dict) or sealer is None:
+            return payload
+        created, expires = int(obj["created"]), int(obj["expires"])  # type: ignore[arg-type]
+        body = obj["body"]
+        assert isinstance(body, dict)  # noqa: S101  # our own sealed message
+        envelope = seal(
+            by or sealer,
+            str(obj["type"]),
+            body,
+            to=str(obj["to"]) if to is None or obj["to"] == BROADCAST else to,
+            now=created,
+            lifetime=expires - created,
+            message_id=str(obj["id"]),
+        )
+        return envelope.encode().decode("utf-8")
 
     def _observe_clock(self, status: int, reply: JSON) -> bool:
         """Track our clock's offset from what peers answer (R2.9); True for clock_skew.
@@ -889,52 +943,65 @@ class Node:
             self._changed("clock")
         return False
 
+    def _waiting_for_key_messages(self) -> set[str]:
+        """Peers with a key message of ours still queued (signed by a key we retired)."""
+        return {e.peer for e in self.outbox if e.signer != self.identity.keyid}
+
     async def deliver(self, sender: Sender) -> int:
         """Try every due outbox entry once; return how many were delivered."""
         now = self.clock.now()
         delivered = 0
-        for entry in self.outbox.due(now):
-            peer = self.peers.get(entry.peer)
-            signer = self.signers.get(entry.signer)
-            if peer is None or signer is None:
-                self.outbox.failed(entry, now, "peer or key gone", retry=False)
+        current = self.identity.keyid
+        # Key messages (signed by a key we retired) go first, and a peer that has not taken
+        # its key message yet does not know our new key: nothing signed by it goes there.
+        due = sorted(self.outbox.due(now), key=lambda e: e.signer == current)
+        waiting = self._waiting_for_key_messages()
+        for entry in due:
+            if entry.signer == current and entry.peer in waiting:
                 continue
-            try:
-                status, reply = await sender.post(
-                    signer, peer.endpoint + entry.route, entry.payload.encode(), lan=peer.lan
-                )
-            except DestinationRefusedError as err:
-                # Not a network hiccup: the pinned endpoint is a private address (R2.7).
-                self.outbox.failed(entry, now, f"refused: {err}", retry=False)
-                continue
-            except PeerUnreachableError as err:
-                self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
-                continue
-            except Exception as err:  # noqa: BLE001  # one entry must never stop the round
-                _LOGGER.warning(
-                    "Delivery to %s failed unexpectedly (%s); the message is dropped",
-                    peer.fingerprint,
-                    type(err).__name__,
-                )
-                self.outbox.failed(entry, now, f"error: {type(err).__name__}", retry=False)
-                continue
-            skewed = self._observe_clock(status, reply)
-            if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
-                self.outbox.delivered(entry)
-                delivered += 1
-            else:
-                # A clock_skew refusal is ours to fix (R2.9), not the message's fault: retried.
-                retry = (
-                    status >= HTTPStatus.INTERNAL_SERVER_ERROR
-                    or status in RETRYABLE_STATUS
-                    or skewed
-                )
-                self.outbox.failed(entry, now, f"status {status}", retry=retry)
+            delivered += await self._deliver_one(sender, entry, now)
+            if entry.signer != current:
+                waiting = self._waiting_for_key_messages()
         # Retired keys are forgotten once nothing queued needs them.
         needed = self.outbox.signers() | {self.identity.keyid}
         self.signers = {k: v for k, v in self.signers.items() if k in needed}
         self._changed("outbox")
         return delivered
+
+    async def _deliver_one(self, sender: Sender, entry: OutboxEntry, now: int) -> bool:
+        """One attempt at one entry; whatever happens is recorded in the outbox."""
+        peer = self.peers.get(entry.peer)
+        signer = self.signers.get(entry.signer)
+        if peer is None or signer is None:
+            self.outbox.failed(entry, now, "peer or key gone", retry=False)
+            return False
+        try:
+            status, reply = await sender.post(
+                signer, peer.endpoint + entry.route, entry.payload.encode(), lan=peer.lan
+            )
+        except DestinationRefusedError as err:
+            # Not a network hiccup: the pinned endpoint is a private address (R2.7).
+            self.outbox.failed(entry, now, f"refused: {err}", retry=False)
+            return False
+        except PeerUnreachableError as err:
+            self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
+            return False
+        except Exception as err:  # noqa: BLE001  # one entry must never stop the round
+            _LOGGER.warning(
+                "Delivery to %s failed unexpectedly (%s); the message is dropped",
+                peer.fingerprint,
+                type(err).__name__,
+            )
+            self.outbox.failed(entry, now, f"error: {type(err).__name__}", retry=False)
+            return False
+        skewed = self._observe_clock(status, reply)
+        if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            self.outbox.delivered(entry)
+            return True
+        # A clock_skew refusal is ours to fix (R2.9), not the message's fault: retried.
+        retry = status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_STATUS or skewed
+        self.outbox.failed(entry, now, f"status {status}", retry=retry)
+        return False
 
 
 def _server_time(status: int, reply: JSON) -> int | None:

@@ -154,6 +154,15 @@ class Outbox:
             current, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
         )
 
+    def rewrite(self, change: Callable[[OutboxEntry], OutboxEntry | None]) -> None:
+        """Apply change to every entry: its result replaces the entry, None drops it.
+
+        For key rotations, ours or a peer's: queued messages move to the new key instead of
+        failing against the old one.
+        """
+        changed = {k: change(e) for k, e in self._entries.items()}
+        self._entries = {k: e for k, e in changed.items() if e is not None}
+
     def drop_peer(self, peer: str) -> None:
         """Forget everything queued for a peer (it was removed)."""
         self._entries = {k: e for k, e in self._entries.items() if e.peer != peer}
