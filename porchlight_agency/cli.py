@@ -33,7 +33,11 @@ from custom_components.porchlight.federation.errors import (
     PeerUnreachableError,
     ProtocolError,
 )
-from custom_components.porchlight.federation.evidence import MANIFEST_FILE, verify_folder
+from custom_components.porchlight.federation.evidence import (
+    MANIFEST_FILE,
+    README_FILE,
+    verify_folder,
+)
 from custom_components.porchlight.federation.invites import Invite, qr_svg
 from custom_components.porchlight.federation.node import INBOX
 from custom_components.porchlight.federation.transport import HttpSender
@@ -506,7 +510,8 @@ def cmd_verify(ctx: Context) -> int:
             status = check.status.value.upper()
             ctx.print(f"{status:<9} {folder / check.file}  clip {check.clip}{detail}")
         for name in report.extra:
-            ctx.print(f"EXTRA     {folder / name}  (not listed in the manifest)")
+            why = "not a regular file" if name == README_FILE else "not listed in the manifest"
+            ctx.print(f"EXTRA     {folder / name}  ({why})")
         ctx.say(f"{folder}: {report.summary()}")
         failed += not report.ok
     if failed:

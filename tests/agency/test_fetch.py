@@ -260,6 +260,28 @@ async def test_tampered_folder_fails_verification(
     )
 
 
+async def test_verify_fails_a_folder_hiding_files_in_a_readme_folder(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / "evidence"
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    (folder,) = (out / home.node.identity.fingerprint).iterdir()
+    (folder / "README.txt").unlink()
+    (folder / "README.txt").mkdir()
+    (folder / "README.txt" / "hidden.mp4").write_bytes(clips.data["c1"])
+    result = await cli.run("verify", str(folder))
+    assert result.status == 1
+    assert f"EXTRA     {folder / 'README.txt'}  (not a regular file)" in result.out
+    assert "evidence NOT intact: extra file README.txt" in result.err
+
+
 async def test_verify_can_require_a_home(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:

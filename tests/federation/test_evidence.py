@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from typing import TYPE_CHECKING, Any, Self
 
 import pytest
@@ -499,9 +500,52 @@ def test_missing_manifest_is_refused(evidence: Path) -> None:
 
 
 def test_unreadable_manifest_is_refused(tmp_path: Path) -> None:
-    (tmp_path / MANIFEST_FILE).mkdir()
-    with pytest.raises(EvidenceError, match=r"manifest\.json cannot be read"):
-        verify_folder(tmp_path)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_bytes(b"")
+    with pytest.raises(EvidenceError, match=r"manifest\.json cannot be read \(Not a directory\)"):
+        verify_folder(not_a_folder)
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink", "fifo"])
+def test_manifest_that_is_not_a_regular_file_is_refused(
+    evidence: Path, tmp_path: Path, kind: str
+) -> None:
+    path = evidence / MANIFEST_FILE
+    outside = tmp_path / "elsewhere.json"
+    path.rename(outside)
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "symlink":
+        path.symlink_to(outside)  # the genuine manifest, but outside the folder
+    else:
+        os.mkfifo(path)  # opening it for reading must not wait for a writer
+    with pytest.raises(EvidenceError, match=r"manifest\.json is not a regular file"):
+        verify_folder(evidence)
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink"])
+def test_readme_that_is_not_a_regular_file_is_extra(
+    evidence: Path, tmp_path: Path, kind: str
+) -> None:
+    readme = evidence / README_FILE
+    readme.unlink()
+    if kind == "folder":
+        readme.mkdir()
+        (readme / "hidden.mp4").write_bytes(DATA["clip_a"])
+    else:
+        (tmp_path / "notes").write_text("anything")
+        readme.symlink_to(tmp_path / "notes")
+    report = verify_folder(evidence)
+    assert report.extra == (README_FILE,)
+    assert not report.ok
+    assert report.summary() == "evidence NOT intact: extra file README.txt"
+
+
+def test_fifo_in_place_of_a_clip_is_a_mismatch_without_blocking(evidence: Path) -> None:
+    (evidence / "clip_a.mp4").unlink()
+    os.mkfifo(evidence / "clip_a.mp4")
+    check = verify_folder(evidence).clips[0]
+    assert (check.status, check.detail) == (ClipStatus.MISMATCH, "not a regular file")
 
 
 def test_oversize_manifest_is_refused(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ means its schema and signature were checked. Nothing here knows where the home i
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -28,6 +30,7 @@ from .errors import EvidenceError, MalformedJSONError
 from .identity import grouped, keyid, verify
 
 if TYPE_CHECKING:
+    import io
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
@@ -44,6 +47,9 @@ MAX_TIME: Final = 253_402_300_799
 MANIFEST_FILE: Final = "manifest.json"
 README_FILE: Final = "README.txt"
 CHUNK: Final = 1 << 20
+# Files of an evidence folder are read only if they are regular files: a symlink is not
+# followed (it could point anywhere) and a FIFO or device never blocks the reader.
+_READ_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 KEYID_RE: Final = re.compile(r"[A-Z2-7]{32}")
 HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
@@ -350,28 +356,49 @@ class FolderReport:
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """Hex SHA-256 and size of a file, read in 1 MiB chunks (clips can be hundreds of MB)."""
+    with path.open("rb", buffering=0) as file:
+        return _digest(file)
+
+
+def _digest(file: io.RawIOBase | io.BufferedIOBase) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    with path.open("rb", buffering=0) as file:
-        while count := file.readinto(buffer):
-            digest.update(view[:count])
-            size += count
+    while count := file.readinto(buffer):
+        digest.update(view[:count])
+        size += count
     return digest.hexdigest(), size
+
+
+def _open_regular(path: Path) -> io.BufferedReader | None:
+    """Open path for reading; None if it is not a regular file (OSError as os.open raises)."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            return None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def read_manifest(folder: Path) -> Manifest:
     """Parse and verify an evidence folder's manifest.json strictly; raise EvidenceError."""
     path = folder / MANIFEST_FILE
     try:
-        with path.open("rb") as file:
-            # One byte beyond the limit is enough for the parser to refuse it.
-            data = file.read(DEFAULT_LIMITS.max_bytes + 1)
+        file = _open_regular(path)
     except FileNotFoundError:
         _fail(f"{MANIFEST_FILE} is missing")
     except OSError as err:
         _fail(f"{MANIFEST_FILE} cannot be read ({err.strerror})")
+    if file is None:
+        _fail(f"{MANIFEST_FILE} is not a regular file")
+    with file:
+        # One byte beyond the limit is enough for the parser to refuse it.
+        data = file.read(DEFAULT_LIMITS.max_bytes + 1)
     try:
         obj = loads(data)
     except MalformedJSONError as err:
@@ -387,31 +414,40 @@ def verify_folder(folder: Path, *, expected_home: str | None = None) -> FolderRe
 
     The manifest must parse strictly, be signed by its home and, when expected_home (keyid or
     grouped fingerprint) is given, by that home; otherwise EvidenceError. Each listed file
-    must be a regular file with the listed size and SHA-256, and no file other than
-    manifest.json and README.txt may be present; those findings are in the report
-    (`ok`, `summary()`, `raise_for_failure()`). README.txt is informative and not checked.
+    must be a regular file with the listed size and SHA-256, and nothing other than
+    manifest.json and README.txt may be present, both regular files (a README.txt that is a
+    folder or a symlink is extra); those findings are in the report (`ok`, `summary()`,
+    `raise_for_failure()`). The content of README.txt is informative and not checked.
     """
     manifest = read_manifest(folder)
     if expected_home is not None and expected_home.replace("-", "").upper() != manifest.home:
         _fail(f"manifest is signed by home {manifest.fingerprint}, not the expected one")
     checks = tuple(_check_clip(folder, clip) for clip in manifest.clips)
-    known = {MANIFEST_FILE, README_FILE} | {clip.file for clip in manifest.clips}
-    extra = tuple(sorted(p.name for p in folder.iterdir() if p.name not in known))
+    known = {MANIFEST_FILE} | {clip.file for clip in manifest.clips}
+    extra = tuple(
+        sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.name not in known
+            and not (p.name == README_FILE and stat.S_ISREG(p.lstat().st_mode))
+        )
+    )
     return FolderReport(manifest, checks, extra)
 
 
 def _check_clip(folder: Path, clip: ClipEvidence) -> ClipCheck:
-    path = folder / clip.file
     try:
-        info = path.lstat()
+        file = _open_regular(folder / clip.file)
     except FileNotFoundError:
         return ClipCheck(clip.clip, clip.file, ClipStatus.MISSING)
-    if not stat.S_ISREG(info.st_mode):
+    if file is None:
         return ClipCheck(clip.clip, clip.file, ClipStatus.MISMATCH, "not a regular file")
-    if info.st_size != clip.size:
-        detail = f"{info.st_size} bytes, manifest says {clip.size}"
-        return ClipCheck(clip.clip, clip.file, ClipStatus.MISMATCH, detail)
-    digest, _ = sha256_file(path)
+    with file:
+        size = os.fstat(file.fileno()).st_size
+        if size != clip.size:
+            detail = f"{size} bytes, manifest says {clip.size}"
+            return ClipCheck(clip.clip, clip.file, ClipStatus.MISMATCH, detail)
+        digest, _ = _digest(file)
     if digest != clip.sha256:
         return ClipCheck(clip.clip, clip.file, ClipStatus.MISMATCH, "sha256 differs")
     return ClipCheck(clip.clip, clip.file, ClipStatus.OK)
