@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import stat
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -44,7 +46,7 @@ from custom_components.porchlight.federation.transport import HttpSender
 
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
-from .fetch import Downloader, OfferFetcher, Outcome
+from .fetch import INCOMING, Downloader, OfferFetcher, Outcome
 from .profile import Profile, check_name, default_root, normalize_endpoint, write_private
 from .server import DELIVER_EVERY, Inbox
 
@@ -489,35 +491,68 @@ def cmd_verify(ctx: Context) -> int:
     if not root.is_dir():
         msg = f"{root} is not a folder"
         raise UsageError(msg)
-    if (root / MANIFEST_FILE).exists():
+    strays: list[str] = []
+    if os.path.lexists(root / MANIFEST_FILE):
         folders = [root]
     else:
-        found = {p.parent for p in root.rglob(MANIFEST_FILE) if ".incoming" not in p.parts}
-        folders = sorted(found)
-    if not folders:
+        folders, strays = survey(root)
+    if not folders and not strays:
         msg = f"no evidence folder (one holding {MANIFEST_FILE}) in {root}"
         raise CommandError(msg)
-    failed = 0
-    for folder in folders:
-        try:
-            report = verify_folder(folder, expected_home=ctx.args.home)
-        except EvidenceError as err:
-            ctx.print(f"FAILED    {folder}: {err.detail}")
-            failed += 1
-            continue
-        for check in report.clips:
-            detail = f" ({check.detail})" if check.detail else ""
-            status = check.status.value.upper()
-            ctx.print(f"{status:<9} {folder / check.file}  clip {check.clip}{detail}")
-        for name in report.extra:
-            why = "not a regular file" if name == README_FILE else "not listed in the manifest"
-            ctx.print(f"EXTRA     {folder / name}  ({why})")
-        ctx.say(f"{folder}: {report.summary()}")
-        failed += not report.ok
+    failed = sum(not _verify_one(ctx, folder) for folder in folders)
+    for line in strays:
+        ctx.print(line)
+    problems = []
     if failed:
-        msg = f"{failed} of {len(folders)} evidence folder(s) failed verification"
-        raise CommandError(msg)
+        problems.append(f"{failed} of {len(folders)} evidence folder(s) failed verification")
+    if strays:
+        problems.append(f"{len(strays)} item(s) outside any intact evidence folder")
+    if problems:
+        raise CommandError("; ".join(problems))
     return 0
+
+
+def survey(root: Path) -> tuple[list[Path], list[str]]:
+    """The evidence folders below root, and a line for everything else found there.
+
+    A tree of evidence holds evidence folders and the folders above them, nothing else:
+    a file outside an evidence folder (planted, or the clips of a folder whose manifest.json
+    went missing) is EXTRA, and downloads fetch has not filed yet are UNFILED. Symbolic
+    links are never followed (one to a folder is EXTRA like any other non-folder).
+    """
+    folders: list[Path] = []
+    strays: list[str] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        for entry in sorted(directory.iterdir(), reverse=True):
+            if not stat.S_ISDIR(entry.lstat().st_mode):
+                strays.append(f"EXTRA     {entry}  (not in an evidence folder)")
+            elif entry.name == INCOMING:
+                if any(entry.iterdir()):
+                    strays.append(f"UNFILED   {entry}  (downloads not filed yet: run fetch again)")
+            elif os.path.lexists(entry / MANIFEST_FILE):
+                folders.append(entry)
+            else:
+                pending.append(entry)
+    return sorted(folders), sorted(strays, key=lambda line: line[10:])
+
+
+def _verify_one(ctx: Context, folder: Path) -> bool:
+    try:
+        report = verify_folder(folder, expected_home=ctx.args.home)
+    except EvidenceError as err:
+        ctx.print(f"FAILED    {folder}: {err.detail}")
+        return False
+    for check in report.clips:
+        detail = f" ({check.detail})" if check.detail else ""
+        status = check.status.value.upper()
+        ctx.print(f"{status:<9} {folder / check.file}  clip {check.clip}{detail}")
+    for name in report.extra:
+        why = "not a regular file" if name == README_FILE else "not listed in the manifest"
+        ctx.print(f"EXTRA     {folder / name}  ({why})")
+    ctx.say(f"{folder}: {report.summary()}")
+    return report.ok
 
 
 type Command = Callable[[Context], int | Coroutine[None, None, int]]

@@ -58,6 +58,7 @@ MAX_RETRIES: Final = 5
 RETRY_DELAY: Final = 0.5
 CONNECT_TIMEOUT: Final = 10.0
 READ_TIMEOUT: Final = 30.0
+INCOMING: Final = ".incoming"  # below --out: downloads not filed yet
 _CONTENT_RANGE: Final = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -352,7 +353,7 @@ class OfferFetcher:
             self.say(f"  the evidence manifest is not acceptable ({err.detail}); nothing fetched")
             return OfferResult(None, {}, error=err.detail)
         folder = self.folder(offer)
-        incoming = self.out / ".incoming" / offer.event_id
+        incoming = self.out / INCOMING / offer.event_id
         if (folder / MANIFEST_FILE).exists():
             return await self._filed(folder, manifest)
         if folder.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from typing import TYPE_CHECKING
 
@@ -460,6 +461,61 @@ async def test_fetch_without_offers_or_with_an_unknown_request(cli: Cli, network
     result = await cli.run("fetch", "f" * 12)
     assert result.status == 1
     assert "names no request" in result.err
+
+
+async def test_verify_of_a_tree_reports_everything_that_is_not_intact_evidence(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    out = tmp_path / ".incoming" / "case1"  # the user's own path may hold any name
+    assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
+    home_dir = out / home.node.identity.fingerprint
+    (folder,) = home_dir.iterdir()
+    assert (await cli.run("verify", str(out))).status == 0
+
+    copy = home_dir / "offer-0000000000000000"
+    shutil.copytree(folder, copy)
+    (copy / "manifest.json").unlink()  # its clips are no longer evidence anyone can check
+    (home_dir / "planted.mp4").write_bytes(clips.data["c1"])
+    (out / "notes.txt").write_text("x")
+    (out / "elsewhere").symlink_to(folder, target_is_directory=True)
+    (out / ".incoming" / ("f" * 64)).mkdir(parents=True)
+    (out / ".incoming" / ("f" * 64) / "c1.mp4.part").write_bytes(b"partial")
+    result = await cli.run("verify", str(out))
+    assert result.status == 1
+    assert result.out.splitlines() == [
+        f"OK        {folder / 'c1.mp4'}  clip c1",
+        f"UNFILED   {out / '.incoming'}  (downloads not filed yet: run fetch again)",
+        f"EXTRA     {copy / 'README.txt'}  (not in an evidence folder)",
+        f"EXTRA     {copy / 'c1.mp4'}  (not in an evidence folder)",
+        f"EXTRA     {home_dir / 'planted.mp4'}  (not in an evidence folder)",
+        f"EXTRA     {out / 'elsewhere'}  (not in an evidence folder)",
+        f"EXTRA     {out / 'notes.txt'}  (not in an evidence folder)",
+    ]
+    assert one_line_error(result.err.splitlines(keepends=True)[-1]) == (
+        "6 item(s) outside any intact evidence folder"
+    )
+
+
+async def test_verify_of_a_tree_without_evidence_folders_reports_what_is_there(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "home" / "offer-0123456789abcdef").mkdir(parents=True)
+    (tmp_path / "home" / "offer-0123456789abcdef" / "c1.mp4").write_bytes(b"clip")
+    (tmp_path / ".incoming").mkdir()  # empty: nothing waits to be filed
+    result = cli.run_sync("verify", str(tmp_path))
+    assert result.status == 1
+    assert result.out == (
+        f"EXTRA     {tmp_path / 'home' / 'offer-0123456789abcdef' / 'c1.mp4'}  "
+        "(not in an evidence folder)\n"
+    )
+    assert "1 item(s) outside any intact evidence folder" in one_line_error(result.err)
 
 
 def test_verify_needs_a_folder_with_evidence(cli: Cli, tmp_path: Path) -> None:
