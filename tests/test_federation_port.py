@@ -132,6 +132,14 @@ async def test_neighbor_pairs_and_delivers_through_the_federation_port(
     neighbor.node.broadcast_alert("Gate left open")
     assert await neighbor.node.deliver(network.sender) == 1
     assert [e.body["text"] for e in node.received] == ["Gate left open"]
+    # The pairing answer left through the port: it is in the audit log, as on HA's port.
+    audit = init_integration.runtime_data.desk.audit
+    [accept] = [
+        e
+        for e in await hass.async_add_executor_job(lambda: list(audit.entries()))
+        if e.kind == "message_sent"
+    ]
+    assert (accept.subject, accept.actor) == ("pair_accept", "127.0.0.1")
 
 
 async def test_invite_endpoint_follows_the_federation_port(

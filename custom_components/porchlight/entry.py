@@ -16,7 +16,6 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
-from yarl import URL
 
 from . import services, views
 from .consent.audit import AuditError, AuditLog
@@ -46,6 +45,7 @@ from .const import (
 )
 from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
+from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
 from .footage import DeskSettings, FootageDesk
 from .recorder.index import ClipIndex, ClipIndexError
@@ -122,16 +122,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         serial_number=identity.fingerprint,
     )
 
-    # Federation: pinned peers, open invites and the outbox, delivered on a timer.
-    federation = await async_setup_federation(hass, entry, identity)
-
-    # The consent desk: requests and shares (committed on every change) and the audit log of
-    # everything that leaves. Neither is ever recreated over an unreadable file.
+    # The consent desk's files: requests and shares (committed on every change) and the
+    # audit log of everything that leaves. Neither is ever recreated over an unreadable
+    # file. Opened before the federation: nothing may leave before the log can record it.
+    clock = SystemClock()
+    store: ConsentStore | None = None
     try:
         store = await hass.async_add_executor_job(ConsentStore, root / CONSENT_FILE)
-        audit = AuditLog(root / AUDIT_FILE, identity, federation.node.clock)
+        audit = AuditLog(root / AUDIT_FILE, identity, clock)
         await hass.async_add_executor_job(audit.open)
     except (ConsentStoreError, AuditError) as err:
+        if store is not None:
+            await hass.async_add_executor_job(store.close)
         await hass.async_add_executor_job(index.close)
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -140,13 +142,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         ) from err
     _report_audit(hass, audit)
 
-    async def _record_outbound(url: str, body: bytes) -> None:
-        # Write-ahead: if this raises, the sender refuses to send.
-        await hass.async_add_executor_job(
-            lambda: audit.append("message_sent", subject=_host(url), payload=body)
-        )
-
-    federation.sender.before_send = _record_outbound
+    # Federation: pinned peers, open invites and the outbox, delivered on a timer; every
+    # message and pairing answer is written to the audit log before it is sent.
+    federation = await async_setup_federation(hass, entry, identity, clock, audit)
 
     cameras = tuple(entry.options[CONF_CAMERAS])
     recorder = HomeRecorder(
@@ -216,11 +214,6 @@ def desk_settings(options: Mapping[str, Any]) -> DeskSettings:
 def _micro_degrees(location: Mapping[str, float]) -> tuple[int, int]:
     """The home's location as the integers areas are compared in (never sent anywhere)."""
     return round(location[CONF_LATITUDE] * 1e6), round(location[CONF_LONGITUDE] * 1e6)
-
-
-def _host(url: str) -> str:
-    """Where a message went, for the audit log (host and port; no path, no token)."""
-    return URL(url).authority
 
 
 def _report_audit(hass: HomeAssistant, audit: AuditLog) -> None:

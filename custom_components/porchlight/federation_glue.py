@@ -27,7 +27,6 @@ from homeassistant.helpers.storage import STORAGE_DIR, Store
 from yarl import URL
 
 from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
-from .federation.clock import SystemClock
 from .federation.listener import Listener
 from .federation.node import API_PREFIX, Node, Settings
 from .federation.outbox import Outbox
@@ -38,7 +37,9 @@ if TYPE_CHECKING:
 
     from homeassistant.core import Event, HomeAssistant
 
+    from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
+    from .federation.clock import Clock
     from .federation.identity import Identity
     from .federation.messages import Envelope
 
@@ -266,17 +267,35 @@ def _reason(err: OSError) -> str:
 
 
 async def async_setup_federation(
-    hass: HomeAssistant, entry: PorchlightConfigEntry, identity: Identity
+    hass: HomeAssistant,
+    entry: PorchlightConfigEntry,
+    identity: Identity,
+    clock: Clock,
+    audit: AuditLog,
 ) -> Federation:
-    """Load the node's state and outbox, and start the delivery timer."""
+    """Load the node's state and outbox, wire it to the audit log, start delivering."""
     store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY, private=True)
     outbox = Outbox(outbox_path(hass))
     await hass.async_add_executor_job(outbox.load)
-    clock = SystemClock()
+
+    async def record_sent(url: str, body: bytes) -> None:
+        # Write-ahead: if this raises, the sender refuses to send. Host and port only: no
+        # path, no token.
+        await hass.async_add_executor_job(
+            lambda: audit.append("message_sent", subject=URL(url).authority, payload=body)
+        )
+
+    async def record_reply(remote: str, body: bytes) -> None:
+        await hass.async_add_executor_job(
+            lambda: audit.append("message_sent", actor=remote, subject="pair_accept", payload=body)
+        )
+
     node = Node(identity, Settings(name=entry.data[CONF_HOME_NAME]), clock, outbox=outbox)
+    node.record_reply = record_reply
     if (state := await store.async_load()) is not None:
         node.load_state(state)
-    federation = Federation(hass, node, store, HttpSender(async_get_clientsession(hass), clock))
+    sender = HttpSender(async_get_clientsession(hass), clock, before_send=record_sent)
+    federation = Federation(hass, node, store, sender)
     node.on_change = federation.changed
     node.on_message = federation.received
     entry.async_on_unload(

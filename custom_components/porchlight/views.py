@@ -129,19 +129,10 @@ class PairView(_FederationView):
     name = "api:porchlight:federation:pair"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Handle one redemption; the signed acceptance is logged before it is sent."""
+        """Handle one redemption (the node has the acceptance logged before it is sent)."""
         if (node := _node(self.hass)) is None:
             return _not_ready()
-        response = await serve_pair(node, request)
-        if response.status == HTTPStatus.OK and isinstance(response.body, bytes):
-            audit = loaded_entry(self.hass).runtime_data.desk.audit
-            body = response.body
-            await self.hass.async_add_executor_job(
-                lambda: audit.append(
-                    "message_sent", actor=request.remote or "", subject="pair_accept", payload=body
-                )
-            )
-        return response
+        return await serve_pair(node, request)
 
 
 class IdentityView(_FederationView):

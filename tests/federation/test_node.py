@@ -15,6 +15,7 @@ from custom_components.porchlight.federation.canonical import canon
 from custom_components.porchlight.federation.errors import (
     BodyTooLargeError,
     InviteInvalidError,
+    PeerRefusedError,
     RevokedKeyError,
     SenderMismatchError,
 )
@@ -198,3 +199,40 @@ def test_a_revoked_key_is_never_pinned_again() -> None:
         registry.add(Peer(key.keyid, key.public_key, "neighbor", "x", "http://x", 0, trusted=True))
     assert registry.knows(key.keyid)
     assert registry.get(key.keyid) is None
+
+
+async def test_pairing_answer_is_recorded_before_it_is_sent(network: Network) -> None:
+    home = await network.start("A")
+    neighbor = await network.start("B")
+    recorded: list[tuple[str, bytes]] = []
+
+    async def record(remote: str, body: bytes) -> None:
+        recorded.append((remote, body))
+
+    home.node.record_reply = record
+    peer = await neighbor.node.accept_invite(
+        home.node.create_invite(lan=True).to_text(), network.sender, lan=True
+    )
+    [(remote, body)] = recorded
+    assert remote == "127.0.0.1"
+    assert b'"type":"pair_accept"' in body
+    assert peer.keyid == home.node.identity.keyid
+
+
+async def test_pairing_that_cannot_be_recorded_changes_nothing(network: Network) -> None:
+    home = await network.start("A")
+    neighbor = await network.start("B")
+
+    async def broken(_remote: str, _body: bytes) -> None:
+        msg = "disk full"
+        raise OSError(msg)
+
+    home.node.record_reply = broken
+    text = home.node.create_invite(lan=True).to_text()
+    with pytest.raises(PeerRefusedError):
+        await neighbor.node.accept_invite(text, network.sender, lan=True)
+    assert list(home.node.peers) == []
+    # The invite was not used up: once the log works again, the same invite pairs.
+    home.node.record_reply = None
+    await neighbor.node.accept_invite(text, network.sender, lan=True)
+    assert [p.keyid for p in home.node.peers] == [neighbor.node.identity.keyid]

@@ -174,6 +174,9 @@ class Node:
     on_change: ChangeListener | None = None
     on_message: Callable[[Envelope], None] | None = None
     on_request: RequestListener | None = None
+    # Called with the remote address and the exact bytes of a reply that carries data (the
+    # pair_accept) before it is sent, wherever it is served: the home's audit log.
+    record_reply: Callable[[str, bytes], Awaitable[None]] | None = None
     # Footage requests this node (an agency) issued: event id -> expiry. Offers are accepted
     # for these only.
     issued: dict[str, int] = field(default_factory=dict)
@@ -288,7 +291,7 @@ class Node:
         self._check_authority(request)
         # Before any crypto, the budget of this key *from this address*: keyids are public,
         # so a stranger naming a peer's keyid must not spend that peer's own budget.
-        if not self._claimed_rate.allow(f"{peer.keyid} {request.remote}", now):
+        if not self._claimed_rate.allow(f"{peer.keyid} {address_key(request.remote)}", now):
             msg = "too many requests from this address for this peer"
             raise RateLimitedError(msg)
         check_times(hop, now)
@@ -562,6 +565,20 @@ class Node:
         if envelope.to != self.identity.keyid:
             msg = "invite redeemed at the wrong instance"
             raise WrongRecipientError(msg)
+        accept = seal(
+            self.identity,
+            "pair_accept",
+            {"token_hash": digest, "name": self.settings.name, "role": self.settings.role},
+            to=envelope.sender,
+            now=now,
+            lifetime=PAIRING_LIFETIME,
+            message_id=new_nonce(),
+        )
+        payload = accept.to_json()
+        if self.record_reply is not None:
+            # Written ahead, like everything that leaves: if recording fails, nothing is
+            # consumed or pinned and the redeemer may try again.
+            await self.record_reply(request.remote, canon(payload))
         self.invites.consume(digest)
         role: Role = "agency" if envelope.body["role"] == "agency" else "neighbor"
         peer = Peer(
@@ -579,16 +596,7 @@ class Node:
         self.peers.add(peer)
         self._changed("state")
         _LOGGER.info("Paired with %s %s", role, peer.fingerprint)
-        accept = seal(
-            self.identity,
-            "pair_accept",
-            {"token_hash": digest, "name": self.settings.name, "role": self.settings.role},
-            to=envelope.sender,
-            now=now,
-            lifetime=PAIRING_LIFETIME,
-            message_id=new_nonce(),
-        )
-        return Reply(HTTPStatus.OK, accept.to_json())
+        return Reply(HTTPStatus.OK, payload)
 
     async def handle_offer(self, request: Incoming, read_body: ReadBody) -> Reply:
         """An agency's offer endpoint: a home's answer to one of our requests.
