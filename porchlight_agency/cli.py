@@ -530,7 +530,8 @@ def survey(root: Path) -> tuple[list[Path], list[str]]:
                 strays.append(f"EXTRA     {entry}  (not in an evidence folder)")
             elif entry.name == INCOMING:
                 if any(entry.iterdir()):
-                    strays.append(f"UNFILED   {entry}  (downloads not filed yet: run fetch again)")
+                    why = "downloads not filed: fetch unfinished, or what it could not file"
+                    strays.append(f"UNFILED   {entry}  ({why})")
             elif os.path.lexists(entry / MANIFEST_FILE):
                 folders.append(entry)
             else:

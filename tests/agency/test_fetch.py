@@ -491,7 +491,10 @@ async def test_verify_of_a_tree_reports_everything_that_is_not_intact_evidence(
     assert result.status == 1
     assert result.out.splitlines() == [
         f"OK        {folder / 'c1.mp4'}  clip c1",
-        f"UNFILED   {out / '.incoming'}  (downloads not filed yet: run fetch again)",
+        (
+            f"UNFILED   {out / '.incoming'}  "
+            "(downloads not filed: fetch unfinished, or what it could not file)"
+        ),
         f"EXTRA     {copy / 'README.txt'}  (not in an evidence folder)",
         f"EXTRA     {copy / 'c1.mp4'}  (not in an evidence folder)",
         f"EXTRA     {home_dir / 'planted.mp4'}  (not in an evidence folder)",
