@@ -45,14 +45,22 @@ def parse_time(text: str, option: str) -> int:
     except ValueError:
         msg = f"{option}: not an ISO 8601 time: {text!r} (e.g. 2026-10-01T14:05-04:00)"
         raise UsageError(msg) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return int(moment.timestamp())
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
+        return int(moment.astimezone(UTC).timestamp())
+    except ValueError, OverflowError, OSError:
+        # Near year 1 or 9999 the offset carries the time out of what datetime represents.
+        msg = f"{option}: {text!r} is outside the range of times a request can name"
+        raise UsageError(msg) from None
 
 
 def format_time(seconds: int) -> str:
     """UTC seconds as an ISO 8601 UTC time, for what the officer reads back."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError, OverflowError, OSError:
+        return f"{seconds} s after 1970-01-01 UTC"  # beyond year 9999: shown as given
 
 
 def check_window(start: int, end: int, now: int) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from porchlight_agency.request import parse_time
+from porchlight_agency.request import format_time, parse_time
 
 from .conftest import iso, issue_request, paired_home
 
@@ -174,6 +174,14 @@ NOW = time.time()
         ({"--hours-valid": "0"}, "--hours-valid: 1 to 336"),
         ({"--radius": "wide"}, "argument --radius: invalid float value: 'wide'"),
         ({"--case": None}, "the following arguments are required: --case"),
+        ({"--from": "0001-01-01"}, "--from: '0001-01-01' is outside the range of times"),
+        ({"--from": "0001-01-01T00:00+05:00"}, "--from: '0001-01-01T00:00+05:00' is outside"),
+        ({"--to": "9999-12-31T23:59"}, "--to: '9999-12-31T23:59' is outside the range"),
+        ({"--to": "9999-12-31T23:59-12:00"}, "--to: '9999-12-31T23:59-12:00' is outside"),
+        (
+            {"--from": "9999-12-31T23:00Z", "--to": "9999-12-31T23:59Z"},
+            "--to lies in the future (9999-12-31 23:59:00 UTC)",
+        ),
     ],
 )
 def test_request_outside_the_homes_limits_is_refused_locally(
@@ -219,3 +227,8 @@ def test_times_without_offset_are_local_time(cli: Cli, monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_times_beyond_year_9999_are_shown_as_seconds() -> None:
+    assert format_time(0) == "1970-01-01 00:00:00 UTC"
+    assert format_time(10**15) == "1000000000000000 s after 1970-01-01 UTC"
