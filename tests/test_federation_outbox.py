@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from custom_components.porchlight.consent.audit import AuditLog
 from custom_components.porchlight.federation import outbox as outbox_module
+from custom_components.porchlight.federation.clock import SystemClock
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.json_file import write_json
 from custom_components.porchlight.federation.outbox import Outbox
@@ -70,10 +72,17 @@ def slow_disk(monkeypatch: pytest.MonkeyPatch) -> SlowDisk:
 
 
 @pytest.fixture
-async def federation(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> Federation:
-    """The federation of an entry, without the cameras and recorders of a full setup."""
+async def federation(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, tmp_path: Path
+) -> Federation:
+    """The federation of an entry, without the cameras and recorders of a full setup.
+
+    Nothing is sent here, so the audit log is never opened (it touches no file until then).
+    """
     mock_config_entry.add_to_hass(hass)
-    return await async_setup_federation(hass, mock_config_entry, Identity.generate())
+    identity, clock = Identity.generate(), SystemClock()
+    audit = AuditLog(tmp_path / "audit.db", identity, clock)
+    return await async_setup_federation(hass, mock_config_entry, identity, clock, audit)
 
 
 def _queue(federation: Federation, peer: str) -> None:
