@@ -214,8 +214,8 @@ def cmd_invite(ctx: Context) -> int:
     with ctx.profile.locked():
         node = ctx.load()
         invite = node.create_invite(lifetime=hours * 3600, lan=ctx.args.lan)
+        text = invite.to_text()  # before saving: an invite that cannot be shown is not kept
         ctx.profile.save(node)
-    text = invite.to_text()
     if ctx.args.qr is not None:
         try:
             write_private(ctx.args.qr, qr_svg(text).encode())

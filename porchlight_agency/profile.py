@@ -46,6 +46,7 @@ from custom_components.porchlight.federation.messages import (
 from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
 from custom_components.porchlight.federation.outbox import Outbox
 from porchlight_agency.errors import CommandError
+from porchlight_agency.text import check_typed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -91,7 +92,7 @@ def normalize_endpoint(url: str) -> str:
 
 def check_name(name: str) -> str:
     """The agency's display name, or ValueError."""
-    name = name.strip()
+    name = check_typed(name.strip(), "--name")
     if not NAME.check(name):
         msg = "the name must be 1 to 64 characters"
         raise ValueError(msg)

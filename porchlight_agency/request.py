@@ -20,6 +20,7 @@ from custom_components.porchlight.federation.geo import (
 from custom_components.porchlight.federation.messages import MAX_HOPS, REQUEST_LIFETIME
 
 from .errors import UsageError
+from .text import check_typed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,7 +134,11 @@ def check_area(area: Circle | Polygon) -> JSON:
 
 def check_text(case: str, reason: str) -> tuple[str, str]:
     """Case number (may be empty) and reason, within what a request may carry."""
-    case, reason = case.strip(), reason.strip()
+    try:
+        case = check_typed(case.strip(), "--case")
+        reason = check_typed(reason.strip(), "--reason", newlines=True)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if len(case) > MAX_CASE:
         msg = f"--case: at most {MAX_CASE} characters"
         raise UsageError(msg)

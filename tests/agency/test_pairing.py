@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
+import pytest
+
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite
 
@@ -52,6 +54,22 @@ def test_init_rejects_a_bad_endpoint_and_a_bad_name(cli: Cli) -> None:
     bad_name = cli.run_sync("init", "--name", " ", "--endpoint", "https://pd.example.org")
     assert bad_name.status == 2
     assert "name" in bad_name.err
+    assert not (cli.profile_dir / "identity.pem").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("PD\udcff", "--name: not UTF-8 text"),  # how Python passes a stray \xff byte on
+        ("PD\x1b[2J", "--name: control character U+001B not allowed"),
+        ("Metro\nPD", "--name: control character U+000A not allowed"),
+    ],
+)
+def test_init_refuses_a_name_no_message_could_carry(cli: Cli, name: str, message: str) -> None:
+    result = cli.run_sync("init", "--name", name, "--endpoint", "https://pd.example.org")
+    assert result.status == 2
+    assert result.err.startswith(f"porchlight-agency: error: {message}")
+    assert result.err.count("\n") == 1
     assert not (cli.profile_dir / "identity.pem").exists()
 
 

@@ -92,6 +92,15 @@ async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
     assert len(cli.node().outbox) == 0
 
 
+async def test_a_reason_may_span_lines(cli: Cli, network: Network) -> None:
+    cli.init()
+    home = await paired_home(cli, network)
+    heard = Heard(home.node)
+    await issue_request(cli, "--reason", "Burglary at 14:05.\nSuspect fled on foot.")
+    ((envelope, _, _),) = heard.requests
+    assert envelope.body["reason"] == "Burglary at 14:05.\nSuspect fled on foot."
+
+
 async def test_request_with_a_geojson_polygon(cli: Cli, network: Network, tmp_path: Path) -> None:
     cli.init()
     home = await paired_home(cli, network)
@@ -174,6 +183,10 @@ NOW = time.time()
         ({"--hours-valid": "0"}, "--hours-valid: 1 to 336"),
         ({"--radius": "wide"}, "argument --radius: invalid float value: 'wide'"),
         ({"--case": None}, "the following arguments are required: --case"),
+        ({"--reason": "bad\udcff"}, "--reason: not UTF-8 text"),
+        ({"--case": "\udcfe"}, "--case: not UTF-8 text"),
+        ({"--case": "C-1\x07"}, "--case: control character U+0007 not allowed"),
+        ({"--reason": "a\rb"}, "--reason: control character U+000D not allowed"),
         ({"--from": "0001-01-01"}, "--from: '0001-01-01' is outside the range of times"),
         ({"--from": "0001-01-01T00:00+05:00"}, "--from: '0001-01-01T00:00+05:00' is outside"),
         ({"--to": "9999-12-31T23:59"}, "--to: '9999-12-31T23:59' is outside the range"),

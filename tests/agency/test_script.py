@@ -43,6 +43,20 @@ def test_script_creates_a_profile_and_fails_in_one_line(tmp_path: Path) -> None:
     assert bad.stderr.count("\n") == 1
 
 
+def test_script_refuses_arguments_that_are_not_utf8(tmp_path: Path) -> None:
+    profile = str(tmp_path / "agency")
+    argv = [str(SCRIPT), "--profile", profile, "init", "--name", b"PD\xff", "--endpoint"]
+    result = subprocess.run(
+        [*argv, "https://pd.example"], capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr == b"porchlight-agency: error: --name: not UTF-8 text (check the "
+        b"terminal's character encoding)\n"
+    )
+    assert not (tmp_path / "agency" / "identity.pem").exists()
+
+
 def test_cli_imports_no_home_assistant() -> None:
     code = (
         "import sys, porchlight_agency.cli, porchlight_agency.fetch; "
