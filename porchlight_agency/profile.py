@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,12 +31,13 @@ from typing import TYPE_CHECKING, Final
 
 from custom_components.porchlight.federation import canonical
 from custom_components.porchlight.federation.errors import ProtocolError
+from custom_components.porchlight.federation.httpsig import authority_of
 from custom_components.porchlight.federation.identity import (
     IdentityFileError,
     grouped,
     load_or_create,
 )
-from custom_components.porchlight.federation.json_file import read_json, write_json
+from custom_components.porchlight.federation.json_file import read_json, sync_folder, write_json
 from custom_components.porchlight.federation.messages import (
     HEX64_RE,
     NAME,
@@ -76,16 +78,30 @@ def default_root() -> Path:
 def normalize_endpoint(url: str) -> str:
     """The endpoint as advertised: without a trailing slash, the API prefix if no path given.
 
-    Raises ValueError with a message for people when the URL cannot be an endpoint.
+    Raises ValueError with a message for people when the URL cannot be an endpoint; the
+    message shows the URL as typed.
     """
-    url = url.strip().rstrip("/")
-    if "://" in url and url.split("://", 1)[1].count("/") == 0:
-        url += API_PREFIX
-    if len(url) > 256 or URL_RE.fullmatch(url) is None:  # noqa: PLR2004  # the schema's limit
+    typed = url.strip()
+    url = typed.rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    url = scheme.lower() + sep + rest
+    match = URL_RE.fullmatch(url)
+    try:
+        if match is None:
+            raise ValueError  # noqa: TRY301  # one message for every malformed URL
+        authority_of(url)  # a bracketed host must be an IP address, a port at most 65535
+        if match["port"] is not None and int(match["port"]) == 0:
+            raise ValueError  # noqa: TRY301
+    except ValueError:
         msg = (
-            f"not a usable endpoint URL: {url!r} (http:// or https://, host, optional port "
-            "and path; no query, user or fragment)"
+            f"not a usable endpoint URL: {typed!r} (http:// or https://, host, optional port "
+            "1 to 65535 and path; no query, user or fragment)"
         )
+        raise ValueError(msg) from None
+    if match["path"] is None:
+        url += API_PREFIX
+    if len(url) > 256:  # noqa: PLR2004  # the schema's limit
+        msg = f"the endpoint URL is longer than 256 characters: {typed!r}"
         raise ValueError(msg)
     return url
 
@@ -167,19 +183,58 @@ class Profile:
 
     # --- creation and loading ----------------------------------------------------------------
     def create(self, *, name: str, endpoint: str, clock: Clock) -> Node:
-        """Make a new profile (key, endpoint); ProfileError if one is there already."""
-        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        with self.locked():
-            if self.info_path.exists() or self.key_path.exists():
-                msg = f"{self.root} already holds an agency profile; refusing to overwrite it"
-                raise ProfileError(msg)
-            identity = load_or_create(self.key_path).identity
-            node = self._node(identity, name, clock)
+        """Make a new profile (key, endpoint); ProfileError if one is there already.
+
+        The profile is built in a fresh folder next to root and renamed into place, so it
+        appears complete or not at all: an init that fails or is interrupted leaves nothing
+        another init would refuse, and two inits racing cannot both succeed.
+        """
+        self._check_free()
+        parent = self.root.parent
+        parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self.root.name}.", suffix=".new"))
+        try:
+            built = Profile(staging)
+            identity = load_or_create(built.key_path).identity
+            node = built._node(identity, name, clock)  # the same class
             node.advertise(endpoint)
-            self.save(node)
-            # Written last: a profile.json means the rest is there.
-            write_json(self.info_path, {"format": _FORMAT, "name": name, "endpoint": endpoint})
-        return node
+            built.save(node)
+            write_json(built.info_path, {"format": _FORMAT, "name": name, "endpoint": endpoint})
+            self._check_free()
+            (self.root / ".lock").unlink(missing_ok=True)  # left by a command that found nothing
+            # Replaces an empty folder, never a non-empty one (OSError if another init won).
+            staging.rename(self.root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        sync_folder(parent)
+        return self.load(clock)
+
+    def _taken(self) -> ProfileError:
+        return ProfileError(
+            f"{self.root} already holds an agency profile; refusing to overwrite it"
+        )
+
+    def _check_free(self) -> None:
+        """ProfileError unless root is missing or an empty folder (a stray .lock aside)."""
+        try:
+            names = {p.name for p in self.root.iterdir()}
+        except FileNotFoundError:
+            return
+        except NotADirectoryError:
+            msg = f"{self.root} is not a folder"
+            raise ProfileError(msg) from None
+        if self.info_path.name in names:
+            raise self._taken()
+        if self.key_path.name in names:
+            msg = (
+                f"{self.key_path} is there without a profile.json (an init that did not finish?); "
+                "refusing to overwrite a key: move it away if it was never used, then run init"
+            )
+            raise ProfileError(msg)
+        if names - {".lock"}:
+            msg = f"{self.root} is not empty; init needs a new or empty folder"
+            raise ProfileError(msg)
 
     def load(self, clock: Clock) -> Node:
         """The agency's node as saved; ProfileError if there is no usable profile."""

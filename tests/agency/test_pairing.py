@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -55,6 +56,78 @@ def test_init_rejects_a_bad_endpoint_and_a_bad_name(cli: Cli) -> None:
     assert bad_name.status == 2
     assert "name" in bad_name.err
     assert not (cli.profile_dir / "identity.pem").exists()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://pd.example:99999",
+        "http://pd.example:0",
+        "http://[1.2.3]",
+        "http://pd.example?x=1",
+        "http://user@pd.example",
+        "ftp://pd.example",
+    ],
+)
+def test_init_refuses_an_endpoint_and_shows_it_as_typed(cli: Cli, endpoint: str) -> None:
+    result = cli.run_sync("init", "--name", "Metro PD", "--endpoint", endpoint)
+    assert result.status == 2
+    assert result.err.startswith(
+        f"porchlight-agency: error: not a usable endpoint URL: {endpoint!r} (http:// or "
+    )
+    assert result.err.count("\n") == 1
+    assert not cli.profile_dir.exists()
+
+
+def test_init_accepts_an_upper_case_scheme_and_refuses_an_overlong_endpoint(cli: Cli) -> None:
+    long = "https://pd.example/" + "a" * 240
+    result = cli.run_sync("init", "--name", "Metro PD", "--endpoint", long)
+    assert result.status == 2
+    assert "the endpoint URL is longer than 256 characters" in result.err
+    assert cli.run_sync("init", "--name", "PD", "--endpoint", "HTTPS://pd.example").status == 0
+    assert cli.node().endpoint == "https://pd.example/api/porchlight/v1"
+
+
+def test_init_refuses_a_key_left_without_a_profile_and_keeps_it(cli: Cli) -> None:
+    cli.profile_dir.mkdir()
+    key = cli.profile_dir / "identity.pem"
+    key.write_bytes(b"an earlier key")
+    result = cli.init()
+    assert result.status == 1
+    assert f"{key} is there without a profile.json" in result.err
+    assert result.err.count("\n") == 1
+    assert key.read_bytes() == b"an earlier key"
+
+
+def test_init_refuses_a_folder_holding_something_else(cli: Cli) -> None:
+    cli.profile_dir.mkdir()
+    (cli.profile_dir / "notes.txt").write_text("mine")
+    result = cli.init()
+    assert result.status == 1
+    assert "is not empty; init needs a new or empty folder" in result.err
+    assert [p.name for p in cli.profile_dir.iterdir()] == ["notes.txt"]
+
+
+def test_init_uses_an_empty_folder_even_if_a_command_left_its_lock(cli: Cli) -> None:
+    cli.profile_dir.mkdir()
+    assert cli.run_sync("invite").status == 1  # no profile yet; its lock file stays
+    assert (cli.profile_dir / ".lock").exists()
+    assert cli.init().status == 0
+    assert cli.run_sync("invite").status == 0
+
+
+def test_an_interrupted_init_leaves_nothing_half_made(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self: Path, target: Path) -> Path:
+        raise KeyboardInterrupt  # Ctrl-C with the key and state written, not yet in place
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "rename", interrupted)
+        assert cli.init().status == 130
+    assert list(cli.profile_dir.parent.iterdir()) == []
+    assert cli.init().status == 0
+    assert cli.run_sync("peers").status == 0
 
 
 @pytest.mark.parametrize(
