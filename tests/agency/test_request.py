@@ -215,6 +215,14 @@ def test_request_outside_the_homes_limits_is_refused_locally(
         (b"{not json", "is not a usable GeoJSON polygon"),
         (b'{"type": "Point", "coordinates": [1, 2]}', "is not a usable GeoJSON polygon"),
         (b" " * (1 << 20) + b"{}", "is larger than"),
+        pytest.param(
+            b"[" * 200_000 + b"]" * 200_000, "not JSON (nested too deeply)", id="deep-arrays"
+        ),
+        pytest.param(
+            b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+            "not JSON (nested too deeply)",
+            id="deep-objects",
+        ),
     ],
 )
 def test_request_with_a_bad_geojson_file_is_refused(
