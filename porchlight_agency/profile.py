@@ -239,12 +239,20 @@ class Profile:
     def load(self, clock: Clock) -> Node:
         """The agency's node as saved; ProfileError if there is no usable profile."""
         try:
-            info = read_json(self.info_path)
-        except (OSError, ValueError) as err:
+            info: object = read_json(self.info_path)  # any JSON, whatever its annotation says
+        except (OSError, ValueError, RecursionError) as err:
             msg = f"cannot read {self.info_path}: {err}"
             raise ProfileError(msg) from err
         if info is None:
             raise self._missing()
+        name = info.get("name") if isinstance(info, dict) else None
+        try:
+            name = check_name(name) if isinstance(name, str) else None
+        except ValueError:
+            name = None
+        if name is None:
+            msg = f"{self.info_path} is damaged (no usable agency name in it)"
+            raise ProfileError(msg)
         if not self.key_path.exists():
             msg = f"the key file {self.key_path} is missing"
             raise ProfileError(msg)
@@ -253,7 +261,7 @@ class Profile:
         except IdentityFileError as err:
             msg = f"cannot use {self.key_path}: {err}"
             raise ProfileError(msg) from err
-        node = self._node(identity, str(info["name"]), clock)
+        node = self._node(identity, name, clock)
         self.refresh(node)
         return node
 
@@ -280,7 +288,7 @@ class Profile:
                 raise ProfileError(msg)
             node.load_state(state)
             node.outbox.load()
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
             msg = f"the profile state in {self.root} is damaged ({type(err).__name__}: {err})"
             raise ProfileError(msg) from err
 

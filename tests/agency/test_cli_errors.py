@@ -121,6 +121,30 @@ def test_damaged_profile_files_are_reported(cli: Cli) -> None:
     assert oct(key.stat().st_mode & 0o777) == "0o600"  # tightened again
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[]", "profile.json is damaged (no usable agency name in it)"),
+        (b'{"format": 1}', "profile.json is damaged (no usable agency name in it)"),
+        (b'{"format": 1, "name": 5}', "profile.json is damaged (no usable agency name in it)"),
+        (b'{"format": 1, "name": "PD\\udcff"}', "profile.json is damaged (no usable agency"),
+        (b"[" * 100_000 + b"]" * 100_000, "cannot read"),
+    ],
+    ids=["list", "no-name", "number", "surrogate", "deep"],
+)
+def test_a_damaged_profile_file_is_named(cli: Cli, content: bytes, message: str) -> None:
+    cli.init()
+    (cli.profile_dir / "profile.json").write_bytes(content)
+    assert message in one_line_error(cli.run_sync("peers").err)
+
+
+def test_a_deeply_nested_state_file_is_damaged(cli: Cli) -> None:
+    cli.init()
+    (cli.profile_dir / "state.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    error = one_line_error(cli.run_sync("peers").err)
+    assert error.startswith(f"the profile state in {cli.profile_dir} is damaged (RecursionError")
+
+
 def test_busy_profile_fails_after_waiting(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     cli.init()
     monkeypatch.setattr(profile_module, "LOCK_TIMEOUT", 0.2)
