@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 # custom_components package that would otherwise shadow ours.
 import custom_components.porchlight  # noqa: F401  # isort: skip
 
-import time
 
 import aiohttp
 import pytest
@@ -32,11 +31,10 @@ from custom_components.porchlight.const import (
     DOMAIN,
     RECORDING_DEFAULTS,
 )
-from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.node import API_PREFIX
 from porchlight_dev.rtsp import RtspServer, make_camera_video
 
-from .federation.loopback import Network
+from .federation.loopback import FollowingClock, Network
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator
@@ -190,7 +188,7 @@ async def init_integration(
 async def network(socket_enabled: None) -> AsyncGenerator[Network]:
     """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
     async with aiohttp.ClientSession() as session:
-        net = Network(ManualClock(int(time.time())), session)
+        net = Network(FollowingClock(), session)
         yield net
         for running in list(net.running):
             await net.stop(running)

@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import probatio as vol
 import pytest
 from aiohttp import web
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -258,6 +259,27 @@ async def test_invite_needs_a_reachable_url(
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "create_invite")
     assert err.value.translation_key == "no_endpoint"
+
+
+async def test_invite_refuses_a_home_assistant_url_peers_would_refuse(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.config.external_url = "http://my_home.example:8123"  # "_" is not allowed in a host
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "create_invite")
+    assert err.value.translation_key == "endpoint_unusable"
+    assert init_integration.runtime_data.federation.node.endpoint is None
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://x:99999/api/porchlight/v1", "http://[::1/api", "ftp://x/api", "http://x/a/../b"],
+)
+async def test_invite_refuses_an_endpoint_peers_would_refuse(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str
+) -> None:
+    with pytest.raises(vol.Invalid, match="not a usable endpoint"):
+        await _call(hass, "create_invite", endpoint=endpoint)
 
 
 async def test_invite_defaults_to_home_assistant_url(

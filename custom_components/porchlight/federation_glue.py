@@ -175,7 +175,14 @@ class Federation:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN, translation_key="no_endpoint"
                 ) from err
-        self.node.advertise(endpoint)
+        try:
+            self.node.advertise(endpoint)
+        except ValueError as err:  # Home Assistant's own URL, which peers would refuse
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="endpoint_unusable",
+                translation_placeholders={"endpoint": endpoint},
+            ) from err
         return endpoint.rstrip("/")
 
     def share_endpoint(self) -> str:

@@ -24,6 +24,7 @@ from .federation.errors import (
 )
 from .federation.identity import Identity
 from .federation.invites import qr_svg, token_hash
+from .federation.messages import valid_url
 from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
 
@@ -44,7 +45,16 @@ ATTR_COMPROMISED: Final = "compromised"
 ATTR_LAN: Final = "lan"
 ATTR_CODE: Final = "code"
 
-_ENDPOINT = probatio.All(cv.string, probatio.Match(r"^https?://"))
+
+def _usable_endpoint(value: str) -> str:
+    """An endpoint peers will accept in invites and pairing requests (messages.valid_url)."""
+    if not valid_url(value.rstrip("/")):
+        msg = "not a usable endpoint URL (host, optional port, path; nothing else)"
+        raise probatio.Invalid(msg)
+    return value
+
+
+_ENDPOINT = probatio.All(cv.string, _usable_endpoint)
 CREATE_INVITE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Optional(ATTR_ENDPOINT): _ENDPOINT,

@@ -19,7 +19,7 @@ from custom_components.porchlight.federation.node import API_PREFIX
 from porchlight_agency.cli import main
 from porchlight_agency.profile import Profile
 from porchlight_dev.rtsp import free_port
-from tests.federation.loopback import Network
+from tests.federation.loopback import FollowingClock, Network
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -37,8 +37,8 @@ def auto_enable_custom_integrations() -> None:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    """The homes' clock, set to real time: the CLI signs with the system clock."""
-    return ManualClock(int(time.time()))
+    """The homes' clock, following real time: the CLI signs with the system clock."""
+    return FollowingClock()
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def home_messages(request: FootageRequest) -> list[bytes]:
         (
             "pair_request",
             {
-                "token": "t" * 22,
+                "token": "A" * 22,
                 "name": "Maple 12",
                 "endpoint": "https://h.example/api/porchlight/v1",
                 "role": "neighbor",
@@ -112,7 +112,7 @@ def home_messages(request: FootageRequest) -> list[bytes]:
         ),
     ]
     return [
-        seal(HOME_KEY, kind, body, to=to, now=NOW, lifetime=300, message_id="m" * 22).encode()  # type: ignore[arg-type]
+        seal(HOME_KEY, kind, body, to=to, now=NOW, lifetime=300, message_id="A" * 22).encode()  # type: ignore[arg-type]
         for kind, body, to in bodies
     ]
 

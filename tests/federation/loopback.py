@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import (
     ClipEvidence,
     ConsentRef,
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from custom_components.porchlight.federation.canonical import JSON
-    from custom_components.porchlight.federation.clock import ManualClock
 
 
 @dataclass
@@ -150,3 +151,20 @@ def offer_body(
             for clip in clips
         ],
     }
+
+
+class FollowingClock(ManualClock):
+    """Real time plus whatever a test moved it by.
+
+    For loopback nodes that talk to nodes on the system clock (Home Assistant's, the agency
+    CLI's): a clock frozen when the fixture was made would sign everything "before" a node
+    started a second later, which a node refuses (its replay cache is new).
+    """
+
+    def __init__(self) -> None:
+        """Start at real time (the offset is ManualClock's time)."""
+        super().__init__(0)
+
+    def now(self) -> int:
+        """Real time, moved by the test's advances (frozen with it under freezegun)."""
+        return int(time.time()) + self.time

@@ -723,3 +723,27 @@ async def test_a_peer_has_one_budget_whatever_address_it_sends_from(scene: Scene
         status, _ = await scene.post(scene.envelope().encode())
         assert status == 202
     await refused(scene, 429, "rate_limited")
+
+
+async def test_request_replayed_after_a_restart_is_refused(scene: Scene) -> None:
+    """The replay cache is in memory; a restarted home refuses anything signed before it."""
+    body = scene.envelope().encode()
+    url = scene.home.endpoint + INBOX
+    headers = sign_request(scene.neighbor.node.identity, "POST", url, body, now=scene.now)
+    async with scene.network.session.post(url, data=body, headers=headers) as response:
+        assert response.status == 202
+    # Home Assistant restarts a second later: same key, same peers, an empty replay cache.
+    scene.network.clock.advance(1)
+    old = scene.home.node
+    restarted = scene.network.node("Home", identity=old.identity)
+    restarted.load_state(old.state_json())
+    port = scene.home.port
+    await scene.network.stop(scene.home)
+    scene.home = await scene.network.serve(restarted, port=port)
+    async with scene.network.session.post(url, data=body, headers=headers) as response:
+        assert response.status == 401
+        assert (await response.json())["error"] == "clock_skew"  # the sender signs again
+    assert len(restarted.received) == 0
+    # A fresh signature over the same bytes is the sender's retry: it counts once.
+    status, reply = await scene.post(body)
+    assert (status, reply["status"]) == (202, "accepted")

@@ -26,6 +26,7 @@ from . import canonical
 from .canonical import JSON, b64u, b64u_decode, canon
 from .errors import (
     BodyTooLargeError,
+    ClockSkewError,
     DestinationRefusedError,
     EvidenceError,
     ForbiddenError,
@@ -66,6 +67,7 @@ from .messages import (
     open_envelope,
     seal,
     transition_statement,
+    valid_url,
     verify_envelope,
 )
 from .outbox import RETRYABLE_STATUS, Outbox, OutboxEntry
@@ -184,6 +186,9 @@ class Node:
     received: deque[Envelope] = field(init=False)
     replay: ReplayCache = field(default_factory=ReplayCache)
     clock_offset: int | None = field(init=False, default=None)
+    started: int = field(init=False)
+    _delivering: bool = field(init=False, default=False)
+    _deliver_again: bool = field(init=False, default=False)
     _events: dict[str, int] = field(init=False, default_factory=dict)
     _rate: RateLimiter = field(init=False)
     _claimed_rate: RateLimiter = field(init=False)
@@ -194,6 +199,7 @@ class Node:
     def __post_init__(self) -> None:
         """Derive caches from the settings."""
         self.signers = {self.identity.keyid: self.identity}
+        self.started = self.clock.now()
         self.received = deque(maxlen=self.settings.received_max)
         self._rate = RateLimiter(self.settings.per_peer_per_minute)
         self._claimed_rate = RateLimiter(self.settings.per_peer_per_minute)
@@ -214,6 +220,10 @@ class Node:
         keep sending there.
         """
         endpoint = endpoint.rstrip("/")
+        if not valid_url(endpoint):
+            # Peers would refuse every invite and pairing request carrying it (400 schema).
+            msg = "not a usable endpoint URL"
+            raise ValueError(msg)
         if self.endpoints[:1] == [endpoint]:
             return
         self.endpoints = [endpoint, *(e for e in self.endpoints if e != endpoint)]
@@ -265,6 +275,18 @@ class Node:
             msg = f"body larger than {limit} bytes"
             raise BodyTooLargeError(msg)
 
+    def _check_times(self, hop: Hop, now: int) -> None:
+        """The signature window (§4), which starts no earlier than this node did.
+
+        The replay cache lives in memory: after a restart it cannot tell a replay of a
+        request signed before from a new one, so a signature older than the node is
+        refused like a skewed one (senders retry those with a fresh signature).
+        """
+        check_times(hop, now)
+        if hop.created < self.started:
+            msg = "signed before this instance started; sign again"
+            raise ClockSkewError(msg, server_time=now)
+
     def _check_authority(self, request: Incoming) -> None:
         if request.authority not in self._authorities:
             msg = "this instance does not answer for that host"
@@ -294,7 +316,7 @@ class Node:
         if not self._claimed_rate.allow(f"{peer.keyid} {address_key(request.remote)}", now):
             msg = "too many requests from this address for this peer"
             raise RateLimitedError(msg)
-        check_times(hop, now)
+        self._check_times(hop, now)
         body = await read_body(self.settings.max_body)
         verify_hop(
             hop,
@@ -543,7 +565,7 @@ class Node:
             # its name nor pair it again.
             msg = "this key was revoked by its owner"
             raise RevokedKeyError(msg)
-        check_times(hop, now)
+        self._check_times(hop, now)
         body = await read_body(limit)
         return now, hop, body, canonical.loads(body)
 
@@ -956,7 +978,27 @@ class Node:
         return {e.peer for e in self.outbox if e.signer != self.identity.keyid}
 
     async def deliver(self, sender: Sender) -> int:
-        """Try every due outbox entry once; return how many were delivered."""
+        """Try every due outbox entry once; return how many were delivered.
+
+        One round at a time: a call while a round runs (the timer, an approval) returns 0
+        at once and makes the running round go again when it is done, so nothing is sent
+        twice by overlapping rounds and nothing queued meanwhile waits for the next timer.
+        """
+        if self._delivering:
+            self._deliver_again = True
+            return 0
+        self._delivering = True
+        try:
+            delivered = 0
+            while True:
+                self._deliver_again = False
+                delivered += await self._deliver_round(sender)
+                if not self._deliver_again:
+                    return delivered
+        finally:
+            self._delivering = False
+
+    async def _deliver_round(self, sender: Sender) -> int:
         now = self.clock.now()
         delivered = 0
         current = self.identity.keyid
