@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import stat
 import sys
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 PROG: Final = "porchlight-agency"
 MAX_INVITE_HOURS: Final = 24
+MAX_PORT: Final = 65535
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -70,6 +72,24 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Raise the usage error; main reports it like any other."""
         raise UsageError(f"{message} (see '{PROG} --help')")
+
+
+def port(text: str) -> int:
+    """A TCP port number (0: any free one)."""
+    value = int(text)
+    if not 0 <= value <= MAX_PORT:
+        msg = f"a port is 0 to {MAX_PORT}, not {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def seconds(text: str) -> float:
+    """A positive, finite duration in seconds."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        msg = f"seconds must be a positive number, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def build_parser() -> Parser:
@@ -140,10 +160,10 @@ def build_parser() -> Parser:
 
     p = command("inbox", "serve the agency endpoint: receive offers, deliver requests")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=8750, help="port to listen on (0: any)")
-    p.add_argument("--once-seconds", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--port", type=port, default=8750, help="port to listen on (0: any)")
+    p.add_argument("--once-seconds", type=seconds, metavar="S", help="stop after S seconds")
     p.add_argument(
-        "--deliver-every", type=float, default=DELIVER_EVERY, metavar="S", help=argparse.SUPPRESS
+        "--deliver-every", type=seconds, default=DELIVER_EVERY, metavar="S", help=argparse.SUPPRESS
     )
 
     p = command("offers", "list the offers received (for one request, or all)")
@@ -408,9 +428,6 @@ async def cmd_request(ctx: Context) -> int:
 async def cmd_inbox(ctx: Context) -> int:
     """Serve the endpoint until interrupted."""
     args = ctx.args
-    if args.once_seconds is not None and args.once_seconds <= 0:
-        msg = "--once-seconds must be positive"
-        raise UsageError(msg)
     with ctx.profile.locked():
         node = ctx.load()
     await Inbox(ctx.profile, node, ctx.out, ctx.err).run(

@@ -151,7 +151,7 @@ class Inbox:
             try:
                 await site.start()
             except OSError as error:
-                msg = f"cannot listen on {host}:{port}: {error.strerror}"
+                msg = f"cannot listen on {host}:{port}: {error.strerror or error}"
                 raise CommandError(msg) from None
             bound = _bound_port(site)
             print(

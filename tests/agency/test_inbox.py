@@ -10,6 +10,8 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Self
 
+import pytest
+
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import OFFER
@@ -20,8 +22,6 @@ from tests.federation import loopback
 from .conftest import issue_request, paired_home, wait_listening
 
 if TYPE_CHECKING:
-    import pytest
-
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from tests.federation.loopback import Network, Running
@@ -204,10 +204,36 @@ async def test_inbox_cannot_listen_on_a_taken_port(cli: Cli, network: Network) -
     )
 
 
-def test_inbox_rejects_a_non_positive_duration(cli: Cli) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--once-seconds", "0"], "argument --once-seconds: seconds must be a positive number"),
+        (["--once-seconds", "nan"], "argument --once-seconds: seconds must be a positive number"),
+        (["--once-seconds", "inf"], "argument --once-seconds: seconds must be a positive number"),
+        (["--deliver-every", "-1"], "argument --deliver-every: seconds must be a positive"),
+        (["--once-seconds", "soon"], "argument --once-seconds: invalid seconds value: 'soon'"),
+        (["--port", "99999"], "argument --port: a port is 0 to 65535, not 99999"),
+        (["--port", "-1"], "argument --port: a port is 0 to 65535, not -1"),
+        (["--port", "http"], "argument --port: invalid port value: 'http'"),
+    ],
+)
+def test_inbox_rejects_a_bad_duration_or_port(cli: Cli, argv: list[str], message: str) -> None:
     cli.init()
-    result = cli.run_sync("inbox", "--once-seconds", "0")
+    result = cli.run_sync("inbox", *argv)
     assert result.status == 2
+    assert result.err.startswith(f"porchlight-agency: error: {message}"), result.err
+    assert result.err.count("\n") == 1
+
+
+def test_inbox_cannot_listen_on_an_address_of_another_computer(cli: Cli) -> None:
+    cli.init()
+    # 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no machine has it.
+    result = cli.run_sync("inbox", "--host", "192.0.2.1", "--port", "0", "--once-seconds", "1")
+    assert result.status == 1
+    error = result.err.removeprefix("porchlight-agency: error: cannot listen on 192.0.2.1:0: ")
+    assert error != result.err
+    assert "None" not in error
+    assert len(error) > 1
 
 
 def test_inbox_stops_cleanly_on_sigterm(cli: Cli) -> None:
