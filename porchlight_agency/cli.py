@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 PROG: Final = "porchlight-agency"
 MAX_INVITE_HOURS: Final = 24
 MAX_PORT: Final = 65535
+DELIVERED: Final = "delivered"
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -358,12 +359,15 @@ class _Recording:
     ) -> tuple[int, JSON]:
         try:
             status, reply = await self.inner.post(identity, url, body, lan=lan)
+        except DestinationRefusedError as err:
+            self.outcomes[url, body] = f"not sent: the home's address is refused ({err})"
+            raise
         except PeerUnreachableError as err:
-            self.outcomes[url, body] = f"not delivered ({err}); kept in the outbox"
+            self.outcomes[url, body] = f"not delivered ({err})"
             raise
         code = reply.get("error") if isinstance(reply, dict) else None
         ok = HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES
-        self.outcomes[url, body] = "delivered" if ok else f"refused: {status} {shown(str(code))}"
+        self.outcomes[url, body] = DELIVERED if ok else f"refused: {status} {shown(str(code))}"
         return status, reply
 
 
@@ -418,9 +422,24 @@ async def cmd_request(ctx: Context) -> int:
         f"{req.format_time(envelope.expires)}:"
     )
     payload = envelope.encode()
+    # What the outbox still holds after the round is what 'inbox' retries; the rest is final.
+    kept = {entry.peer for entry in node.outbox if entry.payload.encode() == payload}
+    reached = False
     for home in homes:
-        outcome = sender.outcomes.get((home.endpoint + INBOX, payload), "queued")
+        outcome = sender.outcomes.get((home.endpoint + INBOX, payload), "not sent yet")
+        if outcome == DELIVERED:
+            reached = True
+        elif home.keyid in kept:
+            outcome += "; kept in the outbox ('inbox' retries it)"
+        else:
+            outcome += "; not retried"
         ctx.say(f"  {home.fingerprint}  {shown(home.name)}: {outcome}")
+    if not reached and not kept:
+        msg = (
+            f"request {envelope.event_id[:16]} reached no home, and no delivery of it is left "
+            "to retry (see above)"
+        )
+        raise CommandError(msg)
     ctx.print(envelope.event_id)
     return 0
 

@@ -69,7 +69,8 @@ async def test_request_to_an_unreachable_home_stays_queued(cli: Cli, network: Ne
         iso(now - 3600), "--to", iso(now - 60), "--case", "", "--reason", "Hit and run",
     )  # fmt: skip
     assert result.status == 0, result.err
-    assert "kept in the outbox" in result.err
+    assert "not delivered (" in result.err
+    assert "; kept in the outbox ('inbox' retries it)" in result.err
     (entry,) = cli.node().outbox
     assert entry.attempts == 1
 
@@ -86,9 +87,38 @@ async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
         "request", "--center", "40.7128,-74.0060", "--radius", "200", "--from",
         iso(now - 3600), "--to", iso(now - 60), "--case", "", "--reason", "Hit and run",
     )  # fmt: skip
-    assert result.status == 0
-    assert f"{home.node.identity.fingerprint}  Maple St 12: refused: 403 untrusted" in result.err
+    assert result.status == 1
+    assert (
+        f"{home.node.identity.fingerprint}  Maple St 12: refused: 403 untrusted; not retried"
+        in result.err
+    )
+    assert "reached no home, and no delivery of it is left to retry" in result.err.splitlines()[-1]
+    assert result.out == ""
     assert heard.requests == []
+    assert len(cli.node().outbox) == 0
+
+
+async def test_request_to_a_home_whose_address_is_now_refused_is_not_said_to_be_kept(
+    cli: Cli, network: Network
+) -> None:
+    cli.init()
+    home = await paired_home(cli, network)
+    # The home was paired as public; its name now resolves to a private (here: loopback) one.
+    state_path = cli.profile_dir / "state.json"
+    state = json.loads(state_path.read_text())
+    (peer,) = state["peers"]["peers"]
+    peer["lan"] = False
+    state_path.write_text(json.dumps(state))
+    now = time.time()
+    result = await cli.run(
+        "request", "--center", "40.7128,-74.0060", "--radius", "200", "--from",
+        iso(now - 3600), "--to", iso(now - 60), "--case", "", "--reason", "Hit and run",
+    )  # fmt: skip
+    assert result.status == 1
+    line = f"{home.node.identity.fingerprint}  Maple St 12: not sent: the home's address is refused"
+    assert line in result.err
+    assert result.err.splitlines()[-2].endswith("; not retried")
+    assert "kept in the outbox" not in result.err
     assert len(cli.node().outbox) == 0
 
 
