@@ -418,7 +418,8 @@ async def cmd_request(ctx: Context) -> int:
             await node.deliver(sender)
         ctx.profile.save(node)
     ctx.say(
-        f"Request for {req.format_time(start)} to {req.format_time(end)}, open until "
+        f"Request for {req.format_time(start)} to {req.format_time(end)} (here: "
+        f"{req.format_local(start)} to {req.format_local(end)}), open until "
         f"{req.format_time(envelope.expires)}:"
     )
     payload = envelope.encode()

@@ -40,7 +40,11 @@ DEFAULT_HOPS: Final = 1
 
 
 def parse_time(text: str, option: str) -> int:
-    """ISO 8601 to UTC seconds; a time without offset is this computer's local time."""
+    """ISO 8601 to UTC seconds; a time without offset is this computer's local time.
+
+    A local time the clocks show twice (when daylight saving time ends) or never (when it
+    begins) is refused: which instant the officer meant is not for the tool to guess.
+    """
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -48,12 +52,36 @@ def parse_time(text: str, option: str) -> int:
         raise UsageError(msg) from None
     try:
         if moment.tzinfo is None:
-            moment = moment.astimezone()
+            moment = _local(moment, text, option)
         return int(moment.astimezone(UTC).timestamp())
     except ValueError, OverflowError, OSError:
         # Near year 1 or 9999 the offset carries the time out of what datetime represents.
         msg = f"{option}: {text!r} is outside the range of times a request can name"
         raise UsageError(msg) from None
+
+
+def _local(moment: datetime, text: str, option: str) -> datetime:
+    """A wall-clock time of this computer's time zone, if it names exactly one instant."""
+    early = moment.replace(fold=0).astimezone()
+    late = moment.replace(fold=1).astimezone()
+    if early.utcoffset() == late.utcoffset():
+        return early
+    if early.replace(tzinfo=None) == moment:
+        msg = (
+            f"{option}: {text!r} happens twice in this computer's time zone (the clocks go "
+            f"back); give its offset: {early.isoformat()} or {late.isoformat()}"
+        )
+    else:
+        msg = (
+            f"{option}: {text!r} does not exist in this computer's time zone (the clocks "
+            "skip it); give the time with its offset, e.g. 2026-10-01T14:05-04:00"
+        )
+    raise UsageError(msg)
+
+
+def format_local(seconds: int) -> str:
+    """UTC seconds as this computer's local time with its offset."""
+    return datetime.fromtimestamp(seconds, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 def format_time(seconds: int) -> str:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from porchlight_agency.errors import UsageError
 from porchlight_agency.request import format_time, parse_time
 
 from .conftest import iso, issue_request, paired_home
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from custom_components.porchlight.federation.messages import Envelope
@@ -268,6 +272,53 @@ def test_request_with_a_bad_geojson_file_is_refused(
     assert result.status == 2
     assert message in result.err
     assert result.err.count("\n") == 1
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process in America/New_York's time zone."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york")
+def test_a_local_time_the_clocks_show_twice_is_refused() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_time("2026-11-01T01:10", "--from")
+    assert str(caught.value) == (
+        "--from: '2026-11-01T01:10' happens twice in this computer's time zone (the clocks go "
+        "back); give its offset: 2026-11-01T01:10:00-04:00 or 2026-11-01T01:10:00-05:00"
+    )
+    assert (
+        parse_time("2026-11-01T01:10-05:00", "--from")
+        - parse_time("2026-11-01T01:10-04:00", "--from")
+        == 3600
+    )
+
+
+@pytest.mark.usefixtures("new_york")
+def test_a_local_time_the_clocks_skip_is_refused() -> None:
+    with pytest.raises(UsageError, match=r"'2026-03-08T02:30' does not exist in this computer"):
+        parse_time("2026-03-08T02:30", "--to")
+    assert parse_time("2026-03-08T03:30", "--to") == parse_time("2026-03-08T07:30Z", "--to")
+
+
+@pytest.mark.usefixtures("new_york")
+async def test_the_window_is_read_back_in_local_time_too(cli: Cli, network: Network) -> None:
+    cli.init()
+    await paired_home(cli, network)
+    now = time.time()
+    start, end = int(now - 3600), int(now - 60)
+    result = await cli.run(
+        "request", "--center", "40.7128,-74.0060", "--radius", "200", "--from", iso(start),
+        "--to", iso(end), "--case", "", "--reason", "Hit and run",
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    local = datetime.fromtimestamp(start, ZoneInfo("America/New_York"))
+    assert f"(here: {local.strftime('%Y-%m-%d %H:%M:%S %z')} to " in result.err
 
 
 def test_times_without_offset_are_local_time(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
