@@ -48,7 +48,14 @@ from custom_components.porchlight.federation.transport import HttpSender
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
 from .fetch import INCOMING, Downloader, OfferFetcher, Outcome
-from .profile import Profile, check_name, default_root, normalize_endpoint, write_private
+from .profile import (
+    Profile,
+    ProfileError,
+    check_name,
+    default_root,
+    normalize_endpoint,
+    write_private,
+)
 from .server import DELIVER_EVERY, Inbox
 
 if TYPE_CHECKING:
@@ -58,6 +65,7 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.clock import Clock
     from custom_components.porchlight.federation.geo import Circle, Polygon
     from custom_components.porchlight.federation.identity import Identity
+    from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.federation.node import Node
 
 PROG: Final = "porchlight-agency"
@@ -457,7 +465,7 @@ async def cmd_inbox(ctx: Context) -> int:
 
 
 def cmd_offers(ctx: Context) -> int:
-    """List stored offers, by request."""
+    """List stored offers, by request; status 1 if a stored file could not be read."""
     ctx.load()
     requests = (
         [ctx.profile.resolve_request(ctx.args.request)]
@@ -466,18 +474,18 @@ def cmd_offers(ctx: Context) -> int:
     )
     if not requests:
         ctx.say("No request issued yet.")
+    damaged = 0
     for request in requests:
-        issued = ctx.profile.load_request(request)
-        offers = ctx.profile.offers(request)
-        if issued is None:
-            header = f"{request}  (not issued from this profile)"
+        try:
+            issued = ctx.profile.load_request(request)
+        except ProfileError as err:
+            ctx.say(f"skipped: {err}")
+            damaged += 1
+            header = f"{request}  (its stored request is damaged)"
         else:
-            header = (
-                f"{request}  case {issued.body['case'] or '-'}  "
-                f"{req.format_time(int(issued.body['start']))} to "  # type: ignore[arg-type]
-                f"{req.format_time(int(issued.body['end']))}  "  # type: ignore[arg-type]
-                f"open until {req.format_time(issued.expires)}"
-            )
+            header = _request_header(request, issued)
+        offers, bad = ctx.profile.offers(request)
+        damaged += _skipped(ctx, bad)
         ctx.print(header)
         if not offers:
             ctx.print("  no offer yet")
@@ -487,15 +495,37 @@ def cmd_offers(ctx: Context) -> int:
                 f"  offer {offer.envelope.event_id[:16]}  from {offer.home}  "
                 f"{offer.clips} clip{s}  sent {req.format_time(offer.envelope.created)}"
             )
+    if damaged:
+        msg = f"{damaged} stored file(s) could not be used (see above)"
+        raise CommandError(msg)
     return 0
+
+
+def _request_header(request: str, issued: Envelope | None) -> str:
+    if issued is None:
+        return f"{request}  (not issued from this profile)"
+    return (
+        f"{request}  case {issued.body['case'] or '-'}  "
+        f"{req.format_time(int(issued.body['start']))} to "  # type: ignore[arg-type]
+        f"{req.format_time(int(issued.body['end']))}  "  # type: ignore[arg-type]
+        f"open until {req.format_time(issued.expires)}"
+    )
+
+
+def _skipped(ctx: Context, damaged: list[ProfileError]) -> int:
+    """Report stored offers that cannot be used, one line each; return how many."""
+    for err in damaged:
+        ctx.say(f"skipped: {err}")
+    return len(damaged)
 
 
 async def cmd_fetch(ctx: Context) -> int:
     """Download, check and file every offer of a request; status 1 unless all is filed."""
     node = ctx.load()
     request = ctx.profile.resolve_request(ctx.args.request)
-    offers = ctx.profile.offers(request)
-    if not offers:
+    offers, damaged = ctx.profile.offers(request)
+    skipped = _skipped(ctx, damaged)
+    if not offers and not skipped:
         msg = f"no offer has arrived for request {request} yet ('porchlight-agency inbox')"
         raise CommandError(msg)
     out: Path = ctx.args.out or Path(f"evidence-{request[:16]}")
@@ -513,9 +543,10 @@ async def cmd_fetch(ctx: Context) -> int:
     for result in results:
         if result.folder is not None:
             ctx.print(str(result.folder))
-    failed = sum(not result.ok for result in results)
+    failed = sum(not result.ok for result in results) + skipped
     if failed:
-        msg = f"{failed} of {len(results)} offer(s) not completely fetched and verified (see above)"
+        total = len(results) + skipped
+        msg = f"{failed} of {total} offer(s) not completely fetched and verified (see above)"
         if any(Outcome.LAN in result.clips.values() for result in results):
             msg += "; links to private addresses need --lan"
         raise CommandError(msg)

@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -375,14 +376,25 @@ class Profile:
         path = self.requests_dir / f"{request}.json"
         return load_envelope(path) if path.exists() else None
 
-    def offers(self, request: str) -> list[StoredOffer]:
-        """Every stored offer for a request, oldest first; ProfileError if one was altered."""
-        found = [
-            StoredOffer(load_envelope(path), path)
-            for path in _listdir(self.offers_dir / request)
-            if path.suffix == ".json" and not path.name.startswith(".")
-        ]
-        return sorted(found, key=lambda o: (o.envelope.created, o.envelope.event_id))
+    def offers(self, request: str) -> tuple[list[StoredOffer], list[ProfileError]]:
+        """Every stored offer for a request, oldest first, and an error per unusable file.
+
+        A file that was altered or damaged is skipped (and reported), never allowed to hide
+        the others: their links expire. Anything but a regular *.json file is not an offer.
+        """
+        found: list[StoredOffer] = []
+        damaged: list[ProfileError] = []
+        for path in _listdir(self.offers_dir / request):
+            if path.suffix != ".json" or path.name.startswith("."):
+                continue
+            if not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            try:
+                found.append(StoredOffer(load_envelope(path), path))
+            except ProfileError as err:
+                damaged.append(err)
+        found.sort(key=lambda o: (o.envelope.created, o.envelope.event_id))
+        return found, damaged
 
 
 def _try_flock(fd: int) -> bool:

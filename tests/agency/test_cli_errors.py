@@ -225,7 +225,18 @@ async def test_offers_refuses_an_altered_offer_file(cli: Cli, network: Network) 
     stored.write_bytes(stored.read_bytes().replace(b'"c1"', b'"c2"'))
     result = cli.run_sync("offers")
     assert result.status == 1
-    assert "is not a message signed by its sender" in one_line_error(result.err)
+    skipped, error = result.err.splitlines(keepends=True)
+    assert skipped.startswith(f"skipped: {stored} is not a message signed by its sender")
+    assert one_line_error(error) == "1 stored file(s) could not be used (see above)"
+    assert result.out.splitlines()[1:] == ["  no offer yet"]
+
+    request_file = cli.profile_dir / "requests" / f"{request_id}.json"
+    request_file.write_bytes(request_file.read_bytes()[:50])
+    result = cli.run_sync("offers")
+    assert result.status == 1
+    assert result.out.splitlines()[0] == f"{request_id}  (its stored request is damaged)"
+    assert f"skipped: {request_file} is not a message signed by its sender" in result.err
+    assert "2 stored file(s) could not be used" in result.err
 
 
 def test_logging_goes_to_stderr_only_when_nobody_else_logs() -> None:

@@ -521,6 +521,41 @@ async def test_verify_of_a_tree_without_evidence_folders_reports_what_is_there(
     assert "1 item(s) outside any intact evidence folder" in one_line_error(result.err)
 
 
+async def test_a_damaged_stored_offer_does_not_keep_the_others_from_being_fetched(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    other = await network.start("Oak Ave 3")
+    clips = Clips(tmp_path)
+    first, second = clips.add("c1", 1000), clips.add("c2", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [first], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    store(
+        cli,
+        make_offer(
+            other, agency, request_id, [second], [link("c2", shares.share(clips.data["c2"]))]
+        ),
+    )
+    offers_dir = cli.profile_dir / "offers" / request_id
+    damaged = offers_dir / f"{'0' * 64}.json"
+    damaged.write_bytes(next(offers_dir.iterdir()).read_bytes()[:100])
+    (offers_dir / "sub.json").mkdir()  # not a file: not an offer, not an error either
+
+    listing = await cli.run("offers", request_id)
+    assert listing.status == 1
+    assert len([line for line in listing.out.splitlines() if line.startswith("  offer ")]) == 2
+    assert f"skipped: {damaged} is not a message signed by its sender" in listing.err
+
+    out = tmp_path / "ev"
+    result = await cli.run("fetch", request_id, "--out", str(out), "--lan")
+    assert result.status == 1
+    assert f"skipped: {damaged} is not a message signed by its sender" in result.err
+    assert result.err.endswith("1 of 3 offer(s) not completely fetched and verified (see above)\n")
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["c1.mp4", "c2.mp4"]
+
+
 def test_verify_needs_a_folder_with_evidence(cli: Cli, tmp_path: Path) -> None:
     result = cli.run_sync("verify", str(tmp_path / "nothing"))
     assert result.status == 2
