@@ -223,7 +223,7 @@ class Profile:
         except FileNotFoundError:
             return
         except NotADirectoryError:
-            msg = f"{self.root} is not a folder"
+            msg = f"{self.root} cannot be a profile folder: it, or a folder above it, is a file"
             raise ProfileError(msg) from None
         if self.info_path.name in names:
             raise self._taken()

@@ -80,9 +80,11 @@ def test_profile_path_that_is_a_file_fails_cleanly(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     err = io.StringIO()
-    argv = ["--profile", str(blocker), "init", "--name", "PD", "--endpoint", "https://pd.example"]
-    assert main(argv, err=err) == 1
-    assert str(blocker) in one_line_error(err.getvalue())
+    for profile in (blocker, blocker / "agency"):
+        argv = ["--profile", str(profile), "init", "--name", "PD", "--endpoint", "https://pd.ex"]
+        assert main(argv, err=err) == 1
+        assert f"{profile} cannot be a profile folder" in one_line_error(err.getvalue())
+        err = io.StringIO()
 
 
 def test_interrupt_is_reported(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -542,6 +542,7 @@ async def test_a_damaged_stored_offer_does_not_keep_the_others_from_being_fetche
     damaged = offers_dir / f"{'0' * 64}.json"
     damaged.write_bytes(next(offers_dir.iterdir()).read_bytes()[:100])
     (offers_dir / "sub.json").mkdir()  # not a file: not an offer, not an error either
+    (offers_dir / "notes.txt").write_text("not an offer either")
 
     listing = await cli.run("offers", request_id)
     assert listing.status == 1
@@ -554,6 +555,25 @@ async def test_a_damaged_stored_offer_does_not_keep_the_others_from_being_fetche
     assert f"skipped: {damaged} is not a message signed by its sender" in result.err
     assert result.err.endswith("1 of 3 offer(s) not completely fetched and verified (see above)\n")
     assert sorted(p.name for p in out.rglob("*.mp4")) == ["c1.mp4", "c2.mp4"]
+
+
+async def test_fetch_into_a_file_fails_in_one_line(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", 1000)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    blocker = tmp_path / "evidence.txt"
+    blocker.write_text("a file, not a folder")
+    result = await cli.run("fetch", request_id, "--out", str(blocker), "--lan")
+    assert result.status == 1
+    assert result.err.splitlines()[-1].startswith("porchlight-agency: error: ")
+    assert str(blocker) in result.err.splitlines()[-1]
+    assert blocker.read_text() == "a file, not a folder"
 
 
 def test_verify_needs_a_folder_with_evidence(cli: Cli, tmp_path: Path) -> None:
