@@ -47,7 +47,7 @@ from custom_components.porchlight.federation.transport import HttpSender
 
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
-from .fetch import INCOMING, Downloader, OfferFetcher, Outcome
+from .fetch import INCOMING, Downloader, OfferFetcher, Outcome, network_reason
 from .profile import (
     Profile,
     ProfileError,
@@ -287,7 +287,7 @@ def _invite(text: str) -> Invite:
 def _unreachable(what: str, err: PeerUnreachableError) -> CommandError:
     if isinstance(err, DestinationRefusedError):
         return CommandError(f"{what} is not a public address ({err}); use --lan on your network")
-    return CommandError(f"cannot reach {what}: {err}")
+    return CommandError(f"cannot reach {what}: {network_reason(err.__cause__ or err)}")
 
 
 async def cmd_pair(ctx: Context) -> int:
@@ -371,7 +371,7 @@ class _Recording:
             self.outcomes[url, body] = f"not sent: the home's address is refused ({err})"
             raise
         except PeerUnreachableError as err:
-            self.outcomes[url, body] = f"not delivered ({err})"
+            self.outcomes[url, body] = f"not delivered ({network_reason(err.__cause__ or err)})"
             raise
         code = reply.get("error") if isinstance(reply, dict) else None
         ok = HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES
@@ -678,6 +678,8 @@ def main(
         print(f"{PROG}: error: {error.strerror or error}{where}", file=err, flush=True)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=err, flush=True)
+        # fetch keeps every byte it got: say so, or an officer may start over elsewhere.
+        hint = " (run fetch again: it resumes the downloads kept in .incoming)"
+        print(f"{PROG}: interrupted{hint * (args.command == 'fetch')}", file=err, flush=True)
         return 130
     return status

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import re
 import stat
 from dataclasses import dataclass
@@ -105,17 +106,44 @@ class Progress:
             self.stream.write(f"\r  {self.label}: {percent:3d}% of {_size(self.total)}")
             self.stream.flush()
 
-    def resumed(self, done: int) -> None:
-        """The connection dropped; say so and where the download continues."""
-        self.stream.write(f"\r  {self.label}: connection lost, resuming at {_size(done)}\n")
-        self.stream.flush()
-        self._shown = -1
+    def retrying(self, done: int, reason: str, attempt: int, *, received: bool) -> None:
+        """The connection failed (after receiving something, or before); say so and what next."""
+        what = f"connection lost, resuming at {_size(done)}" if received else "could not connect"
+        self._line(f"{what} ({reason}); retry {attempt} of {MAX_RETRIES}")
 
     def finish(self, message: str) -> None:
         """End the line with a verdict."""
-        prefix = "\r" if self.tty else ""
+        self._line(message)
+
+    def abort(self) -> None:
+        """End a progress line left open, so whatever is written next starts a line of its own."""
+        if self._shown >= 0:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = -1
+
+    def _line(self, message: str) -> None:
+        prefix = "\r" if self._shown >= 0 else ""
         self.stream.write(f"{prefix}  {self.label}: {message}\n")
         self.stream.flush()
+        self._shown = -1
+
+
+def network_reason(err: BaseException) -> str:
+    """Why a connection failed, in words rather than an exception's class name."""
+    if isinstance(err, OSError) and err.errno:
+        return os.strerror(err.errno)  # "Connection refused", "No route to host"...
+    for kind, words in _REASONS:
+        if isinstance(err, kind):
+            return words
+    return str(err) or type(err).__name__
+
+
+_REASONS: Final = (
+    (TimeoutError, "timed out"),
+    (aiohttp.ClientPayloadError, "the transfer broke off"),
+    (aiohttp.ServerDisconnectedError, "the server closed the connection"),
+)
 
 
 def _size(count: int) -> str:
@@ -132,6 +160,7 @@ class _PartFile:
         self.limit = limit
         self.hasher = hashlib.sha256()
         self.size = 0
+        self.received = 0  # bytes written by this run
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.file: IO[bytes] = path.open("a+b")
         # What an earlier, interrupted run left: counted and hashed, then continued.
@@ -155,6 +184,7 @@ class _PartFile:
         self.file.write(chunk)
         self.hasher.update(chunk)
         self.size += len(chunk)
+        self.received += len(chunk)
 
     def close(self) -> None:
         self.file.flush()
@@ -197,6 +227,9 @@ class Downloader:
                 file.restart()  # complete but wrong: only a fresh download can help
             if file.size < expected.size:
                 await self._stream(url, target, file, progress)
+        except BaseException:
+            progress.abort()  # the error (or "interrupted") gets a line of its own
+            raise
         finally:
             file.close()
         if file.hasher.hexdigest() != expected.sha256:
@@ -209,14 +242,16 @@ class Downloader:
     async def _stream(self, url: str, target: URL, file: _PartFile, progress: Progress) -> None:
         retries = 0
         while True:
+            before = file.received
             try:
                 await self._get(url, target, file, progress)
             except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, TimeoutError) as err:
                 retries += 1
+                reason = network_reason(err)
                 if retries > MAX_RETRIES:
-                    msg = f"the connection failed {retries} times ({type(err).__name__})"
+                    msg = f"the connection failed {retries} times ({reason})"
                     raise RetryableError(msg) from None
-                progress.resumed(file.size)
+                progress.retrying(file.size, reason, retries, received=file.received > before)
                 await asyncio.sleep(RETRY_DELAY * retries)
                 continue
             if file.size == file.limit:

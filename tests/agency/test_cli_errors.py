@@ -94,6 +94,13 @@ def test_interrupt_is_reported(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(cli_module.COMMANDS, "peers", interrupted)
     result = cli.run_sync("peers")
     assert (result.status, result.err) == (130, "porchlight-agency: interrupted\n")
+    monkeypatch.setitem(cli_module.COMMANDS, "fetch", interrupted)
+    result = cli.run_sync("fetch", "0123abcd")
+    assert result.status == 130
+    assert result.err == (
+        "porchlight-agency: interrupted "
+        "(run fetch again: it resumes the downloads kept in .incoming)\n"
+    )
 
 
 def test_damaged_profile_files_are_reported(cli: Cli) -> None:

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -21,6 +22,7 @@ from porchlight_agency.fetch import (
     LinkGoneError,
     Progress,
     RetryableError,
+    network_reason,
 )
 from porchlight_dev.rtsp import free_port
 
@@ -79,7 +81,10 @@ async def test_download_resumes_with_range_after_a_dropped_connection(
     await get.download(url, EXPECTED, part, "clip c1")
     assert part.read_bytes() == CLIP
     assert [r for _, r in shares.requests] == [None, "bytes=100000-"]
-    assert "connection lost, resuming at 97.7 KiB" in progress.getvalue()
+    assert (
+        "clip c1: connection lost, resuming at 97.7 KiB (the transfer broke off); retry 1 of 5\n"
+        in progress.getvalue()
+    )
 
 
 async def test_download_continues_what_an_earlier_run_left(
@@ -165,9 +170,11 @@ async def test_a_host_that_never_answers_fails_after_retries(
 ) -> None:
     get, progress = downloader(network)
     url = f"http://127.0.0.1:{free_port()}/api/porchlight/v1/share/x"
-    with pytest.raises(FetchError, match="the connection failed 6 times"):
+    with pytest.raises(FetchError, match=r"the connection failed 6 times \(Connection refused\)"):
         await get.download(url, EXPECTED, tmp_path / "p", "clip c1")
-    assert progress.getvalue().count("connection lost") == 5
+    assert progress.getvalue().splitlines() == [
+        f"  clip c1: could not connect (Connection refused); retry {n} of 5" for n in range(1, 6)
+    ]
 
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -244,11 +251,41 @@ async def test_a_resume_at_the_wrong_offset_is_refused(
         await get.download(await serve(shifted), EXPECTED, part, "clip c1")
 
 
-def test_progress_redraws_on_a_terminal() -> None:
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class Tty(io.StringIO):
+    """A stream that says it is a terminal."""
 
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_an_error_mid_download_starts_a_line_of_its_own_on_a_terminal(
+    network: Network, shares: ShareServer, tmp_path: Path
+) -> None:
+    url = shares.share(CLIP + b"x" * 10)
+    stream = Tty()
+    get = Downloader(network.sender, lan=True, progress=stream)
+    with pytest.raises(FetchError, match="more bytes than the signed manifest"):
+        await get.download(url, EXPECTED, tmp_path / "c1.part", "clip c1")
+    assert stream.getvalue().startswith("\r  clip c1:")
+    assert stream.getvalue().endswith("% of 293.0 KiB\n")  # the progress line is ended
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (ConnectionRefusedError(111, "Connect call failed"), "Connection refused"),
+        (TimeoutError(), "timed out"),
+        (aiohttp.ClientPayloadError("Response payload is not completed"), "the transfer broke off"),
+        (aiohttp.ServerDisconnectedError(), "the server closed the connection"),
+        (aiohttp.ClientConnectionError("reset by a proxy"), "reset by a proxy"),
+        (aiohttp.ClientConnectionError(), "ClientConnectionError"),
+    ],
+)
+def test_network_failures_are_told_in_words(error: BaseException, words: str) -> None:
+    assert network_reason(error) == words
+
+
+def test_progress_redraws_on_a_terminal() -> None:
     stream = Tty()
     progress = Progress(stream, "clip c1", 4 << 20)
     for done in (0, 1 << 20, (1 << 20) + 1, 4 << 20):

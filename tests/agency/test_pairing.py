@@ -267,6 +267,7 @@ async def test_pair_with_an_unreachable_home_fails(cli: Cli, network: Network) -
     await network.stop(network.running[0])
     result = await cli.run("pair", text, "--lan")
     assert result.status == 1
+    assert result.err.endswith(": Connection refused\n")  # in words, not an exception class
     assert "cannot reach the home" in result.err
     assert result.err.count("\n") == 1
     assert len(cli.node().peers) == 0
