@@ -37,6 +37,7 @@ from custom_components.porchlight.federation.errors import (
     ProtocolError,
 )
 from custom_components.porchlight.federation.evidence import (
+    KEYID_RE,
     MANIFEST_FILE,
     README_FILE,
     verify_folder,
@@ -240,18 +241,22 @@ def cmd_invite(ctx: Context) -> int:
     if not 1 <= hours <= MAX_INVITE_HOURS:
         msg = f"--hours: 1 to {MAX_INVITE_HOURS}"
         raise UsageError(msg)
+    qr: Path | None = ctx.args.qr
+    if qr is not None and not qr.parent.is_dir():
+        msg = f"--qr: the folder {qr.parent} does not exist"
+        raise UsageError(msg)
     with ctx.profile.locked():
         node = ctx.load()
         invite = node.create_invite(lifetime=hours * 3600, lan=ctx.args.lan)
         text = invite.to_text()  # before saving: an invite that cannot be shown is not kept
         ctx.profile.save(node)
-    if ctx.args.qr is not None:
+    if qr is not None:
         try:
-            write_private(ctx.args.qr, qr_svg(text).encode())
+            write_private(qr, qr_svg(text).encode(), parents=False)
         except OSError as err:
-            msg = f"--qr: cannot write {ctx.args.qr}: {err.strerror}"
+            msg = f"--qr: cannot write {qr}: {err.strerror}"
             raise CommandError(msg) from None
-        ctx.say(f"QR code written to {ctx.args.qr}")
+        ctx.say(f"QR code written to {qr}")
     ctx.say(
         f"Invite for {node.settings.name} ({node.identity.fingerprint}), valid until "
         f"{req.format_time(invite.expires)}. A home imports it to receive your requests "
@@ -272,14 +277,20 @@ def shown(text: str, limit: int = 64) -> str:
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
-def _invite(text: str) -> Invite:
+def _invite(text: str, own_key: bytes) -> Invite:
     try:
         invite = Invite.from_text(text)
     except InviteMalformedError:
-        msg = "not a Porchlight invite (it starts with 'plinv1.')"
+        msg = (
+            "not a usable Porchlight invite: copy the whole text the homeowner gave you "
+            "(it starts with 'plinv1.')"
+        )
         raise UsageError(msg) from None
     if invite.role != "neighbor":
-        msg = "this is another agency's invite; agencies pair with homes"
+        if invite.public_key == own_key:
+            msg = "this is this agency's own invite (for homes to import); pair with a home's"
+        else:
+            msg = "this is another agency's invite; agencies pair with homes"
         raise UsageError(msg)
     return invite
 
@@ -292,9 +303,9 @@ def _unreachable(what: str, err: PeerUnreachableError) -> CommandError:
 
 async def cmd_pair(ctx: Context) -> int:
     """Redeem a home's invite; print the pairing code to compare."""
-    invite = _invite(ctx.args.invite)
     with ctx.profile.locked():
         node = ctx.load()
+        invite = _invite(ctx.args.invite, node.identity.public_key)
         async with aiohttp.ClientSession() as session:
             try:
                 peer = await node.accept_invite(
@@ -303,7 +314,10 @@ async def cmd_pair(ctx: Context) -> int:
             except PeerUnreachableError as err:
                 raise _unreachable(f"the home at {invite.endpoint}", err) from None
             except PeerRefusedError as err:
-                msg = f"the home refused the invite ({err.status} {shown(err.code)})"
+                if err.status == HTTPStatus.GONE:
+                    msg = "the invite was used already or has expired; ask for a new one"
+                else:
+                    msg = f"the home refused the invite ({err.status} {shown(err.code)})"
                 raise CommandError(msg) from None
             except InviteGoneError:
                 msg = "the invite has expired; ask the homeowner for a new one"
@@ -332,10 +346,10 @@ def cmd_confirm(ctx: Context) -> int:
             peer = node.confirm_pairing(key_id, ctx.args.code)
         except ProtocolError:
             msg = f"no home with fingerprint {ctx.args.fingerprint} is paired with this agency"
-            raise CommandError(msg) from None
+            raise UsageError(msg) from None
         except PairingCodeError:
             msg = "the code does not match: compare it with the homeowner again"
-            raise CommandError(msg) from None
+            raise UsageError(msg) from None
         ctx.profile.save(node)
     ctx.say(f"Pairing with {shown(peer.name)} ({peer.fingerprint}) confirmed: requests go there.")
     return 0
@@ -559,6 +573,8 @@ def cmd_verify(ctx: Context) -> int:
     if not root.is_dir():
         msg = f"{root} is not a folder"
         raise UsageError(msg)
+    if ctx.args.home is not None:
+        ctx.args.home = _fingerprint(ctx.args.home, "--home")
     strays: list[str] = []
     if os.path.lexists(root / MANIFEST_FILE):
         folders = [root]
@@ -578,6 +594,15 @@ def cmd_verify(ctx: Context) -> int:
     if problems:
         raise CommandError("; ".join(problems))
     return 0
+
+
+def _fingerprint(text: str, option: str) -> str:
+    """The keyid of a fingerprint as people type it (any case, dashes or spaces)."""
+    key_id = text.replace("-", "").replace(" ", "").upper()
+    if KEYID_RE.fullmatch(key_id) is None:
+        msg = f"{option}: {text!r} is not a fingerprint (8 groups of 4 letters and digits 2-7)"
+        raise UsageError(msg)
+    return key_id
 
 
 def survey(root: Path) -> tuple[list[Path], list[str]]:

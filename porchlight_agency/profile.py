@@ -48,7 +48,7 @@ from custom_components.porchlight.federation.messages import (
 )
 from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
 from custom_components.porchlight.federation.outbox import Outbox
-from porchlight_agency.errors import CommandError
+from porchlight_agency.errors import CommandError, UsageError
 from porchlight_agency.text import check_typed
 
 if TYPE_CHECKING:
@@ -155,9 +155,10 @@ def load_envelope(path: Path) -> Envelope:
         raise ProfileError(msg) from err
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write data atomically into a file only its owner can read."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+def write_private(path: Path, data: bytes, *, parents: bool = True) -> None:
+    """Write data atomically into a file only its owner can read (creating its folders)."""
+    if parents:
+        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, FILE_MODE)
     with os.fdopen(fd, "wb") as file:
@@ -368,7 +369,7 @@ class Profile:
         if len(matches) != 1:
             why = "matches several requests" if matches else "names no request of this profile"
             msg = f"request {prefix!r} {why} (give at least 8 characters of its id)"
-            raise ProfileError(msg)
+            raise UsageError(msg)
         return matches[0]
 
     def load_request(self, request: str) -> Envelope | None:

@@ -186,12 +186,18 @@ def test_a_command_waits_for_a_short_lock(cli: Cli) -> None:
 
 def test_qr_file_that_cannot_be_written(cli: Cli, tmp_path: Path) -> None:
     cli.init()
+    invites = len(cli.node().invites)
     result = cli.run_sync("invite", "--qr", str(tmp_path / "missing" / "dir" / "x.svg"))
-    # The folder is created; a path below a file cannot be.
-    assert result.status == 0
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    result = cli.run_sync("invite", "--qr", str(blocker / "x.svg"))
+    # A typo in the path creates no folders, and no invite is issued.
+    assert result.status == 2
+    assert (
+        one_line_error(result.err)
+        == f"--qr: the folder {tmp_path / 'missing' / 'dir'} does not exist"
+    )
+    assert not (tmp_path / "missing").exists()
+    assert len(cli.node().invites) == invites
+    (tmp_path / "x.svg").mkdir()
+    result = cli.run_sync("invite", "--qr", str(tmp_path / "x.svg"))
     assert result.status == 1
     assert "--qr: cannot write" in one_line_error(result.err)
 
@@ -289,6 +295,32 @@ async def test_pair_refuses_an_answer_that_is_not_a_pairing(cli: Cli, fake_home:
     assert result.status == 1
     assert "the home's answer was not acceptable (schema)" in one_line_error(result.err)
     assert len(cli.node().peers) == 0
+
+
+@pytest.fixture
+async def refusing_home(socket_enabled: None) -> AsyncGenerator[str]:
+    """An endpoint that answers /pair with 403 untrusted."""
+
+    async def pair(_request: web.Request) -> web.Response:
+        return web.json_response({"error": "untrusted"}, status=403)
+
+    app = web.Application()
+    app.router.add_post(API_PREFIX + "/pair", pair)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}{API_PREFIX}"
+    await runner.cleanup()
+
+
+async def test_pair_reports_a_refusal_with_its_status(cli: Cli, refusing_home: str) -> None:
+    cli.init()
+    invite = home_invite(refusing_home, Identity.generate().public_key)
+    result = await cli.run("pair", invite, "--lan")
+    assert result.status == 1
+    assert one_line_error(result.err).startswith("the home refused the invite (403 ")
 
 
 async def test_pair_refuses_an_invite_bearing_its_own_key(cli: Cli, fake_home: str) -> None:

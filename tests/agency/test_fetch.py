@@ -165,6 +165,8 @@ async def test_offer_received_fetched_filed_and_verified(
     ]
     same = await cli.run("verify", str(folder), "--home", home.node.identity.fingerprint)
     assert same.status == 0
+    spaced = home.node.identity.fingerprint.replace("-", " ").lower()  # as confirm takes it
+    assert (await cli.run("verify", str(folder), "--home", spaced)).status == 0
 
     again = await cli.run("fetch", request_id, "--out", str(out), "--lan")
     assert again.status == 0
@@ -281,6 +283,17 @@ async def test_verify_fails_a_folder_hiding_files_in_a_readme_folder(
     assert result.status == 1
     assert f"EXTRA     {folder / 'README.txt'}  (not a regular file)" in result.out
     assert "evidence NOT intact: extra file README.txt" in result.err
+
+
+@pytest.mark.parametrize("home", ["QIF4-4AAI-5D7Q", "not a fingerprint", "A" * 31 + "1"])
+def test_verify_refuses_a_home_that_is_not_a_fingerprint(
+    cli: Cli, tmp_path: Path, home: str
+) -> None:
+    result = cli.run_sync("verify", str(tmp_path), "--home", home)
+    assert result.status == 2
+    assert one_line_error(result.err) == (
+        f"--home: {home!r} is not a fingerprint (8 groups of 4 letters and digits 2-7)"
+    )
 
 
 async def test_verify_can_require_a_home(
@@ -459,7 +472,7 @@ async def test_fetch_without_offers_or_with_an_unknown_request(cli: Cli, network
     assert result.status == 1
     assert "no offer has arrived" in result.err
     result = await cli.run("fetch", "f" * 12)
-    assert result.status == 1
+    assert result.status == 2
     assert "names no request" in result.err
 
 

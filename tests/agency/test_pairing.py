@@ -209,7 +209,7 @@ async def test_pair_and_confirm_make_the_home_an_entry_point(cli: Cli, network: 
     assert "Maple St 12" in listed.out
 
     wrong = cli.run_sync("confirm", peer.fingerprint, "00000000" if code != "00000000" else "1")
-    assert wrong.status == 1
+    assert wrong.status == 2
     assert "does not match" in wrong.err
     assert cli.node().peers.active_neighbors() == []
 
@@ -223,7 +223,7 @@ async def test_pair_and_confirm_make_the_home_an_entry_point(cli: Cli, network: 
 def test_confirm_unknown_home_fails(cli: Cli) -> None:
     cli.init()
     result = cli.run_sync("confirm", "AAAA-" * 7 + "AAAA", "12345678")
-    assert result.status == 1
+    assert result.status == 2
     assert "no home with fingerprint" in result.err
 
 
@@ -238,9 +238,9 @@ async def test_pair_with_a_bad_invite_is_a_usage_error(cli: Cli, network: Networ
     cli.init()
     result = await cli.run("pair", "plinv1.garbage")
     assert result.status == 2
-    assert (
-        result.err
-        == "porchlight-agency: error: not a Porchlight invite (it starts with 'plinv1.')\n"
+    assert result.err == (
+        "porchlight-agency: error: not a usable Porchlight invite: copy the whole text the "
+        "homeowner gave you (it starts with 'plinv1.')\n"
     )
 
 
@@ -258,6 +258,7 @@ async def test_pair_with_its_own_invite_is_refused(cli: Cli) -> None:
     # An agency invite is refused before anything else; a home invite bearing our key too.
     result = await cli.run("pair", own)
     assert result.status == 2
+    assert "this agency's own invite (for homes to import)" in result.err
 
 
 async def test_pair_with_an_unreachable_home_fails(cli: Cli, network: Network) -> None:
@@ -289,7 +290,9 @@ async def test_pair_with_a_used_invite_reports_the_refusal(cli: Cli, network: Ne
     assert (await cli.run("pair", text, "--lan")).status == 0
     result = await cli.run("pair", text, "--lan")
     assert result.status == 1
-    assert "refused the invite (410 invite_gone)" in result.err
+    assert result.err == (
+        "porchlight-agency: error: the invite was used already or has expired; ask for a new one\n"
+    )
 
 
 async def test_pair_with_an_expired_invite_fails(cli: Cli, network: Network) -> None:
