@@ -7,11 +7,13 @@ H.264 MP4 files in the real clip index.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import shutil
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ import pytest
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -30,8 +32,11 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.porchlight.consent.records import RequestState, ShareState
+from custom_components.porchlight.consent.audit import AuditError
+from custom_components.porchlight.consent.records import RequestState, Share, ShareState
+from custom_components.porchlight.consent.store import ConsentStoreError
 from custom_components.porchlight.const import (
+    CONF_BLOCKED_AGENCIES,
     CONF_DECLINE_ALL,
     CONF_MAX_DOWNLOADS,
     DOMAIN,
@@ -39,7 +44,7 @@ from custom_components.porchlight.const import (
 )
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
-from custom_components.porchlight.footage import EVENT_REQUEST
+from custom_components.porchlight.footage import EVENT_REQUEST, plain
 from custom_components.porchlight.recorder.models import Clip, Trigger
 
 from .conftest import FRONT_DOOR, HOME
@@ -402,7 +407,7 @@ async def test_revoked_share_is_refused(
     response = await call(
         hass, "revoke_share", request_id=envelope.event_id, clip_ids=[recorded[0].id]
     )
-    assert response == {"revoked": 1}
+    assert response == {"revoked": 1, "already_downloaded": []}
     links = {str(x["clip"]): str(x["url"]) for x in offers(agency)[0].body["links"]}  # type: ignore[union-attr, index]
     assert await fetch(network, links[recorded[0].id]) == (404, b'{"error":"not_found"}')
     assert (await fetch(network, links[recorded[1].id]))[0] == 200
@@ -445,7 +450,8 @@ async def test_owner_revokes_while_the_agency_downloads_and_the_rest_never_leave
         assert response.status == 200
         await response.content.readexactly(1 << 20)
         # Not downloaded yet: consent can still be withdrawn, and the transfer stops.
-        assert await call(hass, "revoke_share", request_id=envelope.event_id) == {"revoked": 1}
+        revoked = await call(hass, "revoke_share", request_id=envelope.event_id)
+        assert revoked == {"revoked": 1, "already_downloaded": []}
         with pytest.raises(aiohttp.ClientPayloadError):
             await response.read()
     assert await fetch(network, url) == (404, b'{"error":"not_found"}')
@@ -457,7 +463,7 @@ async def test_owner_revokes_while_the_agency_downloads_and_the_rest_never_leave
     assert held.held
 
 
-async def test_revoking_a_share_downloaded_since_it_was_read_is_refused(
+async def test_revoking_a_share_downloaded_since_it_was_read_reports_it(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     agency: Running,
@@ -473,16 +479,32 @@ async def test_revoking_a_share_downloaded_since_it_was_read_is_refused(
     assert (await fetch(network, url))[0] == 200
     # revoke_share read the share just before its last byte went out.
     monkeypatch.setattr(store, "shares", lambda _request=None: [offered])
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "revoke_share", request_id=envelope.event_id)
-    assert err.value.translation_key == "already_downloaded"
+    response = await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert response == {"revoked": 0, "already_downloaded": [recorded[0].id]}
     share = await hass.async_add_executor_job(store.share, offered.id)
     assert share is not None
     assert share.state is ShareState.DOWNLOADED
     audit = desk(init_integration).audit
-    assert not [
-        e for e in await hass.async_add_executor_job(audit.entries) if e.kind == "share_revoked"
-    ]
+    entries = await hass.async_add_executor_job(audit.entries)
+    assert not [e for e in entries if e.kind == "share_revoked"]
+
+
+async def test_revoking_everything_revokes_what_was_not_downloaded(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    ids = [recorded[0].id, recorded[1].id]
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=ids)
+    links = {str(x["clip"]): str(x["url"]) for x in offers(agency)[0].body["links"]}  # type: ignore[union-attr, index]
+    assert (await fetch(network, links[ids[0]]))[0] == 200
+    # Before: one downloaded clip refused the whole call, and the other link kept working.
+    response = await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert response == {"revoked": 1, "already_downloaded": [ids[0]]}
+    assert await fetch(network, links[ids[1]]) == (404, b'{"error":"not_found"}')
 
 
 async def test_expired_share_and_request_are_refused(
@@ -860,8 +882,9 @@ async def test_approving_every_clip_clears_the_notification(
     (offer,) = offers(agency)
     assert len(offer.body["links"]) == 3  # type: ignore[arg-type]
     response = await call(hass, "revoke_share", request_id=envelope.event_id)
-    assert response == {"revoked": 3}
-    assert await call(hass, "revoke_share", request_id=envelope.event_id) == {"revoked": 0}
+    assert response == {"revoked": 3, "already_downloaded": []}
+    again = await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert again == {"revoked": 0, "already_downloaded": []}
 
 
 async def test_pending_request_expires_unanswered(
@@ -972,3 +995,410 @@ async def test_one_approval_covers_at_most_fifty_clips(
         await call(
             hass, "approve_clips", request_id="0" * 64, clip_ids=[f"c{n}" for n in range(51)]
         )
+
+
+# --- the owner's actions never overwrite one another ---------------------------------------
+async def test_approvals_at_the_same_time_keep_every_consent_record(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await asyncio.gather(
+        call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id]),
+        call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[1].id]),
+    )
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    # Before: one approval wrote back the copy it read, and the other clip's consent record
+    # was gone, its link a 404 for ever.
+    assert sorted(c.clip for c in stored.consents) == [recorded[0].id, recorded[1].id]
+    for offer in offers(agency):
+        (link,) = offer.body["links"]  # type: ignore[misc]
+        assert (await fetch(network, str(link["url"])))[0] == 200  # type: ignore[index]
+
+
+async def test_the_same_clip_approved_twice_at_once_leaves_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    approve = call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    again = call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    results = await asyncio.gather(approve, again, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, ServiceValidationError)]
+    assert [r.translation_key for r in refused] == ["already_approved"]
+    shares = await hass.async_add_executor_job(desk(init_integration).store.shares, None)
+    assert len(shares) == 1
+    assert len(offers(agency)) == 1
+
+
+async def test_a_decline_during_an_approval_is_not_undone(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await asyncio.gather(
+        call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id]),
+        call(hass, "decline_request", request_id=envelope.event_id),
+    )
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    assert not stored.open
+    assert [c.clip for c in stored.consents] == [recorded[0].id]
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[1].id])
+    assert err.value.translation_key == "request_not_open"
+
+
+# --- what the agency wrote is shown, never rendered ------------------------------------------
+async def test_markdown_from_the_agency_is_shown_as_text(
+    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+) -> None:
+    pixel = "![x](https://pd.example/p.png?home=1) <img src=https://pd.example/q> [Approve](x)"
+    await send_request(hass, agency, network, reason=pixel, case="*bold*\nsecond line")
+    (note,) = notifications(hass).values()
+    message = note["message"]
+    # An image would load from the agency's server only in the homes that were asked.
+    assert "![" not in message
+    assert "<img" not in message
+    assert "](" not in message
+    assert r"\!\[x\]\(https://pd\.example/p\.png?home=1\) &lt;img" in message
+    assert r"Case: \*bold\* second line." in message
+
+
+def test_plain_text_escapes_every_markdown_character() -> None:
+    assert plain("a\\b`c*d_e{f}g[h]i(j)k#l+m-n.o!p|q~r>s<t&u") == (
+        r"a\\b\`c\*d\_e\{f\}g\[h\]i\(j\)k\#l\+m\-n\.o\!p\|q\~r&gt;s&lt;t&amp;u"
+    )
+    assert plain("tab\there\x7fend\u0085") == "tab here end "
+
+
+# --- a link's use is written ahead of its bytes --------------------------------------------
+async def _approved_link(
+    hass: HomeAssistant, agency: Running, network: Network, clip: Clip
+) -> tuple[str, str]:
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[clip.id])
+    return envelope.event_id, str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
+
+
+async def test_a_download_cut_off_by_a_crash_counts_as_done(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    _, url = await _approved_link(hass, agency, network, recorded[0])
+    store = desk(init_integration).store
+    [share] = await hass.async_add_executor_job(store.shares, None)
+    # What a process killed mid-transfer leaves behind: the reservation, never its count.
+    await hass.async_add_executor_job(
+        store.change_share, share.id, lambda s: replace(s, in_flight=s.bytes_served + 5000)
+    )
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')  # busy, it seems
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    settled = await hass.async_add_executor_job(desk(entry).store.share, share.id)
+    assert settled is not None
+    assert (settled.state, settled.in_flight, settled.downloads) == (ShareState.DOWNLOADED, 0, 1)
+    # Before: the single-use link served the whole clip again after the restart.
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')
+    held = [c for c in entry.runtime_data.recorder.index.clips() if c.id == recorded[0].id]
+    assert held[0].held  # the request's own hold; the share's was released
+
+
+async def test_a_reload_during_a_download_counts_what_left(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+) -> None:
+    root = index_root(init_integration)
+    data = os.urandom(24 << 20)
+    path = root / "0ebbbbbbbbbbbbbb.mp4"
+    await hass.async_add_executor_job(path.write_bytes, data)
+    now = time.time()
+    big = Clip(
+        id="0ebbbbbbbbbbbbbb",
+        camera=FRONT_DOOR,
+        trigger=Trigger.MOTION,
+        start=now - 500,
+        end=now - 480,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+        thumbnail=None,
+        created=now - 479,
+    )
+    await hass.async_add_executor_job(init_integration.runtime_data.recorder.index.add_clip, big)
+    _, url = await _approved_link(hass, agency, network, big)
+    async with network.session.get(url, allow_redirects=False) as response:
+        await response.content.readexactly(1 << 20)
+        # An options change reloads the entry while the agency downloads.
+        assert await hass.config_entries.async_reload(init_integration.entry_id)
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    [share] = await hass.async_add_executor_job(desk(entry).store.shares, None)
+    # Counted before the store closed: the agency resumes where it broke off, no further.
+    assert share.state is ShareState.OFFERED
+    assert (1 << 20) <= share.partial < len(data)
+    status, rest = await fetch_range(network, url, share.partial)
+    assert (status, len(rest)) == (206, len(data) - share.partial)
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')
+
+
+async def fetch_range(network: Network, url: str, first: int) -> tuple[int, bytes]:
+    """GET a link from byte `first` on, as a resuming download does."""
+    async with network.session.get(url, headers={"Range": f"bytes={first}-"}) as response:
+        return response.status, await response.read()
+
+
+async def test_a_probe_after_a_full_download_does_not_use_up_another(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_MAX_DOWNLOADS: 2}
+    )
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    agency = await pair_agency(hass, entry, endpoint, network)
+    _, url = await _approved_link(hass, agency, network, recorded[0])
+    assert (await fetch(network, url))[0] == 200
+    # A player probing the first byte: not a whole download (before: it was counted as one).
+    async with network.session.get(url, headers={"Range": "bytes=0-0"}) as response:
+        assert response.status == 206
+    assert (await fetch(network, url))[0] == 200
+    assert await fetch(network, url) == (404, b'{"error":"not_found"}')
+
+
+# --- failures leave nothing half done ----------------------------------------------------------
+async def test_an_approval_the_audit_log_refuses_shares_nothing_and_can_be_retried(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    the_desk = desk(init_integration)
+    real = the_desk.audit.checkpoint_head
+
+    def refused() -> tuple[int, str]:
+        msg = "the log's chain key is not this home's"
+        raise AuditError(msg)
+
+    monkeypatch.setattr(the_desk.audit, "checkpoint_head", refused)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert err.value.translation_key == "approval_failed"
+    assert await hass.async_add_executor_job(the_desk.store.shares, None) == []
+    stored = await hass.async_add_executor_job(the_desk.store.request, envelope.event_id)
+    assert (stored.state, stored.consents) == (RequestState.PENDING, ())
+    # Before: "already_approved" for ever, with a live share and no offer.
+    monkeypatch.setattr(the_desk.audit, "checkpoint_head", real)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert len(offers(agency)) == 1
+
+
+async def test_an_approval_the_store_cannot_finish_is_undone(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    the_desk = desk(init_integration)
+    real = the_desk.store.put_share
+    written: list[str] = []
+
+    def second_fails(share: Share) -> None:
+        if written:
+            msg = "cannot save: disk I/O error"
+            raise ConsentStoreError(msg)
+        written.append(share.clip)
+        real(share)
+
+    monkeypatch.setattr(the_desk.store, "put_share", second_fails)
+    ids = [recorded[0].id, recorded[1].id]
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=ids)
+    assert err.value.translation_key == "approval_failed"
+    [share] = await hass.async_add_executor_job(the_desk.store.shares, None)
+    assert share.state is ShareState.REVOKED  # the one written is undone
+    stored = await hass.async_add_executor_job(the_desk.store.request, envelope.event_id)
+    assert (stored.state, stored.consents) == (RequestState.PENDING, ())
+    assert offers(agency) == []
+    assert len(init_integration.runtime_data.federation.node.outbox) == 0
+
+
+async def test_a_request_that_cannot_be_recorded_holds_no_clip(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    the_desk = desk(init_integration)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        msg = "database or disk is full"
+        raise AuditError(msg)
+
+    monkeypatch.setattr(the_desk.audit, "append", full)
+    envelope = await send_request(hass, agency, network)
+    assert "could not be recorded" in caplog.text
+    assert await hass.async_add_executor_job(the_desk.store.request, envelope.event_id) is None
+    # Before: every candidate clip stayed held for ever (retention could never prune them).
+    assert not any(c.held for c in init_integration.runtime_data.recorder.index.clips())
+    assert notifications(hass) == {}
+
+
+async def test_a_reload_after_blocking_an_agency_does_not_announce_its_requests(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    persistent_notification.async_dismiss(hass, next(iter(notifications(hass))))
+    events = async_capture_events(hass, EVENT_REQUEST)
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={
+            **init_integration.options,
+            **REQUEST_DEFAULTS,
+            CONF_BLOCKED_AGENCIES: [agency.node.identity.keyid],
+        },
+    )
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert events == []
+    assert notifications(hass) == {}
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    stored = await hass.async_add_executor_job(desk(entry).store.request, envelope.event_id)
+    assert (stored.state, stored.why) == (RequestState.AUTO_DECLINED, "blocked_agency")
+    assert not any(c.held for c in entry.runtime_data.recorder.index.clips())
+
+
+async def test_a_request_that_expired_while_home_was_down_is_not_announced(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    freezer: Any,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    persistent_notification.async_dismiss(hass, next(iter(notifications(hass))))
+    events = async_capture_events(hass, EVENT_REQUEST)
+    freezer.tick(4 * 86400)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert events == []
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    stored = await hass.async_add_executor_job(desk(entry).store.request, envelope.event_id)
+    assert stored.state is RequestState.EXPIRED
+
+
+async def test_an_undo_that_fails_too_is_logged_and_shares_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    the_desk = desk(init_integration)
+
+    def broken(*_args: object) -> None:
+        msg = "cannot save: disk I/O error"
+        raise ConsentStoreError(msg)
+
+    real_put = the_desk.store.put_request
+    monkeypatch.setattr(the_desk.store, "put_share", broken)
+    # The request is saved approved, its share is not, and the undo cannot save either.
+    monkeypatch.setattr(
+        the_desk.store, "put_request", lambda r: real_put(r) if r.consents else broken()
+    )
+    with pytest.raises(HomeAssistantError):
+        await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    assert "Could not undo a failed approval" in caplog.text
+    assert await hass.async_add_executor_job(the_desk.store.shares, None) == []
+    assert offers(agency) == []
+
+
+async def test_a_stopped_desk_neither_judges_nor_tidies(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    the_desk = desk(init_integration)
+    await the_desk.async_stop()
+    envelope = await send_request(hass, agency, network)
+    assert await hass.async_add_executor_job(the_desk.store.request, envelope.event_id) is None
+    assert not any(c.held for c in init_integration.runtime_data.recorder.index.clips())
+    await the_desk.async_housekeeping()  # a timer that fired just before the stop
+    assert await hass.async_add_executor_job(the_desk.store.requests) == []
+
+
+async def test_an_interrupted_download_of_a_link_with_downloads_left_keeps_its_hold(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+    recorded: list[Clip],
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_MAX_DOWNLOADS: 2}
+    )
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    agency = await pair_agency(hass, entry, endpoint, network)
+    _, url = await _approved_link(hass, agency, network, recorded[0])
+    store = desk(entry).store
+    [share] = await hass.async_add_executor_job(store.shares, None)
+    await hass.async_add_executor_job(
+        store.change_share, share.id, lambda s: replace(s, in_flight=100)
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    reloaded = hass.config_entries.async_get_entry(entry.entry_id)
+    assert reloaded is not None
+    settled = await hass.async_add_executor_job(desk(reloaded).store.share, share.id)
+    assert settled is not None
+    assert (settled.state, settled.downloads) == (ShareState.OFFERED, 1)
+    assert (await fetch(network, url))[0] == 200  # the second download it allows

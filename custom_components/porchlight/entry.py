@@ -177,7 +177,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     )
     desk = entry.runtime_data.desk
     federation.node.on_request = desk.on_request
-    entry.async_on_unload(desk.start_timer())
+    desk.start_timer()
+    entry.async_on_unload(desk.stop_timer)
+    await desk.async_settle()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await desk.async_restore()
 
@@ -243,12 +245,16 @@ def _friendly_name(hass: HomeAssistant, camera: str) -> str:
 
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
     """Stop recording, unload entities, close the index, flush the federation's state."""
+    desk = entry.runtime_data.desk
+    await desk.async_stop()
     recorder = entry.runtime_data.recorder
     await recorder.async_stop()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await hass.async_add_executor_job(recorder.index.close)
     await entry.runtime_data.federation.async_close()
-    desk = entry.runtime_data.desk
+    # Downloads in flight stop at their next chunk and are counted before the store closes:
+    # a reload must not leave a single-use link uncounted.
+    await desk.shares.async_close()
     await hass.async_add_executor_job(desk.close)
     return unloaded
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -22,10 +23,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
+from .consent.audit import AuditError
 from .consent.delivery import ShareServer
 from .consent.offers import offer_body
 from .consent.records import (
@@ -37,9 +39,11 @@ from .consent.records import (
     ShareState,
     token_id,
 )
-from .consent.rules import Ask, Rules, judge
+from .consent.rules import Ask, Rules, Why, judge, still_acceptable
+from .consent.store import ConsentStoreError
 from .const import DOMAIN
 from .federation.node import OFFER
+from .recorder.index import ClipIndexError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -110,8 +114,12 @@ class FootageDesk:
     home: tuple[int, int]
     settings: DeskSettings
     shares: ShareServer = field(init=False)
-    # One housekeeping pass at a time (the timer and a direct call must not interleave).
-    _tidying: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One change to requests and shares at a time: an approval, a decline, a revocation,
+    # housekeeping and judging all read a request, await, and write it back; interleaved,
+    # one would overwrite another's outcome (a consent record lost, a decline undone).
+    _changing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _stopped: bool = False
+    _timer: CALLBACK_TYPE | None = None
 
     def __post_init__(self) -> None:
         """Build the download side once: it tracks the downloads in flight."""
@@ -137,10 +145,18 @@ class FootageDesk:
         return self.audit.checkpoint_head()
 
     def close(self) -> None:
-        """Checkpoint and close the audit log, close the store (blocking)."""
-        self.audit.checkpoint()
-        self.audit.close()
-        self.store.close()
+        """Checkpoint and close the audit log, close the store (blocking).
+
+        Each is closed whatever happens to the others: a checkpoint the log refuses must not
+        leave the consent store open behind an entry that failed to unload.
+        """
+        try:
+            self.audit.checkpoint()
+        finally:
+            try:
+                self.audit.close()
+            finally:
+                self.store.close()
 
     def pending(self) -> list[FootageRequest]:
         """Open requests waiting for the owner (blocking: reads the store)."""
@@ -156,8 +172,27 @@ class FootageDesk:
 
     async def async_receive(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
         """Judge a request, record it, and only if it is pending, tell the owner."""
+        async with self._changing:
+            if self._stopped:
+                return  # unloading; the agency's outbox retries would be refused anyway
+            try:
+                request = await self._judge(envelope, origin, via)
+            except AuditError, ConsentStoreError:
+                # Nothing is held and nobody told: the request is as if it never came.
+                _LOGGER.exception(
+                    "Footage request %s could not be recorded", envelope.event_id[:12]
+                )
+                return
+        if request is not None and request.state is RequestState.PENDING:
+            self._announce(request)
+        elif request is not None:
+            _LOGGER.info("Footage request %s: %s (%s)", request.id[:12], request.state, request.why)
+
+    async def _judge(
+        self, envelope: Envelope, origin: Peer | None, via: Peer
+    ) -> FootageRequest | None:
         if await self.hass.async_add_executor_job(self.store.request, envelope.event_id):
-            return  # the same request through another neighbor
+            return None  # the same request through another neighbor
         body = envelope.body
         now = self._now()
         ask = Ask(
@@ -198,19 +233,15 @@ class FootageDesk:
             data={"why": request.why, "clips": len(request.candidates)},
         )
         await self._put(request)
-        if verdict.state is RequestState.PENDING:
-            self._announce(request)
-        else:
-            _LOGGER.info("Footage request %s: %s (%s)", request.id[:12], request.state, request.why)
+        # Held only once the request is stored: a request that could not be recorded holds
+        # nothing that housekeeping or a decline could never release.
+        await self._hold_candidates(request)
+        return request
 
     async def _candidates(self, request: FootageRequest) -> list[Candidate]:
         clips: list[Clip] = await self.hass.async_add_executor_job(
             self.recorder.index.clips, None, float(request.start), float(request.end)
         )
-        for clip in clips:
-            await self.hass.async_add_executor_job(
-                self.recorder.index.hold, clip.id, _hold(request.id)
-            )
         return [
             Candidate(
                 clip.id,
@@ -222,21 +253,30 @@ class FootageDesk:
             for clip in clips
         ]
 
+    async def _hold_candidates(self, request: FootageRequest) -> None:
+        for candidate in request.candidates:
+            await self.hass.async_add_executor_job(
+                self.recorder.index.hold, candidate.clip, _hold(request.id)
+            )
+
     @callback
     def _announce(self, request: FootageRequest) -> None:
         """Tell the owner: notification, event entity (through the bus event), bus event."""
+        # The agency wrote the name, case and reason: shown as text, never rendered. An
+        # image in Markdown would load from the agency's server only in the homes that were
+        # asked and are in the area, telling it exactly that.
         lines = [
             (
-                f"**{request.agency_name}** asks for footage from {_iso(request.start)} to "
-                f"{_iso(request.end)} (UTC)."
+                f"**{plain(request.agency_name)}** asks for footage from {_iso(request.start)} "
+                f"to {_iso(request.end)} (UTC)."
             ),
-            f"Case: {request.case or '—'}. Reason: {request.reason}",
+            f"Case: {plain(request.case) or '—'}. Reason: {plain(request.reason)}",
             "",
         ]
         if request.candidates:
             lines.append("Matching clips (approve each one you want to share):")
             lines.extend(
-                f"- `{c.clip}` {c.camera}, {_iso(c.start)} to {_iso(c.end)}"
+                f"- `{c.clip}` {plain(c.camera)}, {_iso(c.start)} to {_iso(c.end)}"
                 for c in request.candidates
             )
         else:
@@ -256,10 +296,48 @@ class FootageDesk:
         async_dispatcher_send(self.hass, signal_pending(self.entry_id), data)
         self.hass.bus.async_fire(EVENT_REQUEST, data)
 
+    async def async_settle(self) -> None:
+        """Downloads a crash or stop cut off count as done (fail closed; at start-up)."""
+        for share in await self.hass.async_add_executor_job(self.store.settle_interrupted):
+            _LOGGER.warning(
+                "A download of clip %s was cut off by a restart; it counts as downloaded",
+                share.clip,
+            )
+            if share.state is ShareState.DOWNLOADED:
+                await self._release_share(share)
+
     async def async_restore(self) -> None:
-        """After a restart: announce pending requests again (notifications are not kept)."""
-        for request in await self.hass.async_add_executor_job(self.pending):
+        """After a restart or reload: announce what is still waiting for the owner.
+
+        Notifications are not kept across restarts. What expired meanwhile is closed first,
+        and the owner's current rules apply to what waits: the reload after blocking an
+        agency must not announce its requests again.
+        """
+        async with self._changing:
+            await self._expire(self._now())
+            waiting: list[FootageRequest] = []
+            for request in await self.hass.async_add_executor_job(self.pending):
+                why = still_acceptable(_ask(request), self.settings.rules, request.received_at)
+                if request.state is RequestState.PENDING and why is not None:
+                    await self._auto_decline(request, why)
+                else:
+                    waiting.append(request)
+        for request in waiting:
             self._announce(request)
+
+    async def _auto_decline(self, request: FootageRequest, why: Why) -> None:
+        """A pending request the owner's rules now decline (changed options)."""
+        closed = request.with_state(
+            RequestState.AUTO_DECLINED, why=why.value, closed_at=self._now()
+        )
+        await self._log(
+            "request_auto_declined",
+            actor=request.agency,
+            subject=request.id,
+            data={"why": why.value, "clips": len(request.candidates)},
+        )
+        await self._put(closed)
+        await self._release(closed)
 
     # --- the owner's decisions ---------------------------------------------------------------
     async def _open_request(self, request_id: str) -> FootageRequest:
@@ -274,29 +352,23 @@ class FootageDesk:
         self, request_id: str, clip_ids: Iterable[str], by: str
     ) -> list[JsonValueType]:
         """Approve clips: a consent record, a share and a capability link each; send the offer."""
-        request = await self._open_request(request_id)
-        wanted = list(dict.fromkeys(clip_ids))
-        for clip_id in wanted:
-            if request.candidate(clip_id) is None:
-                raise _error("unknown_clip", request=request_id, clip=clip_id)
-            if request.approved(clip_id) is not None:
-                raise _error("already_approved", request=request_id, clip=clip_id)
-        agency = self.federation.node.peers.get(request.agency)
-        if agency is None or not agency.trusted:
-            raise _error("agency_gone", request=request_id)
+        async with self._changing:
+            request, consents, expires = await self._approve(
+                request_id, list(dict.fromkeys(clip_ids)), by
+            )
+        await self.federation.async_deliver()
+        self._refresh_notification(request)
+        return [{"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents]
+
+    async def _approve(
+        self, request_id: str, wanted: list[str], by: str
+    ) -> tuple[FootageRequest, list[ConsentRecord], int]:
+        request, found = await self._approvable(request_id, wanted)
         endpoint = self.federation.share_endpoint()
         now = self._now()
         expires = min(now + self.settings.share_hours * 3600, now + 7 * 86400)
-        # Every clip is checked before anything is written: an approval is all or nothing.
-        found: list[tuple[Clip, Candidate]] = []
-        for clip_id in wanted:
-            clip = await self.hass.async_add_executor_job(self.recorder.index.clip, clip_id)
-            candidate = request.candidate(clip_id)
-            exists = clip is not None and await self.hass.async_add_executor_job(clip.path.exists)
-            if clip is None or candidate is None or not exists:
-                raise _error("clip_gone", request=request_id, clip=clip_id)
-            found.append((clip, candidate))
         consents: list[ConsentRecord] = []
+        shares: list[Share] = []
         links: list[tuple[str, str, int]] = []
         for clip, candidate in found:
             consent = ConsentRecord(
@@ -310,34 +382,33 @@ class FootageDesk:
                 approved_at=now,
                 by=by[:64],  # the manifest's limit
             )
-            # The consent record is written before anything that could let the clip out.
-            await self._log(
-                "clip_approved",
-                actor=by,
-                subject=request.id,
-                data={"clip": clip.id, "record": consent.record_hash},
-            )
             token = secrets.token_urlsafe(32)
-            share = Share(
-                id=token_id(token),
-                request=request.id,
-                clip=clip.id,
-                consent=consent.record_hash,
-                created=now,
-                expires=expires,
-                max_downloads=self.settings.max_downloads,
-            )
-            await self._put_share(share)
-            await self.hass.async_add_executor_job(
-                self.recorder.index.hold, clip.id, _share_hold(share.id)
-            )
             consents.append(consent)
+            shares.append(
+                Share(
+                    id=token_id(token),
+                    request=request.id,
+                    clip=clip.id,
+                    consent=consent.record_hash,
+                    created=now,
+                    expires=expires,
+                    max_downloads=self.settings.max_downloads,
+                )
+            )
             links.append((clip.id, f"{endpoint}{SHARE_PATH}/{token}", expires))
-        request = request.with_state(
-            RequestState.APPROVED, consents=request.consents + tuple(consents)
-        )
-        await self._put(request)
-        head = await self.hass.async_add_executor_job(self._checkpoint)
+        # First the audit log: each consent, then the signed checkpoint the manifest names.
+        # Should the log refuse, nothing else was written and no link exists: try again.
+        try:
+            for consent in consents:
+                await self._log(
+                    "clip_approved",
+                    actor=by,
+                    subject=request.id,
+                    data={"clip": consent.clip, "record": consent.record_hash},
+                )
+            head = await self.hass.async_add_executor_job(self._checkpoint)
+        except AuditError as err:
+            raise _failed(err) from err
         body = offer_body(
             self.federation.node.identity,
             request=request,
@@ -346,57 +417,119 @@ class FootageDesk:
             audit_head=head,
             now=now,
         )
+        approved = request.with_state(
+            RequestState.APPROVED, consents=request.consents + tuple(consents)
+        )
+        # Then the consent records, before the shares that depend on them (a download checks
+        # both). A store that fails half way is undone: no share without its offer.
+        try:
+            await self._put(approved)
+            for share in shares:
+                await self._put_share(share)
+                await self.hass.async_add_executor_job(
+                    self.recorder.index.hold, share.clip, _share_hold(share.id)
+                )
+        except (ConsentStoreError, ClipIndexError) as err:
+            await self._undo_approval(request, shares)
+            raise _failed(err) from err
         self.federation.node.send(
             request.agency, "footage_offer", body, lifetime=expires - now, route=OFFER
         )
-        await self.federation.async_deliver()
-        self._refresh_notification(request)
-        return [{"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents]
+        return approved, consents, expires
+
+    async def _approvable(
+        self, request_id: str, wanted: list[str]
+    ) -> tuple[FootageRequest, list[tuple[Clip, Candidate]]]:
+        """The open request and each wanted clip, all checked before anything is written.
+
+        An approval is all or nothing: one clip that cannot be shared refuses the lot.
+        """
+        request = await self._open_request(request_id)
+        for clip_id in wanted:
+            if request.candidate(clip_id) is None:
+                raise _error("unknown_clip", request=request_id, clip=clip_id)
+            if request.approved(clip_id) is not None:
+                raise _error("already_approved", request=request_id, clip=clip_id)
+        agency = self.federation.node.peers.get(request.agency)
+        if agency is None or not agency.trusted:
+            raise _error("agency_gone", request=request_id)
+        found: list[tuple[Clip, Candidate]] = []
+        for clip_id in wanted:
+            clip = await self.hass.async_add_executor_job(self.recorder.index.clip, clip_id)
+            candidate = request.candidate(clip_id)
+            exists = clip is not None and await self.hass.async_add_executor_job(clip.path.exists)
+            if clip is None or candidate is None or not exists:
+                raise _error("clip_gone", request=request_id, clip=clip_id)
+            found.append((clip, candidate))
+        return request, found
+
+    async def _undo_approval(self, before: FootageRequest, shares: list[Share]) -> None:
+        """Best effort after a failed write: the request as it was, the new shares revoked."""
+        try:
+            await self._put(before)
+            for share in shares:
+                if await self.hass.async_add_executor_job(self.store.share, share.id):
+                    await self._end_share(share.id, ShareState.REVOKED)
+        except ConsentStoreError, ClipIndexError:
+            # The tokens were never sent: even a share left behind opens for nobody.
+            _LOGGER.exception("Could not undo a failed approval of request %s", before.id[:12])
 
     async def async_decline(self, request_id: str, by: str) -> None:
         """Decline what is left of a request; the agency is told nothing."""
-        request = await self._open_request(request_id)
-        now = self._now()
-        left = tuple(c.clip for c in request.candidates if request.approved(c.clip) is None)
-        if request.state is RequestState.PENDING:
-            request = request.with_state(RequestState.DECLINED, closed_at=now, declined_clips=left)
-        else:
-            request = replace(request, closed_at=now, declined_clips=left)
-        await self._log("request_declined", actor=by, subject=request.id, data={"clips": len(left)})
-        await self._put(request)
-        await self._release(request)
+        async with self._changing:
+            request = await self._open_request(request_id)
+            now = self._now()
+            left = tuple(c.clip for c in request.candidates if request.approved(c.clip) is None)
+            if request.state is RequestState.PENDING:
+                request = request.with_state(
+                    RequestState.DECLINED, closed_at=now, declined_clips=left
+                )
+            else:
+                request = replace(request, closed_at=now, declined_clips=left)
+            await self._log(
+                "request_declined", actor=by, subject=request.id, data={"clips": len(left)}
+            )
+            await self._put(request)
+            await self._release(request)
         persistent_notification.async_dismiss(self.hass, _notification_id(request.id))
 
-    async def async_revoke(self, request_id: str, clip_ids: Iterable[str] | None, by: str) -> int:
-        """Withdraw consent for shares not downloaded yet; return how many were revoked."""
-        shares = await self.hass.async_add_executor_job(self.store.shares, request_id)
-        if not shares:
-            raise _error("unknown_request", request=request_id)
-        wanted = set(clip_ids) if clip_ids is not None else {s.clip for s in shares}
-        chosen = [s for s in shares if s.clip in wanted]
-        if unknown := wanted - {s.clip for s in chosen}:
-            raise _error("unknown_clip", request=request_id, clip=min(unknown))
-        if done := [s for s in chosen if s.state is ShareState.DOWNLOADED]:
-            raise _error("already_downloaded", request=request_id, clip=done[0].clip)
-        revoked = 0
-        downloaded_meanwhile: list[str] = []
-        for share in chosen:
-            if share.state is not ShareState.OFFERED:
-                continue
-            ended = await self._end_share(share.id, ShareState.REVOKED)
-            if ended.state is ShareState.DOWNLOADED:  # its last byte went out meanwhile
-                downloaded_meanwhile.append(share.clip)
-            if ended.state is not ShareState.REVOKED:
-                continue
-            # A download in flight stops at its next chunk: consent holds until the last byte.
-            self.shares.stop(share.id)
-            await self._log(
-                "share_revoked", actor=by, subject=request_id, data={"clip": share.clip}
-            )
-            revoked += 1
-        if downloaded_meanwhile:
-            raise _error("already_downloaded", request=request_id, clip=downloaded_meanwhile[0])
-        return revoked
+    async def async_revoke(
+        self, request_id: str, clip_ids: Iterable[str] | None, by: str
+    ) -> tuple[int, list[str]]:
+        """Withdraw consent for shares not downloaded yet.
+
+        Without clip ids, every share of the request that still can be; with them, those
+        clips, refused (nothing changed) if one of them was downloaded already. Returns how
+        many were revoked and the clips found downloaded, before or meanwhile.
+        """
+        async with self._changing:
+            shares = await self.hass.async_add_executor_job(self.store.shares, request_id)
+            if not shares:
+                raise _error("unknown_request", request=request_id)
+            wanted = set(clip_ids) if clip_ids is not None else {s.clip for s in shares}
+            chosen = [s for s in shares if s.clip in wanted]
+            if unknown := wanted - {s.clip for s in chosen}:
+                raise _error("unknown_clip", request=request_id, clip=min(unknown))
+            downloaded = [s.clip for s in chosen if s.state is ShareState.DOWNLOADED]
+            if downloaded and clip_ids is not None:
+                raise _error("already_downloaded", request=request_id, clip=downloaded[0])
+            revoked = 0
+            for share in chosen:
+                if share.state is not ShareState.OFFERED:
+                    continue
+                ended = await self._end_share(share.id, ShareState.REVOKED)
+                if ended.state is ShareState.DOWNLOADED:  # its last byte went out meanwhile
+                    downloaded.append(share.clip)
+                if ended.state is not ShareState.REVOKED:
+                    continue
+                # A download in flight stops at its next chunk: consent holds until the
+                # last byte.
+                self.shares.stop(share.id)
+                await self._log(
+                    "share_revoked", actor=by, subject=request_id, data={"clip": share.clip}
+                )
+                revoked += 1
+        return revoked, downloaded
 
     async def _end_share(self, share_id: str, state: ShareState) -> Share:
         """End a share if it is still offered; returns it as stored now.
@@ -431,8 +564,26 @@ class FootageDesk:
     # --- time --------------------------------------------------------------------------------
     async def async_housekeeping(self, _now: datetime | None = None) -> None:
         """Expire open requests and unused shares past their time; release their holds."""
-        async with self._tidying:
-            await self._expire(self._now())
+        async with self._changing:
+            if not self._stopped:
+                await self._expire(self._now())
+
+    async def async_stop(self) -> None:
+        """No further housekeeping or judging; wait for the change under way (unload).
+
+        Unload closes the store and the clip index next: a pass still running would find
+        them closed half way.
+        """
+        self.stop_timer()
+        async with self._changing:
+            self._stopped = True
+
+    @callback
+    def stop_timer(self) -> None:
+        """Cancel the housekeeping timer (idempotent; also when setup fails half way)."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
 
     async def _expire(self, now: int) -> None:
         for stored in await self.hass.async_add_executor_job(self.store.requests):
@@ -454,9 +605,9 @@ class FootageDesk:
             ):
                 await self._log("share_expired", subject=share.request, data={"clip": share.clip})
 
-    def start_timer(self) -> CALLBACK_TYPE:
-        """Run housekeeping every minute; returns the cancel callback."""
-        return async_track_time_interval(
+    def start_timer(self) -> None:
+        """Run housekeeping every minute, until async_stop."""
+        self._timer = async_track_time_interval(
             self.hass,
             self.async_housekeeping,
             HOUSEKEEPING_INTERVAL,
@@ -494,6 +645,33 @@ _VERDICT_KIND: Final = {
 }
 
 
+def _ask(request: FootageRequest) -> Ask:
+    """A stored request as the rules see it (its agency was trusted when it arrived)."""
+    return Ask(
+        agency=request.agency,
+        agency_known=True,
+        agency_trusted=True,
+        case=request.case,
+        area=request.area,
+        start=request.start,
+        end=request.end,
+    )
+
+
+_MARKDOWN: Final = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def plain(text: str) -> str:
+    """Text from elsewhere for a Markdown notification: shown as written, never rendered.
+
+    Control characters and line breaks become spaces (one line stays one line), Markdown's
+    punctuation is escaped with backslashes and HTML's with entities.
+    """
+    flat = "".join(" " if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 else ch for ch in text)  # noqa: PLR2004
+    escaped = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", escaped)
+
+
 def _notification_id(request_id: str) -> str:
     return f"{DOMAIN}_request_{request_id[:16]}"
 
@@ -513,6 +691,16 @@ def request_event(request: FootageRequest) -> dict[str, Any]:
         "expires": _iso(request.expires),
         "clips": [c.to_json() for c in request.candidates],
     }
+
+
+def _failed(err: Exception) -> HomeAssistantError:
+    """An approval the home could not record: nothing was shared."""
+    _LOGGER.error("Approval not recorded: %s", err)
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="approval_failed",
+        translation_placeholders={"error": str(err)},
+    )
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:

@@ -75,10 +75,10 @@ async def _decline(call: ServiceCall) -> None:
 
 
 async def _revoke(call: ServiceCall) -> ServiceResponse:
-    revoked = await _desk(call.hass).async_revoke(
+    revoked, downloaded = await _desk(call.hass).async_revoke(
         call.data[ATTR_REQUEST], call.data.get(ATTR_CLIPS), await _user_name(call)
     )
-    return {"revoked": revoked}
+    return {"revoked": revoked, "already_downloaded": list(downloaded)}
 
 
 async def _list_requests(call: ServiceCall) -> ServiceResponse:

@@ -11,9 +11,15 @@ from typing import TYPE_CHECKING
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from custom_components.porchlight.consent.audit import AuditLog
-from custom_components.porchlight.consent.delivery import CHUNK, ShareServer, byte_range
+from custom_components.porchlight.consent.delivery import (
+    CHUNK,
+    ShareServer,
+    _Download,
+    byte_range,
+)
 from custom_components.porchlight.consent.records import (
     ConsentRecord,
     FootageRequest,
@@ -330,3 +336,25 @@ def test_byte_range_forms() -> None:
     assert byte_range(slice(-30, None), 10) == (0, 9)
     assert byte_range(slice(None, 4), 10) == (0, 3)
     assert byte_range(slice(12, None), 10) == (12, 9)
+
+
+async def test_a_share_taken_between_the_check_and_the_reservation_is_not_found(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = desk.share()
+    stale = desk.store.share(token_id(token))
+    # Another server (a reloaded entry's) reserved it just after this one read it.
+    desk.store.change_share(token_id(token), lambda s: replace(s, in_flight=10))
+    monkeypatch.setattr(desk.store, "share", lambda _id: stale)
+    assert await desk.get(token) == NOT_FOUND
+    assert [e for e in desk.audit.entries() if e.kind == "download"] == []
+
+
+async def test_stopping_a_download_whose_connection_is_gone_only_flags_it(desk: Desk) -> None:
+    request = make_mocked_request("GET", "/")
+    request.protocol.transport = None  # what aiohttp's protocol holds after connection_lost
+    gone = _Download(request)
+    desk.server._streaming["s"] = gone  # the connection dropped; the handler is unwinding
+    desk.server.stop("s")
+    assert gone.stop.is_set()
+    del desk.server._streaming["s"]

@@ -96,3 +96,33 @@ def test_changing_a_share_that_is_not_stored_is_a_typed_error(tmp_path: Path) ->
     with pytest.raises(ConsentStoreError, match="not in the store"):
         store.change_share("f" * 64, lambda share: share)
     store.close()
+
+
+def test_the_store_is_private_to_home_assistants_user(tmp_path: Path) -> None:
+    path = tmp_path / "porchlight" / "consent.sqlite3"
+    store = ConsentStore(path)
+    store.put_share(Share("x", "r", "c", "h", 1, 2))
+    for file in path.parent.iterdir():  # the database, its -wal and -shm
+        assert file.stat().st_mode & 0o777 == 0o600, file.name
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    store.close()
+    path.chmod(0o644)  # a store made before this rule is tightened when opened
+    ConsentStore(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_interrupted_download_counts_as_done_when_the_store_opens_again(
+    tmp_path: Path,
+) -> None:
+    store = ConsentStore(tmp_path / "consent.sqlite3")
+    store.put_share(Share("cut", "r", "c", "h", 1, 2, in_flight=1000, partial=200))
+    store.put_share(Share("idle", "r", "c", "h", 1, 2))
+    [settled] = store.settle_interrupted()
+    assert (settled.id, settled.state, settled.downloads, settled.in_flight) == (
+        "cut",
+        ShareState.DOWNLOADED,
+        1,
+        0,
+    )
+    assert store.settle_interrupted() == []
+    store.close()

@@ -65,8 +65,15 @@ def byte_range(wanted: slice, size: int) -> tuple[int, int]:
 class _Download:
     """One download in flight: what it has sent, and the owner's revocation."""
 
+    request: web.Request
     sent: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once the transfer has ended and been counted.
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _TakenError(Exception):
+    """The share cannot be reserved: used up, ended, expired or being downloaded."""
 
 
 @dataclass(slots=True)
@@ -87,9 +94,9 @@ class ShareServer:
         return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
     def stop(self, share_id: str) -> None:
-        """Cut a download in flight after its current chunk (the owner revoked the share)."""
+        """Cut a download in flight off at once (the owner revoked the share)."""
         if (download := self._streaming.get(share_id)) is not None:
-            download.stop.set()
+            _cut(download)
 
     async def serve(self, request: web.Request, token: str) -> web.StreamResponse:
         """Answer a GET for a capability link."""
@@ -100,11 +107,12 @@ class ShareServer:
             return not_found()
         # Claimed before the first await: two requests for one link can never both get past
         # the checks (a single-use link would otherwise serve twice).
-        download = self._streaming[share_id] = _Download()
+        download = self._streaming[share_id] = _Download(request)
         try:
             return await self._serve(request, share_id, download)
         finally:
             del self._streaming[share_id]
+            download.done.set()
 
     async def _serve(
         self, request: web.Request, share_id: str, download: _Download
@@ -134,21 +142,23 @@ class ShareServer:
         except OSError:
             return not_found()
         try:
-            await self._run(
-                lambda: self.audit.append(
-                    "download",
-                    actor=request.remote or "",
-                    subject=share.request,
-                    size=last - first + 1,
-                    data={
-                        "clip": share.clip,
-                        "sha256": consent.sha256,
-                        "first": first,
-                        "last": last,
-                    },
-                )
-            )
+            if not await self._reserve(share_id, last - first + 1):
+                return not_found()
             try:
+                await self._run(
+                    lambda: self.audit.append(
+                        "download",
+                        actor=request.remote or "",
+                        subject=share.request,
+                        size=last - first + 1,
+                        data={
+                            "clip": share.clip,
+                            "sha256": consent.sha256,
+                            "first": first,
+                            "last": last,
+                        },
+                    )
+                )
                 return await self._send(request, share.clip, source, (first, last, size), download)
             finally:
                 # Counted even when the transfer broke off: resuming stays possible, and
@@ -157,6 +167,26 @@ class ShareServer:
                 await asyncio.shield(self._count(share_id, first, download.sent, size))
         finally:
             await self._run(source.close)
+
+    async def _reserve(self, share_id: str, wanted: int) -> bool:
+        """Mark the share as being downloaded, in the store, before the first byte leaves.
+
+        Written ahead: should the process die mid-transfer, the share is found reserved at
+        the next start and counted as downloaded (ConsentStore.settle_interrupted). Also
+        refuses a share another server holds (a reloaded entry's, say) or that changed.
+        """
+        now = self.clock.now()
+
+        def reserve(share: Share) -> Share:
+            if not share.usable or share.expires < now:
+                raise _TakenError
+            return replace(share, in_flight=wanted)
+
+        try:
+            await self._run(self.store.change_share, share_id, reserve)
+        except _TakenError:
+            return False
+        return True
 
     async def _send(
         self,
@@ -195,23 +225,34 @@ class ShareServer:
         return response
 
     async def _count(self, share_id: str, first: int, sent: int, size: int) -> None:
-        """Add what a transfer sent to its share, as stored now.
+        """Release the reservation and count what a transfer sent, on the share as stored now.
 
         As stored now, because the owner may have revoked the share (or housekeeping expired
         it) while the bytes were flowing: that state stands and is never overwritten.
         """
-
-        def count(share: Share) -> Share:
-            served = share.bytes_served + sent
-            complete = first + sent == size or served >= size
-            share = replace(
-                share, bytes_served=served, downloads=share.downloads + (1 if complete else 0)
-            )
-            if share.state is ShareState.OFFERED and share.downloads >= share.max_downloads:
-                share = replace(share, state=ShareState.DOWNLOADED)
-            return share
-
-        share = await self._run(self.store.change_share, share_id, count)
+        share = await self._run(
+            self.store.change_share,
+            share_id,
+            lambda s: s.counted(sent, reached_end=first + sent == size, size=size),
+        )
         self.on_changed()
         if share.state is ShareState.DOWNLOADED:
             await self.on_ended(share)
+
+    async def async_close(self) -> None:
+        """Stop every download in flight and wait until each is counted (unload)."""
+        downloads = list(self._streaming.values())
+        for download in downloads:
+            _cut(download)
+        await asyncio.gather(*(d.done.wait() for d in downloads))
+
+
+def _cut(download: _Download) -> None:
+    """Stop a transfer: no further chunk, and the connection aborted under a pending write.
+
+    Aborting matters when the client does not read: the write waits for it, and the stop
+    flag alone would only be seen once it drained what was sent (close() would wait too).
+    """
+    download.stop.set()
+    if download.request.transport is not None:
+        download.request.transport.abort()

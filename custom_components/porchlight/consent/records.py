@@ -196,11 +196,42 @@ class Share:
     max_downloads: int = 1
     downloads: int = 0
     bytes_served: int = 0
+    # Bytes towards the download under way: a download counts once a response delivered
+    # the last byte or these reach the clip's size; they start again from 0 after it.
+    partial: int = 0
+    # Bytes a transfer reserved before its first byte left (written ahead, like the audit
+    # log): a crash mid-transfer leaves them here, and the download then counts as done.
+    in_flight: int = 0
 
     @property
     def usable(self) -> bool:
         """Whether a download may start (expiry is checked against the clock separately)."""
-        return self.state is ShareState.OFFERED and self.downloads < self.max_downloads
+        return (
+            self.state is ShareState.OFFERED
+            and self.downloads < self.max_downloads
+            and self.in_flight == 0
+        )
+
+    def counted(self, sent: int, *, reached_end: bool, size: int) -> Share:
+        """This share after a transfer of `sent` bytes ended (its reservation released).
+
+        The state stands if the owner revoked the share or it expired meanwhile: a count
+        never brings a share back.
+        """
+        partial = self.partial + sent
+        complete = sent > 0 and (reached_end or partial >= size)
+        downloads = self.downloads + (1 if complete else 0)
+        state = self.state
+        if state is ShareState.OFFERED and downloads >= self.max_downloads:
+            state = ShareState.DOWNLOADED
+        return replace(
+            self,
+            state=state,
+            downloads=downloads,
+            bytes_served=self.bytes_served + sent,
+            partial=0 if complete else partial,
+            in_flight=0,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for the store."""
@@ -215,6 +246,8 @@ class Share:
             "max_downloads": self.max_downloads,
             "downloads": self.downloads,
             "bytes_served": self.bytes_served,
+            "partial": self.partial,
+            "in_flight": self.in_flight,
         }
 
     @classmethod

@@ -105,6 +105,16 @@ def judge(ask: Ask, rules: Rules, home: tuple[int, int], now: int) -> Verdict:
     return Verdict(RequestState.PENDING)
 
 
+def still_acceptable(ask: Ask, rules: Rules, received_at: int) -> Why | None:
+    """The owner's rules, as they are now, applied to a request judged before (a reload).
+
+    Measured from when the request arrived, so a request does not grow too old merely by
+    waiting for its owner. None if the rules still let it wait. The area passed the hard
+    checks when the request arrived.
+    """
+    return _owner_rules(ask, rules, area_sq_mi(area_from_json(ask.area)), received_at)
+
+
 def _hard_checks(ask: Ask, now: int) -> Why | None:
     if not ask.agency_known:
         return Why.UNKNOWN_AGENCY

@@ -8,6 +8,7 @@ I/O: Home Assistant calls these from its executor.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from typing import TYPE_CHECKING, Final
@@ -40,7 +41,11 @@ class ConsentStore:
         """Open (and create) the database."""
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Private like the audit log: requests name areas around the home, cases,
+            # reasons and clips. SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            path.chmod(0o600)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -114,6 +119,22 @@ class ConsentStore:
                 (share.id, share.request, share.state.value, json.dumps(share.to_json())),
             )
         return share
+
+    def settle_interrupted(self) -> list[Share]:
+        """Count downloads a crash or stop cut off as done; return those shares (at start).
+
+        Their reservation was written before the first byte left and nothing says how many
+        did: failing closed, the agency may have every byte, so the download is used.
+        """
+        settled: list[Share] = []
+        for share in self.shares():
+            if share.in_flight:
+                done = self.change_share(
+                    share.id,
+                    lambda s: s.counted(s.in_flight, reached_end=True, size=s.in_flight),
+                )
+                settled.append(done)
+        return settled
 
     def share(self, share_id: str) -> Share | None:
         """One share by id (the token's hash)."""
