@@ -44,6 +44,7 @@ from custom_components.porchlight.const import (
 )
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
+from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.footage import EVENT_REQUEST, plain
 from custom_components.porchlight.recorder.models import Clip, Trigger
 
@@ -986,6 +987,47 @@ async def test_trust_changes_and_key_rotation_are_in_the_audit_log(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert (await call(hass, "verify_audit"))["ok"] is True
+
+
+async def test_a_key_that_cannot_be_saved_leaves_the_home_on_its_old_key(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = init_integration.runtime_data
+    before = data.identity
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(
+        "custom_components.porchlight.federation.identity.replace_key_file", disk_full
+    )
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "rotate_key", {}, blocking=True, return_response=True
+        )
+    assert err.value.translation_key == "rotation_failed"
+    assert data.identity is before
+    assert data.federation.node.identity is before
+    # The log handed back to the old key: it verifies, and checkpoints still sign (before:
+    # every approval failed, its chain key no longer the home's).
+    assert (await call(hass, "verify_audit"))["ok"] is True
+    await hass.async_add_executor_job(data.desk.audit.checkpoint_head)
+
+
+async def test_two_rotations_at_once_leave_key_file_node_and_log_agreeing(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    rotate = hass.services.async_call(DOMAIN, "rotate_key", {}, blocking=True, return_response=True)
+    again = hass.services.async_call(DOMAIN, "rotate_key", {}, blocking=True, return_response=True)
+    await asyncio.gather(rotate, again)
+    data = init_integration.runtime_data
+    on_disk = await hass.async_add_executor_job(Identity.from_pem, data.key_path.read_bytes())
+    assert on_disk.keyid == data.identity.keyid == data.federation.node.identity.keyid
+    checked = await hass.async_add_executor_job(data.desk.audit.verify)
+    assert checked.ok
+    assert checked.keys[-1] == data.identity.keyid
 
 
 async def test_one_approval_covers_at_most_fifty_clips(

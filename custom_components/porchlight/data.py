@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
@@ -28,6 +29,9 @@ class PorchlightData:
     recorder: HomeRecorder
     federation: Federation
     desk: FootageDesk
+    # One key rotation at a time: two would interleave the audit log's hand-over, the key
+    # file and the node's identity, and leave them disagreeing.
+    rotating: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]

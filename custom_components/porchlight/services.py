@@ -236,13 +236,26 @@ async def _remove_peer(call: ServiceCall) -> None:
 async def _rotate_key(call: ServiceCall) -> ServiceResponse:
     entry = loaded_entry(call.hass)
     federation = _federation(call.hass)
-    new = Identity.generate()
-    # The audit log hands over first, signed by the old key while it is still ours.
-    await call.hass.async_add_executor_job(entry.runtime_data.desk.audit.rotate_key, new)
-    await federation.async_rotate(
-        new, entry.runtime_data.key_path, compromised=call.data[ATTR_COMPROMISED]
-    )
-    entry.runtime_data.identity = new
+    data = entry.runtime_data
+    async with data.rotating:
+        old, new = data.identity, Identity.generate()
+        audit = data.desk.audit
+        # The audit log hands over first, signed by the old key while it is still ours.
+        await call.hass.async_add_executor_job(audit.rotate_key, new)
+        try:
+            await federation.async_rotate(
+                new, data.key_path, compromised=call.data[ATTR_COMPROMISED]
+            )
+        except OSError as err:
+            # The key file could not be replaced: the home keeps its key, and the log hands
+            # back to it, so both still agree on who signs.
+            await call.hass.async_add_executor_job(audit.rotate_key, old)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="rotation_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        data.identity = new
     # The home device shows the fingerprint owners compare; it follows the new key.
     dr.async_get(call.hass).async_get_or_create(
         config_entry_id=entry.entry_id,
