@@ -34,7 +34,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.porchlight.consent.audit import AuditError
 from custom_components.porchlight.consent.records import RequestState, Share, ShareState
-from custom_components.porchlight.consent.store import ConsentStoreError
+from custom_components.porchlight.consent.store import ConsentStore, ConsentStoreError
 from custom_components.porchlight.const import (
     CONF_BLOCKED_AGENCIES,
     CONF_DECLINE_ALL,
@@ -959,6 +959,22 @@ async def test_unreadable_consent_store_stops_setup_and_is_kept(
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "cannot open consent.sqlite3" in str(mock_config_entry.reason)
     assert (root / "consent.sqlite3").read_bytes() == b"not sqlite" * 200
+
+
+async def test_unreadable_audit_log_stops_setup_and_is_kept(
+    hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
+) -> None:
+    root = Path(hass.config.path("porchlight"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "audit.sqlite3").write_bytes(b"not sqlite" * 200)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert (root / "audit.sqlite3").read_bytes() == b"not sqlite" * 200
+    # The consent store opened first was closed again: it can be opened and written.
+    store = ConsentStore(root / "consent.sqlite3")
+    store.put_share(Share("x", "r", "c", "h", 1, 2))
+    store.close()
 
 
 async def test_trust_changes_and_key_rotation_are_in_the_audit_log(

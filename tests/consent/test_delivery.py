@@ -358,3 +358,20 @@ async def test_stopping_a_download_whose_connection_is_gone_only_flags_it(desk: 
     desk.server.stop("s")
     assert gone.stop.is_set()
     del desk.server._streaming["s"]
+
+
+async def test_asking_again_while_the_last_transfer_is_counted_waits_for_it(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = desk.share(max_downloads=2)
+    real = ShareServer._count
+
+    async def slow_count(server: ShareServer, *args: int) -> None:
+        await asyncio.sleep(0.3)  # the store is slow; the client already has every byte
+        await real(server, *args)
+
+    monkeypatch.setattr(ShareServer, "_count", slow_count)
+    assert (await desk.get(token))[0] == 200
+    # Before: 404, the link looked busy though the first download was over.
+    assert (await desk.get(token))[0] == 200
+    assert await desk.get(token) == NOT_FOUND

@@ -38,6 +38,8 @@ TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PRIVATE: Final = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 _NOT_FOUND: Final = b'{"error":"not_found"}'
 CHUNK: Final = 1 << 20
+# How long a request for a link waits for another transfer of it to end (seconds).
+SETTLE_WAIT: Final = 2.0
 
 
 def not_found() -> web.Response:
@@ -103,8 +105,17 @@ class ShareServer:
         if not TOKEN_RE.match(token):
             return not_found()
         share_id = token_id(token)
-        if share_id in self._streaming:
-            return not_found()
+        # A transfer that just ended may still be counting when its client asks again (the
+        # last byte arrives before the bookkeeping is done; a dropped connection is noticed
+        # by the server after the client reconnected): wait a moment for it, no longer.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_WAIT
+        while (other := self._streaming.get(share_id)) is not None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await other.done.wait()
+            except TimeoutError:
+                return not_found()
         # Claimed before the first await: two requests for one link can never both get past
         # the checks (a single-use link would otherwise serve twice).
         download = self._streaming[share_id] = _Download(request)
