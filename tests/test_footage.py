@@ -108,6 +108,31 @@ async def recorded(
     return made
 
 
+async def big_clip(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Clip, bytes]:
+    """A 24 MB clip in the window of the usual request: in flight for a while when fetched.
+
+    Loopback socket buffers hold a few MB, so a transfer of it waits for its client to read.
+    """
+    data = os.urandom(24 << 20)
+    path = index_root(entry) / "0fbbbbbbbbbbbbbb.mp4"
+    await hass.async_add_executor_job(path.write_bytes, data)
+    now = time.time()
+    clip = Clip(
+        id="0fbbbbbbbbbbbbbb",
+        camera=FRONT_DOOR,
+        trigger=Trigger.MOTION,
+        start=now - 500,
+        end=now - 480,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+        thumbnail=None,
+        created=now - 479,
+    )
+    await hass.async_add_executor_job(entry.runtime_data.recorder.index.add_clip, clip)
+    return clip, data
+
+
 def index_root(entry: MockConfigEntry) -> Path:
     """The recordings directory (beside the clip index)."""
     root = entry.runtime_data.recorder.root
@@ -423,26 +448,8 @@ async def test_owner_revokes_while_the_agency_downloads_and_the_rest_never_leave
     agency: Running,
     network: Network,
 ) -> None:
-    # A clip big enough to be in flight for a while (loopback buffers hold a few MB).
-    root = index_root(init_integration)
-    data = os.urandom(24 << 20)
-    path = root / "0fbbbbbbbbbbbbbb.mp4"
-    await hass.async_add_executor_job(path.write_bytes, data)
-    now = time.time()
-    big = Clip(
-        id="0fbbbbbbbbbbbbbb",
-        camera=FRONT_DOOR,
-        trigger=Trigger.MOTION,
-        start=now - 500,
-        end=now - 480,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        path=path,
-        thumbnail=None,
-        created=now - 479,
-    )
+    big, _ = await big_clip(hass, init_integration)
     index = init_integration.runtime_data.recorder.index
-    await hass.async_add_executor_job(index.add_clip, big)
     envelope = await send_request(hass, agency, network)
     await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[big.id])
     url = str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
@@ -1185,24 +1192,7 @@ async def test_a_reload_during_a_download_counts_what_left(
     agency: Running,
     network: Network,
 ) -> None:
-    root = index_root(init_integration)
-    data = os.urandom(24 << 20)
-    path = root / "0ebbbbbbbbbbbbbb.mp4"
-    await hass.async_add_executor_job(path.write_bytes, data)
-    now = time.time()
-    big = Clip(
-        id="0ebbbbbbbbbbbbbb",
-        camera=FRONT_DOOR,
-        trigger=Trigger.MOTION,
-        start=now - 500,
-        end=now - 480,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        path=path,
-        thumbnail=None,
-        created=now - 479,
-    )
-    await hass.async_add_executor_job(init_integration.runtime_data.recorder.index.add_clip, big)
+    big, data = await big_clip(hass, init_integration)
     _, url = await _approved_link(hass, agency, network, big)
     async with network.session.get(url, allow_redirects=False) as response:
         await response.content.readexactly(1 << 20)
