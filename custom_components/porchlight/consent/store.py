@@ -47,10 +47,15 @@ class ConsentStore:
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             path.chmod(0o600)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            msg = f"cannot open {path.name}: {err}"
+            raise ConsentStoreError(msg) from err
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as err:
+        except sqlite3.Error as err:
+            self._db.close()  # not a database we can use: let go of the file
             msg = f"cannot open {path.name}: {err}"
             raise ConsentStoreError(msg) from err
 
