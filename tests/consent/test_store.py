@@ -82,6 +82,12 @@ def test_unopenable_store_is_a_typed_error(tmp_path: Path) -> None:
         ConsentStore(tmp_path / "consent.sqlite3")
 
 
+def test_store_in_a_folder_that_cannot_be_made_is_a_typed_error(tmp_path: Path) -> None:
+    (tmp_path / "porchlight").write_text("a file where the folder should be")
+    with pytest.raises(ConsentStoreError, match=r"cannot open consent\.sqlite3"):
+        ConsentStore(tmp_path / "porchlight" / "consent.sqlite3")
+
+
 def test_failed_write_is_a_typed_error(tmp_path: Path) -> None:
     store = ConsentStore(tmp_path / "consent.sqlite3")
     with sqlite3.connect(tmp_path / "consent.sqlite3") as db:
