@@ -554,8 +554,10 @@ async def test_tampered_audit_log_fails_verification_and_raises_a_repair(
     path = init_integration.runtime_data.recorder.root / "audit.sqlite3"
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     import sqlite3  # noqa: PLC0415
+    from contextlib import closing  # noqa: PLC0415
 
-    with sqlite3.connect(path) as db:
+    # closing(): sqlite3's own context manager commits but never closes the connection.
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("UPDATE entries SET actor = 'someone else' WHERE kind = 'clip_approved'")
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 import pytest
@@ -90,7 +91,7 @@ def test_store_in_a_folder_that_cannot_be_made_is_a_typed_error(tmp_path: Path) 
 
 def test_failed_write_is_a_typed_error(tmp_path: Path) -> None:
     store = ConsentStore(tmp_path / "consent.sqlite3")
-    with sqlite3.connect(tmp_path / "consent.sqlite3") as db:
+    with closing(sqlite3.connect(tmp_path / "consent.sqlite3", isolation_level=None)) as db:
         db.execute("DROP TABLE shares")
     with pytest.raises(ConsentStoreError, match="cannot save"):
         store.put_share(Share("x", "r", "c", "h", 1, 2))
