@@ -149,9 +149,6 @@ def polygon(path: Path) -> Polygon:
     except AreaError as err:
         msg = f"--polygon: {path} is not a usable GeoJSON polygon: {err}"
         raise UsageError(msg) from None
-    except RecursionError:  # json's decoder on arrays or objects nested thousands deep
-        msg = f"--polygon: {path} is not a usable GeoJSON polygon: not JSON (nested too deeply)"
-        raise UsageError(msg) from None
 
 
 def check_area(area: Circle | Polygon) -> JSON:

@@ -423,3 +423,8 @@ def test_convex_polygon_contains_its_vertices_and_centroid(polygon: Polygon) -> 
 def test_circle_area_scales_with_the_square_of_the_radius(radius: int, k: int) -> None:
     small, large = Circle(0, 0, radius), Circle(0, 0, radius * k)
     assert area_sq_mi(large) == pytest.approx(area_sq_mi(small) * k * k)
+
+
+def test_geojson_nested_thousands_deep_is_an_area_error() -> None:
+    with pytest.raises(AreaError, match="nested too deeply"):
+        polygon_from_geojson(b"[" * 200_000 + b"]" * 200_000)

@@ -307,6 +307,8 @@ def polygon_from_geojson(source: str | bytes | Mapping[str, Any]) -> Polygon:
             obj: object = json.loads(source, parse_float=Decimal, parse_constant=_no_constant)
         except ValueError as err:
             _fail(f"not JSON: {err}")
+        except RecursionError:  # json's decoder on arrays or objects nested thousands deep
+            _fail("not JSON (nested too deeply)")
     else:
         obj = source
     ring = _geojson_ring(_geojson_polygon(obj))
