@@ -317,8 +317,13 @@ class FootageDesk:
             await self._expire(self._now())
             waiting: list[FootageRequest] = []
             for request in await self.hass.async_add_executor_job(self.pending):
-                why = still_acceptable(_ask(request), self.settings.rules, request.received_at)
-                if request.state is RequestState.PENDING and why is not None:
+                # Only requests still waiting for a first decision: approvals stand.
+                why = (
+                    still_acceptable(_ask(request), self.settings.rules, request.received_at)
+                    if request.state is RequestState.PENDING
+                    else None
+                )
+                if why is not None:
                     await self._auto_decline(request, why)
                 else:
                     waiting.append(request)

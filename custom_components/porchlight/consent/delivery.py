@@ -129,7 +129,7 @@ class ShareServer:
         self, request: web.Request, share_id: str, download: _Download
     ) -> web.StreamResponse:
         share = await self._run(self.store.share, share_id)
-        if share is None or not share.usable or share.expires < self.clock.now():
+        if share is None or not share.serves_at(self.clock.now()):
             return not_found()
         stored: FootageRequest | None = await self._run(self.store.request, share.request)
         consent = stored.approved(share.clip) if stored is not None else None
@@ -189,7 +189,7 @@ class ShareServer:
         now = self.clock.now()
 
         def reserve(share: Share) -> Share:
-            if not share.usable or share.expires < now:
+            if not share.serves_at(now):
                 raise _TakenError
             return replace(share, in_flight=wanted)
 

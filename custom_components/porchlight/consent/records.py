@@ -212,6 +212,10 @@ class Share:
             and self.in_flight == 0
         )
 
+    def serves_at(self, now: int) -> bool:
+        """Whether a download may start now: usable and not past its expiry."""
+        return self.usable and self.expires >= now
+
     def counted(self, sent: int, *, reached_end: bool, size: int) -> Share:
         """This share after a transfer of `sent` bytes ended (its reservation released).
 

@@ -101,7 +101,12 @@ class ConsentStore:
 
     def put_share(self, share: Share) -> None:
         """Insert or replace a share."""
-        self._write(
+        with self._lock:
+            self._put_share(share)
+
+    def _put_share(self, share: Share) -> None:
+        """Write one share's row; the caller holds the lock."""
+        self._execute(
             "INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)",
             (share.id, share.request, share.state.value, json.dumps(share.to_json())),
         )
@@ -119,10 +124,7 @@ class ConsentStore:
                 msg = f"share {share_id[:12]} is not in the store"
                 raise ConsentStoreError(msg)
             share = change(Share.from_json(json.loads(row[0])))
-            self._execute(
-                "INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)",
-                (share.id, share.request, share.state.value, json.dumps(share.to_json())),
-            )
+            self._put_share(share)
         return share
 
     def settle_interrupted(self) -> list[Share]:

@@ -360,38 +360,17 @@ class Node:
             if envelope.sender in self.peers.revoked:
                 msg = "the originator's key was revoked"
                 raise RevokedKeyError(msg)
-            self._authorize_origin(envelope)
-        if (
-            peer.role == "agency"
-            and not peer.trusted
-            and envelope.type
-            not in {
-                "key_transition",
-                "revoke",
-            }
-        ):
-            msg = "the owner has not trusted this agency"
-            raise UntrustedError(msg)
-        if peer.pending and envelope.type not in {"key_transition", "revoke"}:
-            msg = "the owner has not confirmed the pairing code yet"
-            raise PairingUnconfirmedError(msg)
+            # A relayed alert from someone we pinned counts as theirs: the same rules apply.
+            # Footage requests are exempt: one from an agency this home does not trust is
+            # accepted and then rejected silently at home (consent/rules.py), so the agency
+            # learns nothing.
+            origin = self.peers.get(envelope.sender)
+            if origin is not None and envelope.type == "alert":
+                _check_standing(origin, "that sent this alert")
+        # Untrusted agencies and unconfirmed peers may still hand over their key messages.
+        if envelope.type not in {"key_transition", "revoke"}:
+            _check_standing(peer, "signing this request")
         self._authorize_type(peer, envelope)
-
-    def _authorize_origin(self, envelope: Envelope) -> None:
-        """A relayed alert from someone we pinned counts as theirs: the same rules apply.
-
-        Footage requests are exempt: one from an agency this home does not trust is accepted
-        and then rejected silently at home (consent/rules.py), so the agency learns nothing.
-        """
-        origin = self.peers.get(envelope.sender)
-        if origin is None or envelope.type != "alert":
-            return
-        if origin.role == "agency" and not origin.trusted:
-            msg = "the owner has not trusted the agency that sent this alert"
-            raise UntrustedError(msg)
-        if origin.pending:
-            msg = "the owner has not confirmed the pairing with its sender yet"
-            raise PairingUnconfirmedError(msg)
 
     def _authorize_type(self, peer: Peer, envelope: Envelope) -> None:
         """What each message type additionally demands of its sender."""
@@ -908,12 +887,11 @@ class Node:
                     message_id=new_nonce(),
                 )
             self._queue(peer.keyid, envelope, now, signer=old.keyid)
-        key_messages = {e.id for e in self.outbox if e.signer == old.keyid}.difference(queued)
         self.identity = new_identity
         self.signers[new_identity.keyid] = new_identity
 
         def move(entry: OutboxEntry) -> OutboxEntry | None:
-            if entry.signer != old.keyid or entry.id in key_messages:
+            if entry.signer != old.keyid or entry.id not in queued:
                 return entry  # older key messages, or the ones just queued
             if compromised:
                 return None  # peers drop the stolen key and do not know the new one
@@ -1052,6 +1030,16 @@ class Node:
         retry = status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_STATUS or skewed
         self.outbox.failed(entry, now, f"status {status}", retry=retry)
         return False
+
+
+def _check_standing(peer: Peer, which: str) -> None:
+    """Refuse a peer the owner has not trusted (an agency) or not confirmed yet (R3.3)."""
+    if peer.role == "agency" and not peer.trusted:
+        msg = f"the owner has not trusted the agency {which}"
+        raise UntrustedError(msg)
+    if peer.pending:
+        msg = f"the owner has not confirmed the pairing with the peer {which}"
+        raise PairingUnconfirmedError(msg)
 
 
 def _server_time(status: int, reply: JSON) -> int | None:
