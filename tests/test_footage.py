@@ -133,6 +133,17 @@ async def big_clip(hass: HomeAssistant, entry: MockConfigEntry) -> tuple[Clip, b
     return clip, data
 
 
+async def reloaded(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
+    """The entry after a reload, with these options changed first (an options flow does that)."""
+    if options:
+        hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    reloaded_entry = hass.config_entries.async_get_entry(entry.entry_id)
+    assert reloaded_entry is not None
+    return reloaded_entry  # type: ignore[return-value]  # HA hands back the MockConfigEntry itself
+
+
 def index_root(entry: MockConfigEntry) -> Path:
     """The recordings directory (beside the clip index)."""
     root = entry.runtime_data.recorder.root
@@ -353,13 +364,7 @@ async def test_auto_declined_request_notifies_nobody(
     changes: dict[str, JSON],
     why: str,
 ) -> None:
-    hass.config_entries.async_update_entry(
-        init_integration, options={**init_integration.options, **REQUEST_DEFAULTS, **options}
-    )
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
+    entry = await reloaded(hass, init_integration, **{**REQUEST_DEFAULTS, **options})
     agency_bus = async_capture_events(hass, EVENT_REQUEST)
     envelope = await send_request(hass, agency, network, **changes)
     assert agency_bus == []
@@ -678,13 +683,7 @@ async def test_more_downloads_when_the_owner_allows_them(
     network: Network,
     recorded: list[Clip],
 ) -> None:
-    hass.config_entries.async_update_entry(
-        init_integration, options={**init_integration.options, CONF_MAX_DOWNLOADS: 2}
-    )
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
+    entry = await reloaded(hass, init_integration, **{CONF_MAX_DOWNLOADS: 2})
     agency = await pair_agency(hass, entry, endpoint, network)
     envelope = await send_request(hass, agency, network)
     await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
@@ -1175,10 +1174,7 @@ async def test_a_download_cut_off_by_a_crash_counts_as_done(
         store.change_share, share.id, lambda s: replace(s, in_flight=s.bytes_served + 5000)
     )
     assert await fetch(network, url) == (404, b'{"error":"not_found"}')  # busy, it seems
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
+    entry = await reloaded(hass, init_integration)
     settled = await hass.async_add_executor_job(desk(entry).store.share, share.id)
     assert settled is not None
     assert (settled.state, settled.in_flight, settled.downloads) == (ShareState.DOWNLOADED, 0, 1)
@@ -1226,13 +1222,7 @@ async def test_a_probe_after_a_full_download_does_not_use_up_another(
     network: Network,
     recorded: list[Clip],
 ) -> None:
-    hass.config_entries.async_update_entry(
-        init_integration, options={**init_integration.options, CONF_MAX_DOWNLOADS: 2}
-    )
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
+    entry = await reloaded(hass, init_integration, **{CONF_MAX_DOWNLOADS: 2})
     agency = await pair_agency(hass, entry, endpoint, network)
     _, url = await _approved_link(hass, agency, network, recorded[0])
     assert (await fetch(network, url))[0] == 200
@@ -1339,20 +1329,10 @@ async def test_a_reload_after_blocking_an_agency_does_not_announce_its_requests(
     envelope = await send_request(hass, agency, network)
     persistent_notification.async_dismiss(hass, next(iter(notifications(hass))))
     events = async_capture_events(hass, EVENT_REQUEST)
-    hass.config_entries.async_update_entry(
-        init_integration,
-        options={
-            **init_integration.options,
-            **REQUEST_DEFAULTS,
-            CONF_BLOCKED_AGENCIES: [agency.node.identity.keyid],
-        },
-    )
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    blocked = {CONF_BLOCKED_AGENCIES: [agency.node.identity.keyid]}
+    entry = await reloaded(hass, init_integration, **{**REQUEST_DEFAULTS, **blocked})
     assert events == []
     assert notifications(hass) == {}
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
     stored = await hass.async_add_executor_job(desk(entry).store.request, envelope.event_id)
     assert (stored.state, stored.why) == (RequestState.AUTO_DECLINED, "blocked_agency")
     assert not any(c.held for c in entry.runtime_data.recorder.index.clips())
@@ -1369,11 +1349,8 @@ async def test_a_request_that_expired_while_home_was_down_is_not_announced(
     persistent_notification.async_dismiss(hass, next(iter(notifications(hass))))
     events = async_capture_events(hass, EVENT_REQUEST)
     freezer.tick(4 * 86400)
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    entry = await reloaded(hass, init_integration)
     assert events == []
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
     stored = await hass.async_add_executor_job(desk(entry).store.request, envelope.event_id)
     assert stored.state is RequestState.EXPIRED
 
@@ -1430,13 +1407,7 @@ async def test_an_interrupted_download_of_a_link_with_downloads_left_keeps_its_h
     network: Network,
     recorded: list[Clip],
 ) -> None:
-    hass.config_entries.async_update_entry(
-        init_integration, options={**init_integration.options, CONF_MAX_DOWNLOADS: 2}
-    )
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
-    assert entry is not None
+    entry = await reloaded(hass, init_integration, **{CONF_MAX_DOWNLOADS: 2})
     agency = await pair_agency(hass, entry, endpoint, network)
     _, url = await _approved_link(hass, agency, network, recorded[0])
     store = desk(entry).store
@@ -1444,11 +1415,8 @@ async def test_an_interrupted_download_of_a_link_with_downloads_left_keeps_its_h
     await hass.async_add_executor_job(
         store.change_share, share.id, lambda s: replace(s, in_flight=100)
     )
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    reloaded = hass.config_entries.async_get_entry(entry.entry_id)
-    assert reloaded is not None
-    settled = await hass.async_add_executor_job(desk(reloaded).store.share, share.id)
+    entry = await reloaded(hass, entry)
+    settled = await hass.async_add_executor_job(desk(entry).store.share, share.id)
     assert settled is not None
     assert (settled.state, settled.downloads) == (ShareState.OFFERED, 1)
     assert (await fetch(network, url))[0] == 200  # the second download it allows

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,7 +24,7 @@ from porchlight_agency.profile import HOME_ENV, Profile, default_root
 from .conftest import issue_request, paired_home
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Callable
     from pathlib import Path
 
     from tests.federation.loopback import Network
@@ -265,12 +266,12 @@ def test_logging_goes_to_stderr_only_when_nobody_else_logs() -> None:
 
 
 # --- pair: what a home (or something claiming to be one) may answer -------------------------
-@pytest.fixture
-async def fake_home(socket_enabled: None) -> AsyncGenerator[str]:
-    """An endpoint that answers /pair with 200 and something that is not a pair_accept."""
+@asynccontextmanager
+async def answering_pair(answer: Callable[[], web.Response]) -> AsyncGenerator[str]:
+    """An endpoint on loopback that answers every POST to /pair with a fresh `answer()`."""
 
     async def pair(_request: web.Request) -> web.Response:
-        return web.json_response({"v": 1})
+        return answer()
 
     app = web.Application()
     app.router.add_post(API_PREFIX + "/pair", pair)
@@ -279,8 +280,17 @@ async def fake_home(socket_enabled: None) -> AsyncGenerator[str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}{API_PREFIX}"
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}{API_PREFIX}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def fake_home(socket_enabled: None) -> AsyncGenerator[str]:
+    """An endpoint that answers /pair with 200 and something that is not a pair_accept."""
+    async with answering_pair(lambda: web.json_response({"v": 1})) as endpoint:
+        yield endpoint
 
 
 def home_invite(endpoint: str, key: bytes) -> str:
@@ -300,19 +310,10 @@ async def test_pair_refuses_an_answer_that_is_not_a_pairing(cli: Cli, fake_home:
 @pytest.fixture
 async def refusing_home(socket_enabled: None) -> AsyncGenerator[str]:
     """An endpoint that answers /pair with 403 untrusted."""
-
-    async def pair(_request: web.Request) -> web.Response:
-        return web.json_response({"error": "untrusted"}, status=403)
-
-    app = web.Application()
-    app.router.add_post(API_PREFIX + "/pair", pair)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}{API_PREFIX}"
-    await runner.cleanup()
+    async with answering_pair(
+        lambda: web.json_response({"error": "untrusted"}, status=403)
+    ) as endpoint:
+        yield endpoint
 
 
 async def test_pair_reports_a_refusal_with_its_status(cli: Cli, refusing_home: str) -> None:

@@ -123,6 +123,20 @@ def store(cli: Cli, envelope: Envelope) -> None:
     Profile(cli.profile_dir).store_offer(envelope)
 
 
+async def one_clip_offered(
+    cli: Cli, network: Network, shares: ShareServer, tmp_path: Path, size: int = 1000
+) -> tuple[Running, str, Clips]:
+    """A paired home's offer of one clip, c1, stored as the inbox does: (home, request, clips)."""
+    home, agency, request_id = await setup(cli, network)
+    clips = Clips(tmp_path)
+    entry = clips.add("c1", size)
+    store(
+        cli,
+        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
+    )
+    return home, request_id, clips
+
+
 async def test_offer_received_fetched_filed_and_verified(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
@@ -232,13 +246,7 @@ async def test_tampered_download_fails_the_fetch(
 async def test_tampered_folder_fails_verification(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 40_000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    home, request_id, _clips = await one_clip_offered(cli, network, shares, tmp_path, size=40_000)
     out = tmp_path / "evidence"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     (folder,) = (out / home.node.identity.fingerprint).iterdir()
@@ -266,13 +274,7 @@ async def test_tampered_folder_fails_verification(
 async def test_verify_fails_a_folder_hiding_files_in_a_readme_folder(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 1000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    home, request_id, clips = await one_clip_offered(cli, network, shares, tmp_path)
     out = tmp_path / "evidence"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     (folder,) = (out / home.node.identity.fingerprint).iterdir()
@@ -299,13 +301,7 @@ def test_verify_refuses_a_home_that_is_not_a_fingerprint(
 async def test_verify_can_require_a_home(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 1000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    _home, request_id, _clips = await one_clip_offered(cli, network, shares, tmp_path)
     out = tmp_path / "evidence"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     result = await cli.run("verify", str(out), "--home", cli.node().identity.fingerprint)
@@ -403,13 +399,7 @@ async def test_expired_link_is_not_requested(
 async def test_links_to_private_addresses_need_lan(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 1000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    _home, request_id, clips = await one_clip_offered(cli, network, shares, tmp_path)
     out = tmp_path / "ev"
     result = await cli.run("fetch", request_id, "--out", str(out))
     assert result.status == 1
@@ -479,13 +469,7 @@ async def test_fetch_without_offers_or_with_an_unknown_request(cli: Cli, network
 async def test_verify_of_a_tree_reports_everything_that_is_not_intact_evidence(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 1000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    home, request_id, clips = await one_clip_offered(cli, network, shares, tmp_path)
     out = tmp_path / ".incoming" / "case1"  # the user's own path may hold any name
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     home_dir = out / home.node.identity.fingerprint
@@ -573,13 +557,7 @@ async def test_a_damaged_stored_offer_does_not_keep_the_others_from_being_fetche
 async def test_fetch_into_a_file_fails_in_one_line(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 1000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    _home, request_id, _clips = await one_clip_offered(cli, network, shares, tmp_path)
     blocker = tmp_path / "evidence.txt"
     blocker.write_text("a file, not a folder")
     result = await cli.run("fetch", request_id, "--out", str(blocker), "--lan")
@@ -618,13 +596,7 @@ async def test_a_second_link_for_a_clip_is_ignored(
 async def test_filing_interrupted_by_a_crash_is_completed_without_downloading(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 3000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    home, request_id, clips = await one_clip_offered(cli, network, shares, tmp_path, size=3000)
     out = tmp_path / "ev"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     (folder,) = (out / home.node.identity.fingerprint).iterdir()
@@ -640,13 +612,7 @@ async def test_filing_interrupted_by_a_crash_is_completed_without_downloading(
 async def test_refetch_reports_a_filed_folder_that_no_longer_verifies(
     cli: Cli, network: Network, shares: ShareServer, tmp_path: Path
 ) -> None:
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 3000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    _home, request_id, _clips = await one_clip_offered(cli, network, shares, tmp_path, size=3000)
     out = tmp_path / "ev"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     (manifest,) = out.rglob("manifest.json")
@@ -662,13 +628,7 @@ async def test_a_complete_download_is_filed_even_when_its_link_can_no_longer_be_
 ) -> None:
     # The first run downloaded every byte but stopped before filing; the link is used up, and
     # the re-run lacks --lan: the clip on disk is the evidence and must be filed, not lost.
-    home, agency, request_id = await setup(cli, network)
-    clips = Clips(tmp_path)
-    entry = clips.add("c1", 3000)
-    store(
-        cli,
-        make_offer(home, agency, request_id, [entry], [link("c1", shares.share(clips.data["c1"]))]),
-    )
+    home, request_id, clips = await one_clip_offered(cli, network, shares, tmp_path, size=3000)
     out = tmp_path / "ev"
     assert (await cli.run("fetch", request_id, "--out", str(out), "--lan")).status == 0
     (folder,) = (out / home.node.identity.fingerprint).iterdir()

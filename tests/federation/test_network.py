@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.canonical import JSON
 
     from .conftest import Network
+    from .loopback import Running
 
 
 async def test_pairing_pins_both_keys(network: Network) -> None:
@@ -157,11 +158,7 @@ async def test_peer_refusal_is_not_retried(network: Network) -> None:
 
 
 async def test_server_error_is_retried(network: Network) -> None:
-    alice = await network.start("Alice")
-    bob = await network.start("Bob")
-    await network.pair(alice, bob)
-    port = bob.port
-    await network.stop(bob)
+    alice, _bob, port = await bob_away(network)
     runner = await _raw_server(port, web.Response(status=503))
     try:
         alice.node.broadcast_alert("hello")
@@ -236,14 +233,20 @@ async def test_key_rotation_keeps_pairing(network: Network) -> None:
     assert bob.node.received[-1].sender == new.keyid
 
 
-async def test_messages_queued_before_our_rotation_arrive_signed_by_the_new_key(
-    network: Network,
-) -> None:
+async def bob_away(network: Network) -> tuple[Running, Running, int]:
+    """Alice and Bob, paired; Bob off the network (serve his node on the port to bring him back)."""
     alice = await network.start("Alice")
     bob = await network.start("Bob")
     await network.pair(alice, bob)
     port = bob.port
     await network.stop(bob)
+    return alice, bob, port
+
+
+async def test_messages_queued_before_our_rotation_arrive_signed_by_the_new_key(
+    network: Network,
+) -> None:
+    alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("queued while Bob was away")
     assert await alice.node.deliver(network.sender) == 0  # now waiting in its backoff
     new = Identity.generate()
@@ -262,11 +265,7 @@ async def test_messages_queued_before_our_rotation_arrive_signed_by_the_new_key(
 async def test_key_message_goes_before_what_was_queued_for_the_same_peer(
     network: Network,
 ) -> None:
-    alice = await network.start("Alice")
-    bob = await network.start("Bob")
-    await network.pair(alice, bob)
-    port = bob.port
-    await network.stop(bob)
+    alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("queued first")
     new = Identity.generate()
     alice.node.rotate(new)
@@ -280,11 +279,7 @@ async def test_key_message_goes_before_what_was_queued_for_the_same_peer(
 
 
 async def test_what_we_queued_for_a_peer_follows_its_new_key(network: Network) -> None:
-    alice = await network.start("Alice")
-    bob = await network.start("Bob")
-    await network.pair(alice, bob)
-    port = bob.port
-    await network.stop(bob)
+    alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("for Bob")
     agency = Identity.generate()
     vouch = {"agency": agency.keyid, "agency_key": b64u(agency.public_key), "name": "Sheriff"}
@@ -323,11 +318,7 @@ async def test_a_relayed_message_keeps_its_originators_signature_across_our_rota
 
 
 async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: Network) -> None:
-    alice = await network.start("Alice")
-    bob = await network.start("Bob")
-    await network.pair(alice, bob)
-    port = bob.port
-    await network.stop(bob)
+    alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("queued before the theft was noticed")
     alice.node.rotate(Identity.generate(), compromised=True)
     assert [e.payload.count('"type":"revoke"') for e in alice.node.outbox] == [1]
