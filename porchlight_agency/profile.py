@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Final
 
 from custom_components.porchlight.federation import canonical
 from custom_components.porchlight.federation.errors import ProtocolError
-from custom_components.porchlight.federation.httpsig import authority_of
 from custom_components.porchlight.federation.identity import (
     IdentityFileError,
     grouped,
@@ -45,6 +44,7 @@ from custom_components.porchlight.federation.messages import (
     URL_RE,
     Envelope,
     open_envelope,
+    valid_url,
 )
 from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
 from custom_components.porchlight.federation.outbox import Outbox
@@ -87,18 +87,14 @@ def normalize_endpoint(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     url = scheme.lower() + sep + rest
     match = URL_RE.fullmatch(url)
-    try:
-        if match is None:
-            raise ValueError  # noqa: TRY301  # one message for every malformed URL
-        authority_of(url)  # a bracketed host must be an IP address, a port at most 65535
-        if match["port"] is not None and int(match["port"]) == 0:
-            raise ValueError  # noqa: TRY301
-    except ValueError:
+    # The check every home applies to an agency's endpoint (messages.valid_url): refused
+    # here, at init, rather than by each home at pairing.
+    if match is None or not valid_url(url):
         msg = (
             f"not a usable endpoint URL: {typed!r} (http:// or https://, host, optional port "
             "1 to 65535 and path; no query, user or fragment)"
         )
-        raise ValueError(msg) from None
+        raise ValueError(msg)
     if match["path"] is None:
         url += API_PREFIX
     if len(url) > 256:  # noqa: PLR2004  # the schema's limit
