@@ -604,6 +604,8 @@ async def test_waiting_pairing_notice_goes_with_the_peer_and_comes_back_after_re
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert notice in notifications(hass)
+    # What this home told the agency is kept with it: its links are built on it.
+    assert _node(init_integration).peers.get(agency.node.identity.keyid).told == endpoint  # type: ignore[union-attr]
     await _call(hass, "remove_peer", fingerprint=agency.node.identity.fingerprint)
     await hass.async_block_till_done()
     assert notice not in notifications(hass)

@@ -1451,6 +1451,7 @@ async def test_links_use_the_endpoint_the_agency_was_given_with_the_federation_p
     status, data = await fetch(network, url)
     assert status == 200
     assert hashlib.sha256(data).hexdigest() == recorded[0].sha256
+    assert (await fetch(network, url))[0] == 404  # used up (and counted before teardown)
 
 
 async def test_links_for_an_agency_paired_through_the_federation_port_use_its_host(
@@ -1473,3 +1474,4 @@ async def test_links_for_an_agency_paired_through_the_federation_port_use_its_ho
     url = await approved_link(hass, agency, network, recorded[0])
     assert url.startswith(endpoint + "/share/")
     assert (await fetch(network, url))[0] == 200
+    assert (await fetch(network, url))[0] == 404  # used up (and counted before teardown)
