@@ -651,3 +651,6 @@ async def test_invite_qr_code_is_an_image_only_the_owner_can_fetch(
     owner = await hass_client()
     assert (await owner.get("/api/porchlight/invite_qr/unknown.svg")).status == 404
     assert (await owner.get(url.split("?")[0])).status == 200
+    # Nor with Porchlight unloaded (the codes went with it).
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    assert (await owner.get(url.split("?")[0])).status == 404
