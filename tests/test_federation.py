@@ -9,26 +9,31 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree as ET
 
 import probatio as vol
 import pytest
 from aiohttp import web
+from homeassistant.components import persistent_notification
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from yarl import URL
 
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
-from custom_components.porchlight.federation.invites import Invite
+from custom_components.porchlight.federation.invites import Invite, qr_image
 from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import (
     DELIVERY_INTERVAL,
+    ENDPOINT_ISSUE,
     EVENT_MESSAGE,
     STORAGE_KEY,
     Federation,
@@ -40,11 +45,19 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
-    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+    from pytest_homeassistant_custom_component.typing import (
+        ClientSessionGenerator,
+        WebSocketGenerator,
+    )
 
     from custom_components.porchlight.federation.node import Node
 
     from .federation.loopback import Network
+
+
+def notifications(hass: HomeAssistant) -> dict[str, Any]:
+    """Persistent notifications currently shown."""
+    return dict(persistent_notification._async_get_or_create_notifications(hass))
 
 
 def _node(entry: MockConfigEntry) -> Node:
@@ -470,3 +483,174 @@ async def test_private_destination_without_lan_is_translated(
             endpoint=endpoint,
         )
     assert err.value.translation_key == "destination_refused"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "lan", "why"),
+    [
+        ("http://127.0.0.1:8123/api/porchlight/v1", True, "invite_endpoint_local_only"),
+        ("http://localhost:8123/api/porchlight/v1", True, "invite_endpoint_local_only"),
+        ("http://[fe80::1]:8123/api/porchlight/v1", True, "invite_endpoint_local_only"),
+        ("http://0.0.0.0:8123/api/porchlight/v1", True, "invite_endpoint_local_only"),
+        # A private address this machine does not have (the test harness gives it 10.10.10.10).
+        ("http://192.168.1.5:8123/api/porchlight/v1", True, "invite_endpoint_not_listening"),
+        # This machine's own LAN address, in an invite for peers beyond the LAN.
+        ("http://10.10.10.10:8123/api/porchlight/v1", False, "invite_endpoint_lan_only"),
+    ],
+)
+async def test_invite_warns_when_its_endpoint_looks_unreachable(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+    lan: bool,
+    why: str,
+) -> None:
+    host = URL(endpoint).host
+    response = await _call(hass, "create_invite", endpoint=endpoint, lan=lan)
+    # Handed out all the same (the owner may know better), but not silently.
+    assert Invite.from_text(response["invite"]).endpoint == endpoint
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE)
+    assert issue is not None
+    assert issue.translation_key == why
+    assert issue.translation_placeholders == {"endpoint": endpoint, "host": host}
+    [warning] = response["warnings"]
+    assert endpoint in warning
+    assert "{" not in warning  # the translated text, placeholders filled
+    assert f"may be unreachable ({why})" in caplog.text
+
+    # A usable endpoint clears the warning.
+    good = await _call(
+        hass, "create_invite", endpoint="https://maple.example.org/api/porchlight/v1"
+    )
+    assert good["warnings"] == []
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE) is None
+
+
+async def test_invite_for_this_machines_lan_address_is_fine_for_the_lan(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    response = await _call(
+        hass, "create_invite", endpoint="http://10.10.10.10:8123/api/porchlight/v1", lan=True
+    )
+    assert response["warnings"] == []
+
+
+async def test_invite_to_an_address_home_assistant_does_not_bind_warns(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    # This machine has 10.10.10.10, but Home Assistant was told to listen on loopback only.
+    hass.http.server_host = ["127.0.0.1"]
+    response = await _call(
+        hass, "create_invite", endpoint="http://10.10.10.10:8123/api/porchlight/v1", lan=True
+    )
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE)
+    assert issue is not None
+    assert issue.translation_key == "invite_endpoint_not_listening"
+    assert len(response["warnings"]) == 1
+
+
+async def test_invite_with_a_public_address_or_a_name_is_not_second_guessed(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    # A router's public address forwards to this machine; names are not resolved (no network
+    # look-ups to judge an invite).
+    for endpoint in ("http://203.0.114.7:8123/api/porchlight/v1", "https://door.example.net"):
+        response = await _call(hass, "create_invite", endpoint=endpoint)
+        assert response["warnings"] == []
+
+
+async def test_waiting_pairing_tells_the_owner_who_waits_and_the_code(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    response = await _call(hass, "create_invite", endpoint=endpoint, lan=True)
+    neighbor = await network.start("Oak 3")
+    peer = await neighbor.node.accept_invite(response["invite"], network.sender, lan=True)
+    await hass.async_block_till_done()
+    key = neighbor.node.identity.keyid
+    shown = notifications(hass)
+    note = shown[f"porchlight_pairing_{key}"]
+    assert "Oak 3" in note["message"]
+    assert f"{peer.pairing_code[:4]} {peer.pairing_code[4:]}" in note["message"]
+    assert neighbor.node.identity.fingerprint in note["message"]
+    assert note["title"] == "Oak 3 waits for you to compare the pairing code"
+
+    await _call(
+        hass,
+        "confirm_pairing",
+        fingerprint=neighbor.node.identity.fingerprint,
+        code=peer.pairing_code,
+    )
+    await hass.async_block_till_done()
+    assert f"porchlight_pairing_{key}" not in notifications(hass)
+
+
+async def test_waiting_pairing_notice_goes_with_the_peer_and_comes_back_after_restart(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    agency = await network.start("County Sheriff", role="agency")
+    await _call(
+        hass,
+        "accept_invite",
+        invite=agency.node.create_invite(lan=True).to_text(),
+        endpoint=endpoint,
+        lan=True,
+    )
+    await hass.async_block_till_done()
+    notice = f"porchlight_pairing_{agency.node.identity.keyid}"
+    assert "County Sheriff" in notifications(hass)[notice]["message"]
+    # Notifications are not kept across restarts; the waiting peer is.
+    persistent_notification.async_dismiss(hass, notice)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert notice in notifications(hass)
+    # What this home told the agency is kept with it: its links are built on it.
+    assert _node(init_integration).peers.get(agency.node.identity.keyid).told == endpoint  # type: ignore[union-attr]
+    await _call(hass, "remove_peer", fingerprint=agency.node.identity.fingerprint)
+    await hass.async_block_till_done()
+    assert notice not in notifications(hass)
+
+
+async def test_invite_qr_code_is_an_image_only_the_owner_can_fetch(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "create_invite",
+            "service_data": {"endpoint": "https://maple.example.org/api/porchlight/v1"},
+            "return_response": True,
+        }
+    )
+    result = (await ws.receive_json())["result"]["response"]
+    url = result["qr_url"]
+    assert "authSig=" in url
+    client = await hass_client_no_auth()
+    answer = await client.get(url)
+    assert answer.status == 200
+    assert answer.content_type == "image/svg+xml"
+    assert answer.headers["Cache-Control"] == "private, no-store"
+    svg = ET.fromstring(await answer.read())  # noqa: S314  # our own server's answer
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert await answer.read() == qr_image(result["invite"])  # this invite's code
+    # The QR code holds the invite (a secret until redeemed): signed URL or nothing.
+    assert (await client.get(url.split("?")[0])).status == 401
+    user_client = await hass_client_no_auth()
+    refused = await user_client.get(
+        url.split("?")[0], headers={"Authorization": f"Bearer {hass_read_only_access_token}"}
+    )
+    assert refused.status == 403
+    # The owner, asking for a code no invite has (or one gone with its invite), gets none.
+    owner = await hass_client()
+    assert (await owner.get("/api/porchlight/invite_qr/unknown.svg")).status == 404
+    assert (await owner.get(url.split("?")[0])).status == 200
+    # Nor with Porchlight unloaded (the codes went with it).
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    assert (await owner.get(url.split("?")[0])).status == 404

@@ -29,7 +29,7 @@ from custom_components.porchlight.const import (
 from custom_components.porchlight.diagnostics import federation_diagnostics
 from custom_components.porchlight.federation.invites import Invite
 from custom_components.porchlight.federation.node import API_PREFIX
-from custom_components.porchlight.federation_glue import PORT_ISSUE
+from custom_components.porchlight.federation_glue import ENDPOINT_ISSUE, PORT_ISSUE
 from porchlight_dev.rtsp import free_port
 
 from .conftest import FRONT_DOOR
@@ -155,23 +155,32 @@ async def test_invite_endpoint_follows_the_federation_port(
     ]
 
 
-async def test_share_links_use_home_assistants_own_url(
+async def test_links_for_an_agency_told_no_endpoint_go_to_home_assistants_url(
     hass: HomeAssistant,
     loopback_only: None,
     init_integration: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The port serves the federation routes only; clip downloads stay on HA's server.
-    hass.config.external_url = "https://maple.example.org"
+    # An agency imported one-sided was told nothing: its links use the endpoint invites carry
+    # (here the federation port's), moved to where Home Assistant's own server answers for
+    # that host, since the port serves no downloads: the owner's URL for that host ...
     federation = init_integration.runtime_data.federation
-    assert federation.share_endpoint() == "https://maple.example.org" + API_PREFIX
+    hass.config.external_url = "https://maple.example.org"
+    assert federation.share_endpoint("NOBODY") == "https://maple.example.org" + API_PREFIX
+    hass.config.external_url = None
+    hass.config.internal_url = "http://porch.lan:8123"
+    assert federation.share_endpoint("NOBODY") == "http://porch.lan:8123" + API_PREFIX
+    # ... else the host on the port Home Assistant's server listens on.
+    hass.config.internal_url = None
+    hass.http.server_port = 8124
+    assert federation.share_endpoint("NOBODY") == "http://10.10.10.10:8124" + API_PREFIX
 
     def no_url(*_args: object, **_kwargs: object) -> str:
         raise NoURLAvailableError
 
     monkeypatch.setattr("custom_components.porchlight.federation_glue.get_url", no_url)
     with pytest.raises(ServiceValidationError) as err:
-        federation.share_endpoint()
+        federation.share_endpoint("NOBODY")
     assert err.value.translation_key == "no_endpoint"
 
 
@@ -266,3 +275,22 @@ async def test_home_assistant_stop_closes_the_port(
     with pytest.raises(aiohttp.ClientConnectionError):
         await _identity(port)
     await asyncio.sleep(0)
+
+
+async def test_invite_through_the_port_warns_of_an_address_nobody_listens_on(
+    hass: HomeAssistant, loopback_only: None, init_integration: MockConfigEntry, port: int
+) -> None:
+    # No URL configured: the invite carries Home Assistant's auto-detected address
+    # (10.10.10.10 in the test harness), where neither HA nor the port listens.
+    response = await hass.services.async_call(
+        DOMAIN, "create_invite", {"lan": True}, blocking=True, return_response=True
+    )
+    endpoint = f"http://10.10.10.10:{port}{API_PREFIX}"
+    assert Invite.from_text(response["invite"]).endpoint == endpoint  # type: ignore[arg-type,index]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE)
+    assert issue is not None
+    assert issue.translation_key == "invite_endpoint_not_listening"
+    assert len(response["warnings"]) == 1  # type: ignore[arg-type,index]
+    # Unloading takes the warning away with the invite service.
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE) is None

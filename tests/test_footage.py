@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from yarl import URL
 
 from custom_components.porchlight.consent.audit import AuditError
 from custom_components.porchlight.consent.records import RequestState, Share, ShareState
@@ -38,6 +39,7 @@ from custom_components.porchlight.consent.store import ConsentStore, ConsentStor
 from custom_components.porchlight.const import (
     CONF_BLOCKED_AGENCIES,
     CONF_DECLINE_ALL,
+    CONF_FEDERATION_PORT,
     CONF_MAX_DOWNLOADS,
     DOMAIN,
     REQUEST_DEFAULTS,
@@ -45,8 +47,10 @@ from custom_components.porchlight.const import (
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
 from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.footage import EVENT_REQUEST, plain
 from custom_components.porchlight.recorder.models import Clip, Trigger
+from porchlight_dev.rtsp import free_port
 
 from .conftest import FRONT_DOOR, HOME
 
@@ -1420,3 +1424,54 @@ async def test_an_interrupted_download_of_a_link_with_downloads_left_keeps_its_h
     assert settled is not None
     assert (settled.state, settled.downloads) == (ShareState.OFFERED, 1)
     assert (await fetch(network, url))[0] == 200  # the second download it allows
+
+
+async def approved_link(hass: HomeAssistant, agency: Running, network: Network, clip: Clip) -> str:
+    """The agency asks, the owner approves clip: the one link of the offer."""
+    envelope = await send_request(hass, agency, network)
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[clip.id])
+    (offer,) = offers(agency)
+    (link,) = offer.body["links"]  # type: ignore[misc]
+    return str(link["url"])  # type: ignore[index]
+
+
+async def test_links_use_the_endpoint_the_agency_was_given_with_the_federation_port_on(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recorded: list[Clip],
+    endpoint: str,
+    network: Network,
+) -> None:
+    # The owner gave the agency HA's address explicitly; the federation port being on must
+    # not swap in Home Assistant's auto-detected URL (10.10.10.10 here, on no interface).
+    entry = await reloaded(hass, init_integration, **{CONF_FEDERATION_PORT: free_port()})
+    agency = await pair_agency(hass, entry, endpoint, network)
+    url = await approved_link(hass, agency, network, recorded[0])
+    assert url.startswith(endpoint + "/share/")
+    status, data = await fetch(network, url)
+    assert status == 200
+    assert hashlib.sha256(data).hexdigest() == recorded[0].sha256
+    assert (await fetch(network, url))[0] == 404  # used up (and counted before teardown)
+
+
+async def test_links_for_an_agency_paired_through_the_federation_port_use_its_host(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recorded: list[Clip],
+    endpoint: str,
+    network: Network,
+) -> None:
+    # The port serves no downloads: the link keeps the host the agency was told and goes to
+    # the port Home Assistant's own server listens on (here: the test server's).
+    port = free_port()
+    entry = await reloaded(hass, init_integration, **{CONF_FEDERATION_PORT: port})
+    hass.http.server_port = URL(endpoint).port
+    agency = await pair_agency(hass, entry, f"http://127.0.0.1:{port}{API_PREFIX}", network)
+    assert (
+        entry.runtime_data.federation.node.peers.get(agency.node.identity.keyid).told
+        == f"http://127.0.0.1:{port}{API_PREFIX}"
+    )  # type: ignore[union-attr]
+    url = await approved_link(hass, agency, network, recorded[0])
+    assert url.startswith(endpoint + "/share/")
+    assert (await fetch(network, url))[0] == 200
+    assert (await fetch(network, url))[0] == 404  # used up (and counted before teardown)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 EXPECTED_ROUTES = {
     ("GET", "/api/porchlight/clips/{clip_id}.mp4"),  # a recorded clip (HA login)
     ("GET", "/api/porchlight/clips/{clip_id}.jpg"),  # its thumbnail (HA login)
+    ("GET", "/api/porchlight/invite_qr/{qr_id}.svg"),  # an invite's QR image (admin, signed)
     ("POST", "/api/porchlight/v1/inbox"),  # signed messages
     ("POST", "/api/porchlight/v1/pair"),  # invite redemption
     ("GET", "/api/porchlight/v1/identity"),  # public key document

@@ -8,13 +8,17 @@ federation port, the dedicated listener (`federation/listener.py`) on it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import ifaddr
+from homeassistant.components import persistent_notification
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import callback
 from homeassistant.exceptions import ServiceValidationError
@@ -24,6 +28,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
+from homeassistant.helpers.translation import async_get_translations
 from yarl import URL
 
 from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
@@ -31,17 +36,20 @@ from .federation.listener import Listener
 from .federation.node import API_PREFIX, Node, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
+from .footage import plain
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from homeassistant.core import Event, HomeAssistant
+    from homeassistant.util.json import JsonValueType
 
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
     from .federation.clock import Clock
     from .federation.identity import Identity
     from .federation.messages import Envelope
+    from .federation.peers import Peer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +61,36 @@ SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
 EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
 PORT_ISSUE: Final = "federation_port_unavailable"
 CLOCK_ISSUE: Final = "clock_offset"
+ENDPOINT_ISSUE: Final = "invite_endpoint_unreachable"
+# Why an endpoint in an invite looks unreachable (the issue's translation keys).
+LOCAL_ONLY: Final = "invite_endpoint_local_only"
+NOT_LISTENING: Final = "invite_endpoint_not_listening"
+LAN_ONLY: Final = "invite_endpoint_lan_only"
+_WILDCARDS: Final = frozenset({"0.0.0.0", "::"})  # noqa: S104  # names, nothing is bound
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """The owner's language, loaded once at set-up: notices and warnings are built in callbacks."""
+
+    common: dict[str, str]
+    issues: dict[str, str]
+
+    def common_text(self, key: str, **placeholders: str) -> str:
+        """A translated string of strings.json's `common` section, placeholders filled."""
+        return self.common[f"component.{DOMAIN}.common.{key}"].format(**placeholders)
+
+    def issue_text(self, key: str, **placeholders: str) -> str:
+        """A repair issue's translated description, placeholders filled."""
+        return self.issues[f"component.{DOMAIN}.issues.{key}.description"].format(**placeholders)
+
+
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """An invite's QR code as an SVG image, served to the owner until the invite expires."""
+
+    svg: bytes
+    expires: int
 
 
 def outbox_path(hass: HomeAssistant) -> Path:
@@ -113,8 +151,12 @@ class Federation:
     node: Node
     store: Store[dict[str, Any]]
     sender: HttpSender
+    texts: Texts
     listener: Listener | None = None
     writer: OutboxWriter = field(init=False)
+    # In memory only: an invite's QR code holds its token, which is never stored.
+    qr_codes: dict[str, QrCode] = field(init=False, default_factory=dict)
+    _noticed: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         """One writer for the outbox file (see OutboxWriter)."""
@@ -130,7 +172,39 @@ class Federation:
             self.clock_issue()
             return
         self.store.async_delay_save(self.node.state_json, 1)
+        self.pairing_notices()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
+
+    @callback
+    def pairing_notices(self) -> None:
+        """One notification per peer waiting for the owner to compare the pairing code (R3.3).
+
+        Shown when a peer redeems an invite (or this home redeemed one), gone once the owner
+        confirmed or removed the peer; recreated at set-up (notifications are not kept).
+        """
+        waiting = {peer.keyid: peer for peer in self.node.peers if peer.pending}
+        for keyid in self._noticed - waiting.keys():
+            persistent_notification.async_dismiss(self.hass, _notice_id(keyid))
+        for keyid in waiting.keys() - self._noticed:
+            self._notice(waiting[keyid])
+        self._noticed = set(waiting)
+
+    def _notice(self, peer: Peer) -> None:
+        code = f"{peer.pairing_code[:4]} {peer.pairing_code[4:]}"
+        persistent_notification.async_create(
+            self.hass,
+            self.texts.common_text(
+                "pairing_waiting_message",
+                # The peer chose its name: shown as text, never rendered as Markdown (the
+                # title is text already).
+                name=plain(peer.name),
+                role=self.texts.common_text(f"role_{peer.role}"),
+                code=code,
+                fingerprint=peer.fingerprint,
+            ),
+            title=self.texts.common_text("pairing_waiting_title", name=peer.name),
+            notification_id=_notice_id(peer.keyid),
+        )
 
     @callback
     def clock_issue(self) -> None:
@@ -185,21 +259,89 @@ class Federation:
             ) from err
         return endpoint.rstrip("/")
 
-    def share_endpoint(self) -> str:
-        """The base of capability links: where Home Assistant's own server answers.
+    def share_endpoint(self, agency: str) -> str:
+        """The base of agency's capability links: the endpoint this home told it.
 
-        The federation port serves the node's routes only, not clip downloads, so while it
-        listens links use HA's own URL (agencies must reach it to download); otherwise the
-        node's endpoint, as ensure_endpoint gives it.
+        An agency imported one-sided was told nothing: the endpoint invites carry. The
+        federation port serves the node's routes only, not clip downloads, so an endpoint on
+        the port keeps its host (the one the agency knows reaches this home) and goes to
+        where Home Assistant's own server answers for it (_on_home_assistant).
         """
-        if self.listener is None:
-            return self.ensure_endpoint()
-        try:
-            return get_url(self.hass, prefer_external=True) + API_PREFIX
-        except NoURLAvailableError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="no_endpoint"
-            ) from err
+        peer = self.node.peers.get(agency)
+        told = peer.told if peer is not None and peer.told else self.ensure_endpoint()
+        if self.listener is None or URL(told).port != self.listener.port:
+            return told
+        return self._on_home_assistant(told)
+
+    def _on_home_assistant(self, endpoint: str) -> str:
+        """Endpoint's host on Home Assistant's server: the owner's URL for it, else HA's port."""
+        host = URL(endpoint).host
+        for url in (self.hass.config.external_url, self.hass.config.internal_url):
+            if url is not None and URL(url).host == host:
+                return url.rstrip("/") + API_PREFIX
+        scheme = "https" if self.hass.http.ssl_certificate else "http"
+        return str(URL(endpoint).with_scheme(scheme).with_port(self.hass.http.server_port))
+
+    async def async_check_endpoint(self, endpoint: str, *, lan: bool) -> list[JsonValueType]:
+        """Warn the owner when the endpoint an invite carries looks unreachable.
+
+        The invite is handed out all the same (a proxy or port forward may make it work);
+        the warning is a repair issue, a log line and the translated text returned for the
+        action's response. Judged from the address alone, without any network look-up.
+        """
+        host = URL(endpoint).host or ""
+        why = _local_only(host)
+        if why is None and (address := _address(host)) is not None and not address.is_global:
+            bound = await self.hass.async_add_executor_job(self._bound_addresses)
+            if address not in bound:
+                why = NOT_LISTENING
+            elif not lan:
+                why = LAN_ONLY
+        if why is None:
+            ir.async_delete_issue(self.hass, DOMAIN, ENDPOINT_ISSUE)
+            return []
+        _LOGGER.warning("The endpoint of a new invite may be unreachable (%s): %s", why, endpoint)
+        placeholders = {"endpoint": endpoint, "host": host}
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ENDPOINT_ISSUE,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=why,
+            translation_placeholders=placeholders,
+        )
+        return [self.texts.issue_text(why, **placeholders)]
+
+    def _bound_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """Where HA's server (and so the federation port) listens (runs in the executor).
+
+        Its hosts, or every address of this machine when it binds all of them.
+        """
+        hosts = self.hass.http.server_host or ["0.0.0.0"]  # noqa: S104  # HA's default
+        if _WILDCARDS.isdisjoint(hosts):
+            return {a for h in hosts if (a := _address(h)) is not None}
+        return {
+            a
+            for adapter in ifaddr.get_adapters()
+            for ip in adapter.ips
+            if (a := _address(ip.ip if isinstance(ip.ip, str) else ip.ip[0])) is not None
+        }
+
+    def qr_url(self, svg: bytes, expires: int) -> str:
+        """Keep an invite's QR image until the invite expires; a signed path to it."""
+        from .views import async_sign_qr_path  # noqa: PLC0415  # views import services, this
+
+        now = self.node.clock.now()
+        qr_id = secrets.token_urlsafe(16)
+        self.qr_codes[qr_id] = QrCode(svg, expires)
+        return async_sign_qr_path(self.hass, qr_id, timedelta(seconds=max(expires - now, 1)))
+
+    def qr_code(self, qr_id: str) -> QrCode | None:
+        """The QR image kept under qr_id, while its invite has not expired."""
+        now = self.node.clock.now()
+        self.qr_codes = {k: v for k, v in self.qr_codes.items() if v.expires >= now}
+        return self.qr_codes.get(qr_id)
 
     async def async_deliver(self) -> int:
         """Try the outbox now."""
@@ -262,10 +404,37 @@ class Federation:
     async def async_close(self) -> None:
         """Close the federation port; flush state and outbox (entry unload)."""
         await self.async_stop_listener()
-        for issue in (PORT_ISSUE, CLOCK_ISSUE):
+        for issue in (PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE):
             ir.async_delete_issue(self.hass, DOMAIN, issue)
         await self.store.async_save(self.node.state_json())
         await self.writer.flush()
+
+
+def _notice_id(keyid: str) -> str:
+    return f"{DOMAIN}_pairing_{keyid}"
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The host as an IP address (scope and brackets dropped), or None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _local_only(host: str) -> str | None:
+    """LOCAL_ONLY for a host no other machine reaches this one by, else None."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return LOCAL_ONLY
+    address = _address(host)
+    if address is not None and (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+    ):
+        return LOCAL_ONLY
+    return None
 
 
 def _reason(err: OSError) -> str:
@@ -302,7 +471,12 @@ async def async_setup_federation(
     if (state := await store.async_load()) is not None:
         node.load_state(state)
     sender = HttpSender(async_get_clientsession(hass), clock, before_send=record_sent)
-    federation = Federation(hass, node, store, sender)
+    language = hass.config.language
+    texts = Texts(
+        common=await async_get_translations(hass, language, "common", {DOMAIN}),
+        issues=await async_get_translations(hass, language, "issues", {DOMAIN}),
+    )
+    federation = Federation(hass, node, store, sender, texts)
     node.on_change = federation.changed
     node.on_message = federation.received
     entry.async_on_unload(
@@ -316,6 +490,7 @@ async def async_setup_federation(
     )
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     ir.async_delete_issue(hass, DOMAIN, CLOCK_ISSUE)
+    federation.pairing_notices()
     if port := entry.options.get(CONF_FEDERATION_PORT):
         await federation.async_listen(port)
     else:

@@ -369,7 +369,7 @@ class FootageDesk:
         self, request_id: str, wanted: list[str], by: str
     ) -> tuple[FootageRequest, list[ConsentRecord], int]:
         request, found = await self._approvable(request_id, wanted)
-        endpoint = self.federation.share_endpoint()
+        endpoint = self.federation.share_endpoint(request.agency)
         now = self._now()
         expires = min(now + self.settings.share_hours * 3600, now + 7 * 86400)
         consents: list[ConsentRecord] = []

@@ -23,7 +23,7 @@ from .federation.errors import (
     ProtocolError,
 )
 from .federation.identity import Identity
-from .federation.invites import qr_svg, token_hash
+from .federation.invites import qr_image, qr_svg, token_hash
 from .federation.messages import valid_url
 from .footage_services import async_setup_footage_services
 from .recorder.models import Trigger
@@ -138,11 +138,15 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
     text = invite.to_text()
     # The token's hash, never the token: the log must not hold anything that pairs.
     await _audit(call.hass, "invite_created", subject=token_hash(invite.token))
+    warnings = await federation.async_check_endpoint(invite.endpoint, lan=call.data[ATTR_LAN])
     return {
         "invite": text,
         "qr_svg": qr_svg(text),
+        # An image the frontend shows (Markdown card, <img>): the QR code as SVG, signed.
+        "qr_url": federation.qr_url(qr_image(text), invite.expires),
         "fingerprint": federation.node.identity.fingerprint,
         "expires": datetime.fromtimestamp(invite.expires, UTC).isoformat(),
+        "warnings": warnings,
     }
 
 

@@ -16,6 +16,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from homeassistant.components.http.auth import async_sign_path
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
@@ -27,11 +29,14 @@ from .footage import SHARE_PATH
 from .services import loaded_entry
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from .recorder.models import Clip
 
 CLIP_ID = re.compile(r"^[0-9a-f]{16}$")
 CLIP_URL = "/api/porchlight/clips/{clip_id}.mp4"
 THUMBNAIL_URL = "/api/porchlight/clips/{clip_id}.jpg"
+INVITE_QR_URL = "/api/porchlight/invite_qr/{qr_id}.svg"
 # Footage is private: never cached by a proxy or the browser's shared caches.
 NO_STORE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 
@@ -41,6 +46,7 @@ def async_setup_views(hass: HomeAssistant) -> None:
     """Register every view."""
     hass.http.register_view(ClipView)
     hass.http.register_view(ThumbnailView)
+    hass.http.register_view(InviteQrView)
     for view in (InboxView, PairView, IdentityView, ShareView):
         hass.http.register_view(view(hass))
 
@@ -86,6 +92,38 @@ class ThumbnailView(HomeAssistantView):
         if clip.thumbnail is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.FileResponse(clip.thumbnail, headers={**NO_STORE, "Content-Type": "image/jpeg"})
+
+
+class InviteQrView(HomeAssistantView):
+    """An invite's QR code as an SVG image, for the owner's screen (a signed path).
+
+    The code holds the invite's token, so only the owner sees it: the path carries an
+    unguessable id kept in memory until the invite expires, and is signed for the user who
+    created the invite (HA's own content user when no user did, e.g. an automation).
+    """
+
+    url = INVITE_QR_URL
+    name = "api:porchlight:invite_qr"
+
+    async def get(self, request: web.Request, qr_id: str) -> web.Response:
+        """Serve the image."""
+        user = request[KEY_HASS_USER]
+        if not (user.is_admin or user.system_generated):
+            return web.Response(status=HTTPStatus.FORBIDDEN)
+        hass: HomeAssistant = request.app["hass"]
+        try:
+            federation = loaded_entry(hass).runtime_data.federation
+        except ServiceValidationError as err:
+            raise web.HTTPNotFound from err
+        if (code := federation.qr_code(qr_id)) is None:
+            raise web.HTTPNotFound
+        return web.Response(body=code.svg, headers={**NO_STORE, "Content-Type": "image/svg+xml"})
+
+
+@callback
+def async_sign_qr_path(hass: HomeAssistant, qr_id: str, lifetime: timedelta) -> str:
+    """A signed path to a QR image, valid for lifetime (and until HA restarts)."""
+    return async_sign_path(hass, INVITE_QR_URL.format(qr_id=qr_id), lifetime)
 
 
 # --- federation -----------------------------------------------------------------------------

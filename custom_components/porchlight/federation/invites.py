@@ -130,6 +130,13 @@ def qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_inline(scale=4)
 
 
+def qr_image(text: str) -> bytes:
+    """The invite as a standalone SVG document (served as image/svg+xml)."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=4)
+    return out.getvalue()
+
+
 def qr_text(text: str) -> str:
     """The invite as a QR code drawn with block characters (for terminals and logs-free UIs)."""
     out = io.StringIO()

@@ -50,6 +50,7 @@ from .httpsig import (
     Headers,
     Hop,
     authorities,
+    authority_of,
     check_content_type,
     check_times,
     claimed_keyid,
@@ -229,6 +230,14 @@ class Node:
         self.endpoints = [endpoint, *(e for e in self.endpoints if e != endpoint)]
         self._authorities = authorities(self.endpoints)
         self._changed("state")
+
+    def _told(self, authority: str) -> str:
+        """Which of our endpoints a redeemer reached us at: the one its invite carried.
+
+        The authority was checked against the advertised endpoints (_check_authority), so
+        one of them matches.
+        """
+        return next(e for e in self.endpoints if authority_of(e) == authority)
 
     def state_json(self) -> dict[str, Any]:
         """Everything but the keys and the outbox, for storage."""
@@ -593,6 +602,7 @@ class Node:
             lan=self.invites.allows_lan(digest),
             pending=True,
             pairing_code=pairing_code(self.identity.public_key, envelope.sender_key, digest),
+            told=self._told(request.authority),
         )
         self.peers.add(peer)
         self._changed("state")
@@ -730,6 +740,7 @@ class Node:
             pairing_code=pairing_code(
                 self.identity.public_key, invite.public_key, token_hash(invite.token)
             ),
+            told=self.endpoint,
         )
         self.peers.add(peer)
         self._changed("state")

@@ -41,6 +41,10 @@ class Peer:
     lan: bool = False
     pending: bool = False
     pairing_code: str = ""
+    # The endpoint of ours this peer was given (in our invite or our pairing request): the
+    # address it knows works, and so the base of the download links it gets. Empty for an
+    # agency imported one-sided (told nothing) and for peers paired before it was kept.
+    told: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -62,6 +66,7 @@ class Peer:
             "lan": self.lan,
             "pending": self.pending,
             "pairing_code": self.pairing_code,
+            "told": self.told,
         }
 
     @classmethod
@@ -81,6 +86,7 @@ class Peer:
             lan=data.get("lan", False),
             pending=data.get("pending", False),
             pairing_code=data.get("pairing_code", ""),
+            told=data.get("told", ""),
         )
 
 
