@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 import probatio
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 
 from .const import DOMAIN
 from .federation.errors import InviteInvalidError, InviteMalformedError
@@ -140,8 +142,13 @@ async def _import_agency(call: ServiceCall) -> ServiceResponse:
 
 @callback
 def async_setup_footage_services(hass: HomeAssistant) -> None:
-    """Register the footage-request actions."""
-    register = hass.services.async_register
+    """Register the footage-request actions: the owner's, except checking the audit log.
+
+    Approving, declining, revoking, importing an agency and listing requests are admin-only
+    (they share footage or show who asked for what). Verifying the audit log answers only
+    whether the chain is intact and how long it is, so any Home Assistant user may run it.
+    """
+    register = partial(async_register_admin_service, hass)
     optional = SupportsResponse.OPTIONAL
     register(DOMAIN, "approve_clips", _approve, schema=APPROVE_SCHEMA, supports_response=optional)
     register(DOMAIN, "decline_request", _decline, schema=DECLINE_SCHEMA)
@@ -153,7 +160,7 @@ def async_setup_footage_services(hass: HomeAssistant) -> None:
         schema=probatio.Schema({}),
         supports_response=SupportsResponse.ONLY,
     )
-    register(
+    hass.services.async_register(
         DOMAIN,
         "verify_audit",
         _verify_audit,

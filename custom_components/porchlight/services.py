@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
@@ -11,6 +12,7 @@ from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, c
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.service import async_register_admin_service
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .federation.errors import (
@@ -285,8 +287,13 @@ async def _capture_clip(call: ServiceCall) -> None:
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register every Porchlight service action (once, from async_setup)."""
-    register = hass.services.async_register
+    """Register every Porchlight service action (once, from async_setup).
+
+    Every one of them is the owner's: they change what the home records, trusts or shares, or
+    name its peers. Admin-only registration refuses other Home Assistant users (a household
+    member, a dashboard tablet) with `Unauthorized`; automations run with no user and pass.
+    """
+    register = partial(async_register_admin_service, hass)
     register(DOMAIN, SERVICE_CAPTURE_CLIP, _capture_clip, schema=CAPTURE_CLIP_SCHEMA)
     register(
         DOMAIN,
