@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
     from homeassistant.core import Event, HomeAssistant
 
+    from collections.abc import Callable, Coroutine
+
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
     from .federation.clock import Clock
@@ -114,7 +116,10 @@ class Federation:
     store: Store[dict[str, Any]]
     sender: HttpSender
     listener: Listener | None = None
+    # The consent desk's handler for offers delivered (error None) or given up (the error).
+    offer_listener: Callable[[str, str | None], Coroutine[Any, Any, None]] | None = None
     writer: OutboxWriter = field(init=False)
+    _offer_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         """One writer for the outbox file (see OutboxWriter)."""
@@ -131,6 +136,17 @@ class Federation:
             return
         self.store.async_delay_save(self.node.state_json, 1)
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
+
+    @callback
+    def offer_settled(self, request_id: str, error: str | None) -> None:
+        """The node delivered or gave up an offer: hand it to the desk (awaited on close)."""
+        if self.offer_listener is None:
+            return
+        task = self.hass.async_create_task(
+            self.offer_listener(request_id, error), "porchlight offer outcome"
+        )
+        self._offer_tasks.add(task)
+        task.add_done_callback(self._offer_tasks.discard)
 
     @callback
     def clock_issue(self) -> None:
@@ -261,6 +277,11 @@ class Federation:
 
     async def async_close(self) -> None:
         """Close the federation port; flush state and outbox (entry unload)."""
+        # First what the delivery under way learns: saved before its answer, a delivered
+        # message would be read back by the reloaded home and sent again.
+        await self.node.stop_delivering()
+        if self._offer_tasks:
+            await asyncio.wait(list(self._offer_tasks))
         await self.async_stop_listener()
         for issue in (PORT_ISSUE, CLOCK_ISSUE):
             ir.async_delete_issue(self.hass, DOMAIN, issue)
@@ -305,6 +326,7 @@ async def async_setup_federation(
     federation = Federation(hass, node, store, sender)
     node.on_change = federation.changed
     node.on_message = federation.received
+    node.on_offer = federation.offer_settled
     entry.async_on_unload(
         async_track_time_interval(
             hass,

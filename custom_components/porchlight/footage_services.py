@@ -8,6 +8,7 @@ import probatio
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 
 from .const import DOMAIN
 from .federation.errors import InviteInvalidError, InviteMalformedError
@@ -34,6 +35,7 @@ APPROVE_SCHEMA: Final = probatio.Schema(
     }
 )
 DECLINE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_REQUEST): cv.string})
+RETRY_SCHEMA: Final = DECLINE_SCHEMA
 REVOKE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
@@ -43,7 +45,8 @@ REVOKE_SCHEMA: Final = probatio.Schema(
 IMPORT_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_INVITE): cv.string,
-        probatio.Optional(ATTR_LAN, default=False): cv.boolean,
+        # Left out: an agency imported before keeps its LAN allowance, a new one has none.
+        probatio.Optional(ATTR_LAN): cv.boolean,
     }
 )
 
@@ -64,10 +67,13 @@ async def _user_name(call: ServiceCall) -> str:
 
 async def _approve(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    approved = await desk.async_approve(
+    return await desk.async_approve(
         call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
     )
-    return {"approved": approved}
+
+
+async def _retry(call: ServiceCall) -> ServiceResponse:
+    return await _desk(call.hass).async_retry(call.data[ATTR_REQUEST], await _user_name(call))
 
 
 async def _decline(call: ServiceCall) -> None:
@@ -89,6 +95,7 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
         "requests": [
             {
                 "request_id": r.id,
+                **dict(zip(("delivery", "delivery_error"), desk.delivery(r), strict=True)),
                 "agency": r.agency_name,
                 "case": r.case,
                 "reason": r.reason,
@@ -125,15 +132,21 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
 
 async def _import_agency(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
+    node = desk.federation.node
     try:
-        peer = desk.federation.node.import_agency(call.data[ATTR_INVITE], lan=call.data[ATTR_LAN])
+        known = {p.keyid for p in node.peers.agencies()}
+        peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
     except (InviteMalformedError, InviteInvalidError) as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invite_not_agency"
         ) from err
     desk.federation.changed("state")
     await call.hass.async_add_executor_job(
-        lambda: desk.audit.append("peer_paired", subject=peer.keyid, data={"one_sided": True})
+        lambda: desk.audit.append(
+            "peer_paired",
+            subject=peer.keyid,
+            data={"one_sided": True, "again": peer.keyid in known, "lan": peer.lan},
+        )
     )
     return {"fingerprint": peer.fingerprint, "name": peer.name, "trusted": peer.trusted}
 
@@ -162,4 +175,7 @@ def async_setup_footage_services(hass: HomeAssistant) -> None:
     )
     register(
         DOMAIN, "import_agency", _import_agency, schema=IMPORT_SCHEMA, supports_response=optional
+    )
+    async_register_admin_service(
+        hass, DOMAIN, "retry_delivery", _retry, schema=RETRY_SCHEMA, supports_response=optional
     )
