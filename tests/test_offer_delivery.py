@@ -14,12 +14,13 @@ import pytest
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from yarl import URL
 
+from custom_components.porchlight.consent.audit import AuditError
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation.node import OFFER
 from custom_components.porchlight.federation.transport import make_app
@@ -354,3 +355,115 @@ async def test_an_offer_the_agency_refuses_is_reported(
     assert (response["delivery"], response["delivery_error"]) == ("failed", "status 403")
     (listed,) = (await call(hass, "list_requests"))["requests"]
     assert listed["delivery"] == "failed"
+
+
+async def test_an_offer_to_an_unreachable_agency_stays_queued(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    await network.stop(agency)
+    response = await call(
+        hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id]
+    )
+    assert response["delivery"] == "queued"
+    assert response["delivery_error"].startswith("unreachable")
+    (listed,) = (await call(hass, "list_requests"))["requests"]
+    assert (listed["delivery"], listed["delivery_error"]) == ("queued", response["delivery_error"])
+    # Nothing to retry by hand: the timer does that.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "retry_delivery", {"request_id": envelope.event_id}, blocking=True
+        )
+    assert err.value.translation_key == "nothing_to_retry"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "retry_delivery", {"request_id": "x" * 22}, blocking=True
+        )
+    assert err.value.translation_key == "unknown_request"
+
+
+async def test_a_retry_is_refused_for_an_untrusted_agency_or_an_unwritable_log(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    agency.node.issued.clear()
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    await hass.async_block_till_done()
+    fingerprint = agency.node.identity.fingerprint
+    await call(hass, "untrust_agency", fingerprint=fingerprint)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "retry_delivery", {"request_id": envelope.event_id}, blocking=True
+        )
+    assert err.value.translation_key == "agency_gone"
+    await call(hass, "trust_agency", fingerprint=fingerprint)
+
+    def refused(*_args: Any, **_kwargs: Any) -> None:
+        msg = "the log's chain key is not this home's"
+        raise AuditError(msg)
+
+    monkeypatch.setattr(desk(init_integration).audit, "append", refused)
+    with pytest.raises(HomeAssistantError) as failed:
+        await hass.services.async_call(
+            DOMAIN, "retry_delivery", {"request_id": envelope.event_id}, blocking=True
+        )
+    assert failed.value.translation_key == "approval_failed"
+    # Still parked: nothing was sent without its audit entry.
+    (listed,) = (await call(hass, "list_requests"))["requests"]
+    assert listed["delivery"] == "failed"
+
+
+async def test_an_outcome_with_no_desk_listening_is_dropped(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Set up, the federation delivers before the desk exists; nothing is told then."""
+    federation = init_integration.runtime_data.federation
+    federation.offer_listener = None
+    federation.offer_settled("r" * 43, "status 403")
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"offer_undeliverable_{'r' * 16}") is None
+
+
+async def test_an_offer_refused_while_the_home_unloads_is_still_reported(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recorded: list[Clip],
+    endpoint: str,
+    network: Network,
+) -> None:
+    """Unload waits for the report too: the audit log and the store are still open for it."""
+    gate = Gate()
+    agency = await pair_agency(
+        hass, init_integration, endpoint, network, await slow_agency(network, gate)
+    )
+    envelope = await send_request(hass, agency, network)
+    agency.node.issued.clear()  # it will answer 403
+    gate.opened.clear()
+    approving = hass.async_create_task(
+        call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
+    )
+    await gate.arrived.wait()
+    reloading = hass.async_create_task(hass.config_entries.async_reload(init_integration.entry_id))
+    await asyncio.wait([reloading], timeout=1)
+    gate.opened.set()
+    assert await reloading
+    assert (await approving)["delivery"] == "failed"
+    await hass.async_block_till_done()
+
+    audit = desk(init_integration).audit
+    entries = await hass.async_add_executor_job(lambda: list(audit.entries()))
+    assert [e.subject for e in entries if e.kind == "offer_undeliverable"] == [envelope.event_id]
+    issue_id = f"offer_undeliverable_{envelope.event_id[:16]}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    (listed,) = (await call(hass, "list_requests"))["requests"]
+    assert (listed["delivery"], listed["delivery_error"]) == ("failed", "status 403")

@@ -33,11 +33,10 @@ from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
     from datetime import datetime
 
     from homeassistant.core import Event, HomeAssistant
-
-    from collections.abc import Callable, Coroutine
 
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry

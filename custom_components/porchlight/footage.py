@@ -375,10 +375,7 @@ class FootageDesk:
         await self.federation.async_deliver()
         self._refresh_notification(request)
         entry = self.federation.node.offer_entry(envelope)
-        if entry is None:
-            delivery = "delivered"
-        else:
-            delivery = "failed" if entry.parked else "queued"
+        delivery = "delivered" if entry is None else "failed" if entry.parked else "queued"
         return {
             "approved": [
                 {"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents
@@ -387,14 +384,16 @@ class FootageDesk:
             "delivery_error": entry.last_error if entry is not None else "",
         }
 
-    def delivery(self, request: FootageRequest) -> tuple[str, str]:
-        """Where the request's offers stand: none, queued, delivered or failed, and why."""
+    def delivery(self, request: FootageRequest) -> dict[str, str]:
+        """Where the request's offers stand (none, queued, delivered or failed), and why."""
         entries = self.federation.node.offers(request.id)
         if parked := [e for e in entries if e.parked]:
-            return "failed", parked[0].last_error
-        if entries:
-            return "queued", entries[0].last_error
-        return ("delivered" if request.consents else "none"), ""
+            state, error = "failed", parked[0].last_error
+        elif entries:
+            state, error = "queued", entries[0].last_error
+        else:
+            state, error = ("delivered" if request.consents else "none"), ""
+        return {"delivery": state, "delivery_error": error}
 
     async def async_offer_settled(self, request_id: str, error: str | None) -> None:
         """An offer was delivered, or given up: then the log and a repair issue say so.
@@ -408,13 +407,8 @@ class FootageDesk:
             return
         request = await self.hass.async_add_executor_job(self.store.request, request_id)
         agency = request.agency if request is not None else ""
-        try:
-            await self._log(
-                "offer_undeliverable", actor=agency, subject=request_id, data={"error": error}
-            )
-        except AuditError:
-            _LOGGER.exception("Could not record that an offer was not delivered")
         name = request.agency_name if request is not None and request.agency_name else agency
+        # The issue first: a log that refuses the entry must not keep the owner uninformed.
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -429,19 +423,27 @@ class FootageDesk:
             },
         )
         async_dispatcher_send(self.hass, signal_requests(self.entry_id))
+        await self._log(
+            "offer_undeliverable", actor=agency, subject=request_id, data={"error": error}
+        )
 
     @callback
     def _tidy_offer_issues(self) -> None:
         """Remove the issues of requests with no offer left to retry (delivered, expired)."""
         now = self._now()
-        registry = ir.async_get(self.hass)
-        for (domain, issue_id), issue in list(registry.issues.items()):
-            if domain != DOMAIN or not issue_id.startswith(f"{OFFER_ISSUE}_"):
-                continue
-            request_id = (issue.translation_placeholders or {}).get("request", "")
-            offers = self.federation.node.offers(request_id)
-            if not any(e.parked and e.expires >= now for e in offers):
-                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        node = self.federation.node
+        done = [
+            issue_id
+            for (domain, issue_id), issue in ir.async_get(self.hass).issues.items()
+            if domain == DOMAIN
+            and issue_id.startswith(f"{OFFER_ISSUE}_")
+            and not any(
+                e.parked and e.expires >= now
+                for e in node.offers((issue.translation_placeholders or {}).get("request", ""))
+            )
+        ]
+        for issue_id in done:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     async def async_retry(self, request_id: str, by: str) -> dict[str, JsonValueType]:
         """Send the request's undelivered offers again (after the owner fixed the cause)."""
@@ -464,8 +466,7 @@ class FootageDesk:
                 raise _failed(err) from err
             node.retry_offers(request_id)
         await self.federation.async_deliver()
-        delivery, error = self.delivery(request)
-        return {"delivery": delivery, "delivery_error": error, "offers": len(parked)}
+        return {**self.delivery(request), "offers": len(parked)}
 
     async def _approve(
         self, request_id: str, wanted: list[str], by: str

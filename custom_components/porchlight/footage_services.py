@@ -95,7 +95,6 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
         "requests": [
             {
                 "request_id": r.id,
-                **dict(zip(("delivery", "delivery_error"), desk.delivery(r), strict=True)),
                 "agency": r.agency_name,
                 "case": r.case,
                 "reason": r.reason,
@@ -104,6 +103,8 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
                 "open": r.open,
                 "clips": [c.to_json() for c in r.candidates],
                 "approved": [c.clip for c in r.consents],
+                # Where its offers stand (docs/consent.md, "Offers that cannot be delivered").
+                **desk.delivery(r),
                 "shares": [
                     {"clip": s.clip, "state": s.state.value, "expires": s.expires}
                     for s in shares
@@ -133,8 +134,8 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
 async def _import_agency(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
     node = desk.federation.node
+    known = {p.keyid for p in node.peers.agencies()}
     try:
-        known = {p.keyid for p in node.peers.agencies()}
         peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
     except (InviteMalformedError, InviteInvalidError) as err:
         raise ServiceValidationError(

@@ -179,7 +179,7 @@ class Node:
     on_change: ChangeListener | None = None
     on_message: Callable[[Envelope], None] | None = None
     on_request: RequestListener | None = None
-    on_offer: OfferListener | None = None
+    on_offer: OfferListener = field(default=lambda _request, _error: None)
     # Called with the remote address and the exact bytes of a reply that carries data (the
     # pair_accept) before it is sent, wherever it is served: the home's audit log.
     record_reply: Callable[[str, bytes], Awaitable[None]] | None = None
@@ -1024,8 +1024,7 @@ class Node:
         count = self.outbox.retry(
             [e for e in self.offers(request_id) if e.parked], self.clock.now()
         )
-        if count:
-            self._changed("outbox")
+        self._changed("outbox")
         return count
 
     async def _deliver_round(self, sender: Sender) -> int:
@@ -1077,7 +1076,7 @@ class Node:
         skewed = self._observe_clock(status, reply)
         if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
             self.outbox.delivered(entry)
-            if entry.route == OFFER and self.on_offer is not None:
+            if entry.route == OFFER:
                 self.on_offer(_offer_of(entry)[0], None)
             return True
         # A clock_skew refusal is ours to fix (R2.9), not the message's fault: retried.
@@ -1102,8 +1101,7 @@ class Node:
             _LOGGER.warning("A message for %s was given up (%s)", who, error)
             return
         _LOGGER.warning("An offer for %s could not be delivered (%s); kept for a retry", who, error)
-        if self.on_offer is not None:
-            self.on_offer(_offer_of(settled)[0], error)
+        self.on_offer(_offer_of(settled)[0], error)
 
 
 def _offer_of(entry: OutboxEntry) -> tuple[str, str]:

@@ -140,7 +140,7 @@ class Outbox:
         """The peer accepted the message."""
         self._entries.pop(entry.id, None)
 
-    def failed(  # noqa: PLR0913  # the failure and how to settle it, all keywords
+    def failed(  # the failure and how to settle it, all keywords
         self, entry: OutboxEntry, now: int, error: str, *, retry: bool, park: bool = False
     ) -> OutboxEntry | None:
         """Record a failure; keep the entry for a later attempt unless told not to retry.
@@ -168,15 +168,13 @@ class Outbox:
 
     def retry(self, entries: Iterable[OutboxEntry], now: int) -> int:
         """Unpark these entries: due now, with a fresh budget of attempts; how many."""
-        count = 0
-        for entry in entries:
-            current = self._entries.get(entry.id)
-            if current is not None and current.parked:
-                self._entries[entry.id] = replace(
-                    current, parked=False, attempts=0, next_attempt=now, last_error=""
-                )
-                count += 1
-        return count
+        ids = {e.id for e in entries if e.id in self._entries and self._entries[e.id].parked}
+        fresh = {"parked": False, "attempts": 0, "next_attempt": now, "last_error": ""}
+        self._entries = {
+            k: replace(e, **fresh) if k in ids else e  # type: ignore[arg-type]
+            for k, e in self._entries.items()
+        }
+        return len(ids)
 
     def rewrite(self, change: Callable[[OutboxEntry], OutboxEntry | None]) -> None:
         """Apply change to every entry: its result replaces the entry, None drops it.
