@@ -156,10 +156,18 @@ def index_root(entry: MockConfigEntry) -> Path:
 
 
 async def pair_agency(
-    hass: HomeAssistant, entry: MockConfigEntry, endpoint: str, network: Network
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+    agency: Running | None = None,
 ) -> Running:
-    """An agency the home paired with in person (entry instance) and trusts."""
-    agency = await network.start("Metro PD", role="agency")
+    """An agency the home paired with in person (entry instance) and trusts.
+
+    A new one on loopback unless given one already served.
+    """
+    if agency is None:
+        agency = await network.start("Metro PD", role="agency")
     invite = await hass.services.async_call(
         DOMAIN,
         "create_invite",

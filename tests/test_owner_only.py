@@ -36,6 +36,7 @@ OWNER_ONLY = {
     "approve_clips": lambda ctx: {"request_id": ctx["request"], "clip_ids": [ctx["clip"]]},
     "decline_request": lambda ctx: {"request_id": ctx["request"]},
     "revoke_share": lambda ctx: {"request_id": ctx["request"]},
+    "retry_delivery": lambda ctx: {"request_id": ctx["request"]},
     "list_requests": lambda ctx: {},
     "import_agency": lambda ctx: {"invite": ctx["agency_invite"]},
     "trust_agency": lambda ctx: {"fingerprint": ctx["agency"]},

@@ -39,6 +39,7 @@ from .federation.transport import HttpSender
 from .footage import plain
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
     from datetime import datetime
 
     from homeassistant.core import Event, HomeAssistant
@@ -153,10 +154,13 @@ class Federation:
     sender: HttpSender
     texts: Texts
     listener: Listener | None = None
+    # The consent desk's handler for offers delivered (error None) or given up (the error).
+    offer_listener: Callable[[str, str | None], Coroutine[Any, Any, None]] | None = None
     writer: OutboxWriter = field(init=False)
     # In memory only: an invite's QR code holds its token, which is never stored.
     qr_codes: dict[str, QrCode] = field(init=False, default_factory=dict)
     _noticed: set[str] = field(init=False, default_factory=set)
+    _offer_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         """One writer for the outbox file (see OutboxWriter)."""
@@ -205,6 +209,17 @@ class Federation:
             title=self.texts.common_text("pairing_waiting_title", name=peer.name),
             notification_id=_notice_id(peer.keyid),
         )
+
+    @callback
+    def offer_settled(self, request_id: str, error: str | None) -> None:
+        """The node delivered or gave up an offer: hand it to the desk (awaited on close)."""
+        if self.offer_listener is None:
+            return
+        task = self.hass.async_create_task(
+            self.offer_listener(request_id, error), "porchlight offer outcome"
+        )
+        self._offer_tasks.add(task)
+        task.add_done_callback(self._offer_tasks.discard)
 
     @callback
     def clock_issue(self) -> None:
@@ -403,6 +418,11 @@ class Federation:
 
     async def async_close(self) -> None:
         """Close the federation port; flush state and outbox (entry unload)."""
+        # First what the delivery under way learns: saved before its answer, a delivered
+        # message would be read back by the reloaded home and sent again.
+        await self.node.stop_delivering()
+        if self._offer_tasks:
+            await asyncio.wait(list(self._offer_tasks))
         await self.async_stop_listener()
         for issue in (PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE):
             ir.async_delete_issue(self.hass, DOMAIN, issue)
@@ -479,6 +499,7 @@ async def async_setup_federation(
     federation = Federation(hass, node, store, sender, texts)
     node.on_change = federation.changed
     node.on_message = federation.received
+    node.on_offer = federation.offer_settled
     entry.async_on_unload(
         async_track_time_interval(
             hass,

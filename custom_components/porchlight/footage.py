@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.components import persistent_notification
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
@@ -67,6 +68,7 @@ SHARE_PATH: Final = "/share"
 HOUSEKEEPING_INTERVAL: Final = timedelta(seconds=60)
 DEFAULT_SHARE_HOURS: Final = 72
 DEFAULT_MAX_DOWNLOADS: Final = 1
+OFFER_ISSUE: Final = "offer_undeliverable"
 
 
 def signal_requests(entry_id: str) -> str:
@@ -81,6 +83,11 @@ def signal_pending(entry_id: str) -> str:
 
 def _hold(request_id: str) -> str:
     return f"request:{request_id[:16]}"
+
+
+def offer_issue_id(request_id: str) -> str:
+    """The repair issue of a request whose offer could not be delivered."""
+    return f"{OFFER_ISSUE}_{request_id[:16]}"
 
 
 def _share_hold(share_id: str) -> str:
@@ -355,19 +362,115 @@ class FootageDesk:
 
     async def async_approve(
         self, request_id: str, clip_ids: Iterable[str], by: str
-    ) -> list[JsonValueType]:
-        """Approve clips: a consent record, a share and a capability link each; send the offer."""
+    ) -> dict[str, JsonValueType]:
+        """Approve clips: a consent record, a share and a capability link each; send the offer.
+
+        The answer says where the offer stands after one delivery attempt: delivered,
+        queued (tried again later) or failed (given up; see async_offer_settled).
+        """
         async with self._changing:
-            request, consents, expires = await self._approve(
+            request, consents, expires, envelope = await self._approve(
                 request_id, list(dict.fromkeys(clip_ids)), by
             )
         await self.federation.async_deliver()
         self._refresh_notification(request)
-        return [{"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents]
+        entry = self.federation.node.offer_entry(envelope)
+        delivery = "delivered" if entry is None else "failed" if entry.parked else "queued"
+        return {
+            "approved": [
+                {"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents
+            ],
+            "delivery": delivery,
+            "delivery_error": entry.last_error if entry is not None else "",
+        }
+
+    def delivery(self, request: FootageRequest) -> dict[str, str]:
+        """Where the request's offers stand (none, queued, delivered or failed), and why."""
+        entries = self.federation.node.offers(request.id)
+        if parked := [e for e in entries if e.parked]:
+            state, error = "failed", parked[0].last_error
+        elif entries:
+            state, error = "queued", entries[0].last_error
+        else:
+            state, error = ("delivered" if request.consents else "none"), ""
+        return {"delivery": state, "delivery_error": error}
+
+    async def async_offer_settled(self, request_id: str, error: str | None) -> None:
+        """An offer was delivered, or given up: then the log and a repair issue say so.
+
+        Every failure is logged: the audit log shows each attempt the owner made and how it
+        ended. The issue stays until no offer of the request waits for a retry.
+        """
+        if error is None:
+            self._tidy_offer_issues()
+            async_dispatcher_send(self.hass, signal_requests(self.entry_id))
+            return
+        request = await self.hass.async_add_executor_job(self.store.request, request_id)
+        agency = request.agency if request is not None else ""
+        name = request.agency_name if request is not None and request.agency_name else agency
+        # The issue first: a log that refuses the entry must not keep the owner uninformed.
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            offer_issue_id(request_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=OFFER_ISSUE,
+            translation_placeholders={
+                "agency": plain(name),
+                "request": request_id,
+                "error": error,
+            },
+        )
+        async_dispatcher_send(self.hass, signal_requests(self.entry_id))
+        await self._log(
+            "offer_undeliverable", actor=agency, subject=request_id, data={"error": error}
+        )
+
+    @callback
+    def _tidy_offer_issues(self) -> None:
+        """Remove the issues of requests with no offer left to retry (delivered, expired)."""
+        now = self._now()
+        node = self.federation.node
+        done = [
+            issue_id
+            for (domain, issue_id), issue in ir.async_get(self.hass).issues.items()
+            if domain == DOMAIN
+            and issue_id.startswith(f"{OFFER_ISSUE}_")
+            and not any(
+                e.parked and e.expires >= now
+                for e in node.offers((issue.translation_placeholders or {}).get("request", ""))
+            )
+        ]
+        for issue_id in done:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    async def async_retry(self, request_id: str, by: str) -> dict[str, JsonValueType]:
+        """Send the request's undelivered offers again (after the owner fixed the cause)."""
+        node = self.federation.node
+        async with self._changing:
+            request = await self.hass.async_add_executor_job(self.store.request, request_id)
+            if request is None:
+                raise _error("unknown_request", request=request_id)
+            parked = [e for e in node.offers(request_id) if e.parked]
+            if not parked:
+                raise _error("nothing_to_retry", request=request_id)
+            agency = node.peers.get(request.agency)
+            if agency is None or not agency.trusted:
+                raise _error("agency_gone", request=request_id)
+            try:
+                await self._log(
+                    "offer_retried", actor=by, subject=request_id, data={"offers": len(parked)}
+                )
+            except AuditError as err:
+                raise _failed(err) from err
+            node.retry_offers(request_id)
+        await self.federation.async_deliver()
+        return {**self.delivery(request), "offers": len(parked)}
 
     async def _approve(
         self, request_id: str, wanted: list[str], by: str
-    ) -> tuple[FootageRequest, list[ConsentRecord], int]:
+    ) -> tuple[FootageRequest, list[ConsentRecord], int, Envelope]:
         request, found = await self._approvable(request_id, wanted)
         endpoint = self.federation.share_endpoint(request.agency)
         now = self._now()
@@ -437,10 +540,10 @@ class FootageDesk:
         except (ConsentStoreError, ClipIndexError) as err:
             await self._undo_approval(request, shares)
             raise _failed(err) from err
-        self.federation.node.send(
+        envelope = self.federation.node.send(
             request.agency, "footage_offer", body, lifetime=expires - now, route=OFFER
         )
-        return approved, consents, expires
+        return approved, consents, expires, envelope
 
     async def _approvable(
         self, request_id: str, wanted: list[str]
@@ -609,6 +712,7 @@ class FootageDesk:
                 is ShareState.EXPIRED
             ):
                 await self._log("share_expired", subject=share.request, data={"clip": share.clip})
+        self._tidy_offer_issues()
 
     def start_timer(self) -> None:
         """Run housekeeping every minute, until async_stop."""

@@ -36,6 +36,7 @@ APPROVE_SCHEMA: Final = probatio.Schema(
     }
 )
 DECLINE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_REQUEST): cv.string})
+RETRY_SCHEMA: Final = DECLINE_SCHEMA
 REVOKE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
@@ -45,7 +46,8 @@ REVOKE_SCHEMA: Final = probatio.Schema(
 IMPORT_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_INVITE): cv.string,
-        probatio.Optional(ATTR_LAN, default=False): cv.boolean,
+        # Left out: an agency imported before keeps its LAN allowance, a new one has none.
+        probatio.Optional(ATTR_LAN): cv.boolean,
     }
 )
 
@@ -66,10 +68,13 @@ async def _user_name(call: ServiceCall) -> str:
 
 async def _approve(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    approved = await desk.async_approve(
+    return await desk.async_approve(
         call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
     )
-    return {"approved": approved}
+
+
+async def _retry(call: ServiceCall) -> ServiceResponse:
+    return await _desk(call.hass).async_retry(call.data[ATTR_REQUEST], await _user_name(call))
 
 
 async def _decline(call: ServiceCall) -> None:
@@ -99,6 +104,8 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
                 "open": r.open,
                 "clips": [c.to_json() for c in r.candidates],
                 "approved": [c.clip for c in r.consents],
+                # Where its offers stand (docs/consent.md, "Offers that cannot be delivered").
+                **desk.delivery(r),
                 "shares": [
                     {"clip": s.clip, "state": s.state.value, "expires": s.expires}
                     for s in shares
@@ -127,15 +134,21 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
 
 async def _import_agency(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
+    node = desk.federation.node
+    known = {p.keyid for p in node.peers.agencies()}
     try:
-        peer = desk.federation.node.import_agency(call.data[ATTR_INVITE], lan=call.data[ATTR_LAN])
+        peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
     except (InviteMalformedError, InviteInvalidError) as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invite_not_agency"
         ) from err
     desk.federation.changed("state")
     await call.hass.async_add_executor_job(
-        lambda: desk.audit.append("peer_paired", subject=peer.keyid, data={"one_sided": True})
+        lambda: desk.audit.append(
+            "peer_paired",
+            subject=peer.keyid,
+            data={"one_sided": True, "again": peer.keyid in known, "lan": peer.lan},
+        )
     )
     return {"fingerprint": peer.fingerprint, "name": peer.name, "trusted": peer.trusted}
 
@@ -169,4 +182,7 @@ def async_setup_footage_services(hass: HomeAssistant) -> None:
     )
     register(
         DOMAIN, "import_agency", _import_agency, schema=IMPORT_SCHEMA, supports_response=optional
+    )
+    async_register_admin_service(
+        hass, DOMAIN, "retry_delivery", _retry, schema=RETRY_SCHEMA, supports_response=optional
     )

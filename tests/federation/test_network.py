@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
@@ -432,3 +433,23 @@ async def test_one_entry_failing_unexpectedly_does_not_stop_the_round(
     assert [m.type for m in carol.node.received] == ["alert"]
     assert len(alice.node.outbox) == 0  # dropped, not retried for ever ahead of the others
     assert "failed unexpectedly (RuntimeError)" in caplog.text
+
+
+async def test_a_stopped_node_finishes_the_attempt_under_way_and_starts_no_other(
+    network: Network,
+) -> None:
+    """Unload stops delivery before saving the outbox: what was sent is recorded first."""
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    alice.node.broadcast_alert("Lost dog")
+    alice.node.broadcast_alert("Found dog")
+    delivering = asyncio.create_task(alice.node.deliver(network.sender))
+    await asyncio.sleep(0)  # the first POST is on its way
+    await alice.node.stop_delivering()
+    assert delivering.done()
+    assert await delivering == 1
+    assert [m.body["text"] for m in bob.node.received] == ["Lost dog"]
+    assert len(alice.node.outbox) == 1  # recorded as still queued, not lost
+    assert await alice.node.deliver(network.sender) == 0
+    assert len(alice.node.outbox) == 1

@@ -81,6 +81,8 @@ class AuditKind(StrEnum):
     MESSAGE_SENT = "message_sent"  # payload = the exact bytes sent
     MESSAGE_RECEIVED = "message_received"
     OFFER_SENT = "offer_sent"
+    OFFER_UNDELIVERABLE = "offer_undeliverable"  # given up; data.error says why
+    OFFER_RETRIED = "offer_retried"  # the owner sent undelivered offers again
     DOWNLOAD = "download"  # a clip download starts: size = bytes served
     DOWNLOAD_REFUSED = "download_refused"
     SHARE_REVOKED = "share_revoked"

@@ -14,6 +14,7 @@ authorization, dedupe, dispatch.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -150,6 +151,8 @@ type ChangeListener = Callable[[str], None]
 # A footage request for this home: the envelope, the originating agency as this home knows it
 # (None: not paired here) and the peer that handed it over.
 type RequestListener = Callable[[Envelope, Peer | None, Peer], None]
+# An offer of ours was delivered (error None) or given up and parked (the error): its request.
+type OfferListener = Callable[[str, str | None], None]
 
 
 class Sender(Protocol):
@@ -177,6 +180,7 @@ class Node:
     on_change: ChangeListener | None = None
     on_message: Callable[[Envelope], None] | None = None
     on_request: RequestListener | None = None
+    on_offer: OfferListener = field(default=lambda _request, _error: None)
     # Called with the remote address and the exact bytes of a reply that carries data (the
     # pair_accept) before it is sent, wherever it is served: the home's audit log.
     record_reply: Callable[[str, bytes], Awaitable[None]] | None = None
@@ -190,6 +194,8 @@ class Node:
     started: int = field(init=False)
     _delivering: bool = field(init=False, default=False)
     _deliver_again: bool = field(init=False, default=False)
+    _stopped: bool = field(init=False, default=False)
+    _idle: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _events: dict[str, int] = field(init=False, default_factory=dict)
     _rate: RateLimiter = field(init=False)
     _claimed_rate: RateLimiter = field(init=False)
@@ -207,6 +213,7 @@ class Node:
         self._pair_rate = RateLimiter(self.settings.pair_per_minute)
         self._offer_rate = RateLimiter(self.settings.offer_per_minute)
         self._authorities = authorities(self.endpoints)
+        self._idle.set()
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -757,27 +764,40 @@ class Node:
             raise InviteInvalidError(msg)
         return invite
 
-    def import_agency(self, text: str, *, lan: bool = False) -> Peer:
+    def import_agency(self, text: str, *, lan: bool | None = None) -> Peer:
         """Pin an agency's key from its invite without contacting it (one-sided).
 
         The agency does not learn that this home exists; it can reach the home only through
         neighbors that relay its requests. The agency stays untrusted until the owner, having
         checked its fingerprint through an independent channel (R3.4), trusts it.
+
+        The invite of an agency already pinned (imported or paired) updates its name and
+        endpoint only: the key is the same, so what the owner decided about it stands (its
+        trust, its confirmed pairing) and so does its LAN allowance unless lan says otherwise.
         """
         invite = self._usable_invite(text)
-        if invite.role != "agency":
+        known = self.peers.get(invite.keyid)
+        if invite.role != "agency" or (known is not None and known.role != "agency"):
             msg = "this invite is not an agency's"
             raise InviteInvalidError(msg)
-        peer = Peer(
-            keyid=invite.keyid,
-            public_key=invite.public_key,
-            role="agency",
-            name=invite.name,
-            endpoint=invite.endpoint,
-            paired_at=self.clock.now(),
-            trusted=False,
-            lan=lan,
-        )
+        if known is not None:
+            peer = replace(
+                known,
+                name=invite.name,
+                endpoint=invite.endpoint,
+                lan=known.lan if lan is None else lan,
+            )
+        else:
+            peer = Peer(
+                keyid=invite.keyid,
+                public_key=invite.public_key,
+                role="agency",
+                name=invite.name,
+                endpoint=invite.endpoint,
+                paired_at=self.clock.now(),
+                trusted=False,
+                lan=bool(lan),
+            )
         self.peers.add(peer)
         self._changed("state")
         return peer
@@ -973,19 +993,50 @@ class Node:
         at once and makes the running round go again when it is done, so nothing is sent
         twice by overlapping rounds and nothing queued meanwhile waits for the next timer.
         """
+        if self._stopped:
+            return 0
         if self._delivering:
             self._deliver_again = True
             return 0
         self._delivering = True
+        self._idle.clear()
         try:
             delivered = 0
             while True:
                 self._deliver_again = False
                 delivered += await self._deliver_round(sender)
-                if not self._deliver_again:
+                if not self._deliver_again or self._stopped:
                     return delivered
         finally:
             self._delivering = False
+            self._idle.set()
+
+    async def stop_delivering(self) -> None:
+        """Start no more attempts; return once the one under way has been recorded.
+
+        Whoever saves the outbox after this (an unload) saves what the peers answered: an
+        answer arriving after the save would be lost, and a reloaded home would read the
+        delivered message back and send it again.
+        """
+        self._stopped = True
+        await self._idle.wait()
+
+    def offers(self, request_id: str) -> list[OutboxEntry]:
+        """Our queued offers answering request_id, parked ones included."""
+        return [e for e in self.outbox if e.route == OFFER and _offer_of(e)[0] == request_id]
+
+    def offer_entry(self, envelope: Envelope) -> OutboxEntry | None:
+        """The queued entry of an offer we sent, None once it left the outbox."""
+        request = str(envelope.body["request"])
+        return next((e for e in self.offers(request) if _offer_of(e)[1] == envelope.id), None)
+
+    def retry_offers(self, request_id: str) -> int:
+        """Put the parked offers answering request_id back in line; how many."""
+        count = self.outbox.retry(
+            [e for e in self.offers(request_id) if e.parked], self.clock.now()
+        )
+        self._changed("outbox")
+        return count
 
     async def _deliver_round(self, sender: Sender) -> int:
         now = self.clock.now()
@@ -996,6 +1047,8 @@ class Node:
         due = sorted(self.outbox.due(now), key=lambda e: e.signer == current)
         waiting = self._waiting_for_key_messages()
         for entry in due:
+            if self._stopped:
+                break
             if entry.signer == current and entry.peer in waiting:
                 continue
             delivered += await self._deliver_one(sender, entry, now)
@@ -1012,7 +1065,7 @@ class Node:
         peer = self.peers.get(entry.peer)
         signer = self.signers.get(entry.signer)
         if peer is None or signer is None:
-            self.outbox.failed(entry, now, "peer or key gone", retry=False)
+            self._failed(entry, now, "peer or key gone", retry=False)
             return False
         try:
             status, reply = await sender.post(
@@ -1020,27 +1073,55 @@ class Node:
             )
         except DestinationRefusedError as err:
             # Not a network hiccup: the pinned endpoint is a private address (R2.7).
-            self.outbox.failed(entry, now, f"refused: {err}", retry=False)
+            self._failed(entry, now, f"refused: {err}", retry=False)
             return False
         except PeerUnreachableError as err:
-            self.outbox.failed(entry, now, f"unreachable: {err}", retry=True)
+            self._failed(entry, now, f"unreachable: {err}", retry=True)
             return False
         except Exception as err:  # noqa: BLE001  # one entry must never stop the round
             _LOGGER.warning(
-                "Delivery to %s failed unexpectedly (%s); the message is dropped",
-                peer.fingerprint,
-                type(err).__name__,
+                "Delivery to %s failed unexpectedly (%s)", peer.fingerprint, type(err).__name__
             )
-            self.outbox.failed(entry, now, f"error: {type(err).__name__}", retry=False)
+            self._failed(entry, now, f"error: {type(err).__name__}", retry=False)
             return False
         skewed = self._observe_clock(status, reply)
         if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
             self.outbox.delivered(entry)
+            if entry.route == OFFER:
+                self.on_offer(_offer_of(entry)[0], None)
             return True
         # A clock_skew refusal is ours to fix (R2.9), not the message's fault: retried.
         retry = status >= HTTPStatus.INTERNAL_SERVER_ERROR or status in RETRYABLE_STATUS or skewed
-        self.outbox.failed(entry, now, f"status {status}", retry=retry)
+        self._failed(entry, now, f"status {status}", retry=retry)
         return False
+
+    def _failed(self, entry: OutboxEntry, now: int, error: str, *, retry: bool) -> None:
+        """Record a failed attempt; say so when the message is given up.
+
+        Offers are parked, not dropped: they carry the owner's consent and links that exist
+        nowhere else, so the owner is told (on_offer) and can retry them.
+        """
+        offer = entry.route == OFFER
+        settled = self.outbox.failed(entry, now, error, retry=retry, park=offer)
+        if settled is not None and not settled.parked:
+            return  # tried again later
+        peer = self.peers.get(entry.peer)
+        who = peer.fingerprint if peer is not None else grouped(entry.peer)
+        if settled is None:
+            # The error names a status, an address class or an exception type, never a body.
+            _LOGGER.warning("A message for %s was given up (%s)", who, error)
+            return
+        _LOGGER.warning("An offer for %s could not be delivered (%s); kept for a retry", who, error)
+        self.on_offer(_offer_of(settled)[0], error)
+
+
+def _offer_of(entry: OutboxEntry) -> tuple[str, str]:
+    """The request an offer we queued answers, and its message id."""
+    obj = canonical.loads(entry.payload.encode())
+    assert isinstance(obj, dict)  # noqa: S101  # our own sealed message
+    body = obj["body"]
+    assert isinstance(body, dict)  # noqa: S101
+    return str(body["request"]), str(obj["id"])
 
 
 def _check_standing(peer: Peer, which: str) -> None:

@@ -2,10 +2,11 @@
 
 Delivery is at least once; receivers dedupe by event id, so a retry after a lost reply is
 harmless. A failed attempt waits BASE_DELAY * 2^(attempts-1), capped at MAX_DELAY, minus a random
-jitter of up to half of it. An entry is
-dropped when its message expires, after MAX_ATTEMPTS, or when the peer refuses it for good
-(a 4xx other than 408, 425 and 429): retrying a request the peer rejected on its merits would
-only repeat the rejection.
+jitter of up to half of it. An entry is given up after MAX_ATTEMPTS, or when the peer refuses it
+for good (a 4xx other than 408, 425 and 429): retrying a request the peer rejected on its merits
+would only repeat the rejection. Given up, it is dropped, unless the caller parks it: a parked
+entry stays in the file, is never tried by the timer, and waits for the owner to retry it
+(`retry`). Every entry is dropped once its message expires.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .json_file import read_json, write_json
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
 BASE_DELAY: Final = 30
@@ -42,6 +43,8 @@ class OutboxEntry:
     last_error: str = ""
     # The route under the peer's endpoint: the inbox, or an agency's offer endpoint.
     route: str = "/inbox"
+    # Given up and kept for the owner to retry; the timer leaves it alone.
+    parked: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for the file."""
@@ -55,11 +58,12 @@ class OutboxEntry:
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
             "route": self.route,
+            "parked": self.parked,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OutboxEntry:
-        """Deserialize from the file."""
+        """Deserialize from the file (files written before parking have no "parked")."""
         return cls(**data)
 
 
@@ -126,33 +130,51 @@ class Outbox:
         return True
 
     def due(self, now: int) -> list[OutboxEntry]:
-        """Entries to try now (expired ones are dropped first)."""
+        """Entries to try now, parked ones aside (expired ones are dropped first)."""
         for entry in list(self._entries.values()):
             if entry.expires < now:
                 del self._entries[entry.id]
-        return [e for e in self._entries.values() if e.next_attempt <= now]
+        return [e for e in self._entries.values() if e.next_attempt <= now and not e.parked]
 
     def delivered(self, entry: OutboxEntry) -> None:
         """The peer accepted the message."""
         self._entries.pop(entry.id, None)
 
-    def failed(self, entry: OutboxEntry, now: int, error: str, *, retry: bool) -> None:
+    def failed(  # the failure and how to settle it, all keywords
+        self, entry: OutboxEntry, now: int, error: str, *, retry: bool, park: bool = False
+    ) -> OutboxEntry | None:
         """Record a failure; keep the entry for a later attempt unless told not to retry.
 
-        Delivery rounds can overlap (a slow round outlasts the timer), so entry may be a copy
-        another round has settled since: an entry no longer queued (delivered, dropped,
-        expired) stays gone, and one another round failed meanwhile counts both failures.
+        An entry given up (no retry, or MAX_ATTEMPTS reached) is dropped, or kept parked if
+        park. Returns the entry as it stands now, None if it is gone. Entry may be a copy the
+        outbox changed since (the owner removed its peer, a key rotation rewrote it): an
+        entry no longer queued stays gone, and the failure counts on the current one.
         """
         current = self._entries.get(entry.id)
         if current is None:
-            return
+            return None
         attempts = current.attempts + 1
-        if not retry or attempts >= MAX_ATTEMPTS:
+        if retry and attempts < MAX_ATTEMPTS:
+            settled = replace(
+                current, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
+            )
+        elif park:
+            settled = replace(current, attempts=attempts, parked=True, last_error=error)
+        else:
             del self._entries[entry.id]
-            return
-        self._entries[entry.id] = replace(
-            current, attempts=attempts, next_attempt=now + backoff(attempts), last_error=error
-        )
+            return None
+        self._entries[entry.id] = settled
+        return settled
+
+    def retry(self, entries: Iterable[OutboxEntry], now: int) -> int:
+        """Unpark these entries: due now, with a fresh budget of attempts; how many."""
+        ids = {e.id for e in entries if e.id in self._entries and self._entries[e.id].parked}
+        fresh = {"parked": False, "attempts": 0, "next_attempt": now, "last_error": ""}
+        self._entries = {
+            k: replace(e, **fresh) if k in ids else e  # type: ignore[arg-type]
+            for k, e in self._entries.items()
+        }
+        return len(ids)
 
     def rewrite(self, change: Callable[[OutboxEntry], OutboxEntry | None]) -> None:
         """Apply change to every entry: its result replaces the entry, None drops it.
