@@ -58,7 +58,7 @@ from .httpsig import (
     verify_hop,
 )
 from .identity import grouped, keyid, verify
-from .invites import Invite, InviteBook, pairing_code, token_hash
+from .invites import Invite, InviteBook, accepted_token_hashes, pairing_code
 from .messages import (
     BROADCAST,
     INVITE_TOKEN,
@@ -713,7 +713,7 @@ class Node:
             accept.type != "pair_accept"
             or accept.sender_key != invite.public_key
             or accept.to != self.identity.keyid
-            or accept.body["token_hash"] != token_hash(invite.token)
+            or accept.body["token_hash"] not in accepted_token_hashes(invite.token)
         ):
             msg = "the pairing answer does not match the invite"
             raise SenderMismatchError(msg)
@@ -727,8 +727,9 @@ class Node:
             trusted=invite.role == "neighbor",
             lan=lan,
             pending=True,
+            # With the hash the inviter sent, so both sides compute the same code (§6, upgrade).
             pairing_code=pairing_code(
-                self.identity.public_key, invite.public_key, token_hash(invite.token)
+                self.identity.public_key, invite.public_key, str(accept.body["token_hash"])
             ),
         )
         self.peers.add(peer)
