@@ -58,7 +58,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from .canonical import canon
 from .errors import BodyTooLargeError, ProtocolError
 from .httpsig import CONTENT_TYPE
-from .node import API_PREFIX, INBOX, Incoming
+from .node import API_PREFIX, INBOX, REQUEST_TIMEOUT, Incoming
 from .transport import UNKNOWN_KEY_BODY, routes
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class Limits:
 
     max_head: int = 16384
     max_headers: int = 64
-    timeout: float = 10.0
+    timeout: float = REQUEST_TIMEOUT
     max_connections: int = 256
 
 

@@ -108,6 +108,10 @@ class StaleTransitionError(ForbiddenError):
     code = "stale_transition"
 
 
+# Seconds a request may take to arrive in full, on HA's port and the federation port alike.
+REQUEST_TIMEOUT: Final = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Limits and self-description of a node."""
@@ -116,6 +120,8 @@ class Settings:
     role: Role = "neighbor"
     max_body: int = 65536
     max_pair_body: int = 4096
+    # From the moment a route starts on a request to the body's last byte (408 after it).
+    body_timeout: float = REQUEST_TIMEOUT
     per_peer_per_minute: int = 60
     pair_per_minute: int = 5
     offer_per_minute: int = 120
