@@ -952,3 +952,21 @@ async def test_repeated_content_type_is_400_and_closes(network: Network, server:
     finally:
         client.close()
     assert len(home.node.received) == 0
+
+
+@pytest.mark.parametrize("server", ["aiohttp", "listener"])
+async def test_lower_case_keyid_is_signature_profile(network: Network, server: str) -> None:
+    # docs/protocol.md §3: keyids are never case-folded; a pinned peer's keyid in lower case is
+    # neither unknown_key (step 0) nor accepted, but out of profile.
+    home = await serve_home(network, server)
+    neighbor = await network.start("Neighbor")
+    await network.pair(home, neighbor)
+    keyid = neighbor.node.identity.keyid.encode()
+    raw = signed_post(network, neighbor.node, home, "lower")
+    client = await Client.connect(home.port)
+    try:
+        await client.send(raw.replace(keyid, keyid.lower()))
+        answer = await client.response()
+    finally:
+        client.close()
+    assert (answer.status, answer.json["error"]) == (401, "signature_profile")
