@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
 from yarl import URL
 
 from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight.federation import canonical
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite, qr_image
@@ -323,9 +324,13 @@ async def test_views_answer_503_when_not_loaded(
 ) -> None:
     await hass.config_entries.async_unload(init_integration.entry_id)
     client = await hass_client_no_auth()
-    assert (await client.get(API_PREFIX + "/identity")).status == 503
-    assert (await client.post(API_PREFIX + "/inbox", data=b"{}")).status == 503
-    assert (await client.post(API_PREFIX + "/pair", data=b"{}")).status == 503
+    for method, path in (("GET", "/identity"), ("POST", "/inbox"), ("POST", "/pair")):
+        response = await client.request(method, API_PREFIX + path, data=b"{}")
+        assert response.status == 503
+        # Canonical JSON with a detail, like every other refusal (docs/protocol.md §14.1).
+        body = await response.read()
+        assert canonical.loads(body) == {"error": "not_ready", "detail": "Porchlight is not loaded"}
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 async def test_inbox_view_refuses_unknown_keys_and_oversize(

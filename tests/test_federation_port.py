@@ -6,6 +6,7 @@ The listener binds where Home Assistant's own server does; tests point that at 1
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.setup import async_setup_component
+from yarl import URL
 
 from custom_components.porchlight.const import (
     CONF_CAMERAS,
@@ -27,12 +29,15 @@ from custom_components.porchlight.const import (
     REQUEST_DEFAULTS,
 )
 from custom_components.porchlight.diagnostics import federation_diagnostics
+from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.invites import Invite
 from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import ENDPOINT_ISSUE, PORT_ISSUE
 from porchlight_dev.rtsp import free_port
 
 from .conftest import FRONT_DOOR
+from .federation.loopback import Running
+from .federation.test_listener import BODY_TIMEOUT, Client, hung_up, slow_head, trickle
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -294,3 +299,59 @@ async def test_invite_through_the_port_warns_of_an_address_nobody_listens_on(
     # Unloading takes the warning away with the invite service.
     await hass.config_entries.async_unload(init_integration.entry_id)
     assert ir.async_get(hass).async_get_issue(DOMAIN, ENDPOINT_ISSUE) is None
+
+
+async def test_slow_bodies_on_home_assistants_port_get_408_while_a_peer_gets_through(
+    hass: HomeAssistant,
+    loopback_only: None,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+) -> None:
+    # HA's own server (the views) holds a trickled body no longer than the federation port.
+    node = init_integration.runtime_data.federation.node
+    node.settings = dataclasses.replace(node.settings, body_timeout=BODY_TIMEOUT)
+    invite = await hass.services.async_call(
+        DOMAIN,
+        "create_invite",
+        {"endpoint": endpoint, "lifetime_hours": 1, "lan": True},
+        blocking=True,
+        return_response=True,
+    )
+    neighbor = await network.start("Oak 3")
+    peer = await neighbor.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
+    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
+    node.confirm_pairing(neighbor.node.identity.keyid, peer.pairing_code)
+    port = URL(endpoint).port
+    assert port is not None
+    home = Running(node, port, close=_nothing)
+    slow = [await Client.connect(port) for _ in range(20)]
+    head = slow_head(network, neighbor.node.identity, home, f"{API_PREFIX}/inbox".encode())
+    pair_head = slow_head(network, Identity.generate(), home, f"{API_PREFIX}/pair".encode())
+    # Four on /pair: its per-address limit (5/min) already counted the neighbor's pairing.
+    trickles = [
+        asyncio.create_task(trickle(c, pair_head if i % 5 == 0 else head))
+        for i, c in enumerate(slow)
+    ]
+    answers = [asyncio.create_task(c.response()) for c in slow]
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.sleep(0.1)
+        started = loop.time()
+        neighbor.node.broadcast_alert("Gate left open")
+        assert await neighbor.node.deliver(network.sender) == 1
+        assert not any(a.done() for a in answers)
+        refused = {(a.status, a.json["error"]) for a in await asyncio.gather(*answers)}
+        assert refused == {(408, "timeout")}
+        assert all([await hung_up(c) for c in slow])
+        assert loop.time() - started < BODY_TIMEOUT + 3
+    finally:
+        for task in (*trickles, *answers):
+            task.cancel()
+        for c in slow:
+            c.close()
+    assert [e.body["text"] for e in node.received] == ["Gate left open"]
+
+
+async def _nothing() -> None:
+    return

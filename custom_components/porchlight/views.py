@@ -23,6 +23,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 
 from .consent.delivery import not_found
+from .federation.canonical import canon
+from .federation.httpsig import CONTENT_TYPE
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
 from .footage import SHARE_PATH
@@ -137,7 +139,12 @@ def _node(hass: HomeAssistant) -> Node | None:
 
 
 def _not_ready() -> web.Response:
-    return web.json_response({"error": "not_ready"}, status=HTTPStatus.SERVICE_UNAVAILABLE)
+    # Canonical JSON and the headers of every other federation reply (protocol §4, §14.1).
+    return web.Response(
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+        body=canon({"error": "not_ready", "detail": "Porchlight is not loaded"}),
+        headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"},
+    )
 
 
 class _FederationView(HomeAssistantView):

@@ -7,6 +7,7 @@ Peers' requests go through the node's own handlers; unknown keys get the aiohttp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import socket
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,8 +27,8 @@ from custom_components.porchlight.federation.httpsig import new_nonce, sign_requ
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.listener import Limits, Listener
 from custom_components.porchlight.federation.messages import BROADCAST, seal
-from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node
-from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY
+from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node, Settings
+from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY, HttpSender
 
 from .loopback import offer_body
 from .test_footage_protocol import request_body
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 INBOX = f"{API_PREFIX}/inbox".encode()
 IDENTITY = f"{API_PREFIX}/identity".encode()
 PAIR = f"{API_PREFIX}/pair".encode()
+OFFER_PATH = f"{API_PREFIX}{OFFER}".encode()
 STRANGER = 'pl=("@method");keyid="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"'
 LIMITS = Limits(max_head=2048, max_headers=20, timeout=0.4, max_connections=4)
 
@@ -821,3 +824,149 @@ async def test_port_in_use_raises(network: Network, home: Running) -> None:
     with pytest.raises(OSError, match="in use"):
         await listener.start("127.0.0.1", home.port)
     assert not listener.running
+
+
+# --- slow bodies: the same deadline on the listener and on aiohttp (HA's port, agencies) -------
+BODY_TIMEOUT = 2.0
+SLOW_CLIENTS = 40
+
+
+def slow_head(network: Network, signer: Identity, to: Running, path: bytes) -> bytes:
+    """A signed POST head announcing 600 bytes of body (the body itself is trickled)."""
+    body = b"x" * 600
+    url = f"http://127.0.0.1:{to.port}{path.decode()}"
+    headers = sign_request(signer, "POST", url, body, now=network.clock.now())
+    fields = [f"{k}: {v}".encode() for k, v in headers.items()]
+    fields.append(b"Content-Length: %d" % len(body))
+    raw = request(b"POST", path, *fields, host=f"127.0.0.1:{to.port}".encode())
+    return raw.removesuffix(b"\r\n\r\n") + b"\r\n\r\n"
+
+
+async def trickle(client: Client, head: bytes) -> None:
+    """Send head, then one body byte every 50 ms (600 bytes would take 30 s).
+
+    The bytes stop shortly before the deadline: bytes arriving after the server closed make
+    its kernel answer with a reset, which may discard the 408 before the client reads it.
+    """
+    await client.send(head)
+    with contextlib.suppress(ConnectionError):
+        for _ in range(int(BODY_TIMEOUT * 0.5 / 0.05)):
+            await asyncio.sleep(0.05)
+            await client.send(b"x")
+
+
+async def hung_up(client: Client) -> bool:
+    """Whether the server closed the connection (a trickled byte may have met the close)."""
+    try:
+        return await client.closed()
+    except ConnectionError:
+        return True
+
+
+async def serve_home(network: Network, server: str, *, role: str = "neighbor") -> Running:
+    node = network.node("Home", role=role, body_timeout=BODY_TIMEOUT)
+    if server == "listener":
+        return await network.listen(node, limits=Limits(timeout=BODY_TIMEOUT))
+    return await network.serve(node)
+
+
+@pytest.mark.parametrize("server", ["aiohttp", "listener"])
+async def test_many_slow_bodies_get_408_while_a_peer_gets_through(
+    network: Network, server: str
+) -> None:
+    home = await serve_home(network, server)
+    neighbor = await network.start("Neighbor")
+    await network.pair(home, neighbor)
+    slow = [await Client.connect(home.port) for _ in range(SLOW_CLIENTS)]
+    head = slow_head(network, neighbor.node.identity, home, INBOX)
+    trickles = [asyncio.create_task(trickle(c, head)) for c in slow]
+    answers = [asyncio.create_task(c.response()) for c in slow]
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.sleep(0.1)  # every slow request is in, trickling
+        started = loop.time()
+        neighbor.node.broadcast_alert("Gate left open")
+        async with aiohttp.ClientSession() as session:  # a fresh connection, like a new peer's
+            assert await neighbor.node.deliver(HttpSender(session, network.clock)) == 1
+        assert not any(a.done() for a in answers)  # through while all of them still trickle
+        refused = {(a.status, a.json["error"]) for a in await asyncio.gather(*answers)}
+        assert refused == {(408, "timeout")}
+        assert all([await hung_up(c) for c in slow])
+        # Answered at the deadline, not when the 600 bytes would have been complete (30 s).
+        assert loop.time() - started < BODY_TIMEOUT + 3
+    finally:
+        for task in (*trickles, *answers):
+            task.cancel()
+        for c in slow:
+            c.close()
+    assert [e.body["text"] for e in home.node.received] == ["Gate left open"]
+
+
+@pytest.mark.parametrize("server", ["aiohttp", "listener"])
+@pytest.mark.parametrize(("role", "path"), [("neighbor", PAIR), ("agency", OFFER_PATH)])
+async def test_slow_pairing_and_offer_bodies_get_408(
+    network: Network, server: str, role: str, path: bytes
+) -> None:
+    # Strangers may use these routes: the key is any key, as a stranger's would be.
+    home = await serve_home(network, server, role=role)
+    client = await Client.connect(home.port)
+    task = asyncio.create_task(trickle(client, slow_head(network, Identity.generate(), home, path)))
+    try:
+        answer = await client.response()
+        assert (answer.status, answer.json["error"]) == (408, "timeout")
+        assert answer.headers["content-type"] == "application/json"
+        assert await hung_up(client)
+    finally:
+        task.cancel()
+        client.close()
+
+
+def test_both_ports_default_to_the_same_deadline() -> None:
+    assert Limits().timeout == Settings(name="x").body_timeout == 10
+
+
+# --- a repeated Content-Type: malformed HTTP, 400 on both ports --------------------------------
+@pytest.mark.parametrize("server", ["aiohttp", "listener"])
+async def test_repeated_content_type_is_400_and_closes(network: Network, server: str) -> None:
+    # aiohttp (HA's port, agencies) refuses repeated singleton fields itself, in plain text,
+    # before Porchlight sees the request; the listener gives the same status in its JSON.
+    home = await serve_home(network, server)
+    neighbor = await network.start("Neighbor")
+    await network.pair(home, neighbor)
+    raw = signed_post(network, neighbor.node, home, "twice")
+    twice = raw.replace(
+        b"Content-Type: application/json",
+        b"Content-Type: application/json\r\nContent-Type: text/plain",
+    )
+    assert twice != raw
+    client = await Client.connect(home.port)
+    try:
+        await client.send(twice)
+        answer = await client.response()
+        assert answer.status == 400
+        if server == "listener":
+            assert answer.json["error"] == "bad_request"
+        else:
+            assert answer.headers["content-type"].startswith("text/plain")
+        assert await hung_up(client)
+    finally:
+        client.close()
+    assert len(home.node.received) == 0
+
+
+@pytest.mark.parametrize("server", ["aiohttp", "listener"])
+async def test_lower_case_keyid_is_signature_profile(network: Network, server: str) -> None:
+    # docs/protocol.md §3: keyids are never case-folded; a pinned peer's keyid in lower case is
+    # neither unknown_key (step 0) nor accepted, but out of profile.
+    home = await serve_home(network, server)
+    neighbor = await network.start("Neighbor")
+    await network.pair(home, neighbor)
+    keyid = neighbor.node.identity.keyid.encode()
+    raw = signed_post(network, neighbor.node, home, "lower")
+    client = await Client.connect(home.port)
+    try:
+        await client.send(raw.replace(keyid, keyid.lower()))
+        answer = await client.response()
+    finally:
+        client.close()
+    assert (answer.status, answer.json["error"]) == (401, "signature_profile")

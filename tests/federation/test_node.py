@@ -175,7 +175,7 @@ async def test_server_reader_stops_at_the_limit() -> None:
     stream.feed_eof()
     request = make_mocked_request("POST", "/", payload=stream)
     with pytest.raises(BodyTooLargeError):
-        await transport._reader(request)(10)
+        await transport._reader(request, asyncio.get_running_loop().time() + 10)(10)
 
 
 async def test_invites_for_revoked_keys_are_refused(network: Network) -> None:

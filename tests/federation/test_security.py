@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
 
+from custom_components.porchlight.federation.canonical import JSON, b64u_decode, canon
 from custom_components.porchlight.federation.errors import (
     DestinationRefusedError,
+    InviteInvalidError,
     PairingCodeError,
+    PeerRefusedError,
     PeerUnreachableError,
     UnknownKeyError,
 )
+from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
-from custom_components.porchlight.federation.invites import OpenInvite, pairing_code, token_hash
+from custom_components.porchlight.federation.invites import (
+    Invite,
+    OpenInvite,
+    pairing_code,
+    token_hash,
+)
+from custom_components.porchlight.federation.messages import seal
 from custom_components.porchlight.federation.peers import Peer
 from custom_components.porchlight.federation.transport import (
     HttpSender,
@@ -180,7 +190,7 @@ async def test_both_sides_compute_the_same_code(network: Network) -> None:
     assert peer.pairing_code == at_alice.pairing_code
     low, high = sorted((alice.node.identity.public_key, bob.node.identity.public_key))
     digest = hashlib.sha256(
-        b"porchlight-pair-v1" + low + high + hashlib.sha256(invite.token.encode()).digest()
+        b"porchlight-pair-v1" + low + high + hashlib.sha256(b64u_decode(invite.token)).digest()
     ).digest()
     assert peer.pairing_code == f"{int.from_bytes(digest, 'big') % 10**8:08d}"
     assert len(peer.pairing_code) == 8
@@ -189,9 +199,9 @@ async def test_both_sides_compute_the_same_code(network: Network) -> None:
 
 def test_code_is_symmetric_and_bound_to_the_token() -> None:
     a, b = Identity.generate().public_key, Identity.generate().public_key
-    digest = token_hash("tok")
+    digest = token_hash("A" * 22)
     assert pairing_code(a, b, digest) == pairing_code(b, a, digest)
-    assert pairing_code(a, b, digest) != pairing_code(a, b, token_hash("other"))
+    assert pairing_code(a, b, digest) != pairing_code(a, b, token_hash("B" * 21 + "A"))
 
 
 async def test_pending_peer_alerts_are_refused_and_not_relayed(network: Network) -> None:
@@ -247,3 +257,109 @@ def test_records_stored_before_r27_and_r33_load_as_active_non_lan() -> None:
     invite = OpenInvite("h", 0).to_json()
     del invite["lan"]
     assert not OpenInvite.from_json(invite).lan
+
+
+# --- H(tok) = SHA-256 of the raw token, and the upgrade from the text hash --------------------
+async def test_pair_accept_carries_the_hash_of_the_raw_token(network: Network) -> None:
+    # What a client written from docs/protocol.md checks before pinning the inviter.
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    answers: list[str] = []
+    invite = alice.node.create_invite(lan=True)
+
+    class Recording(HttpSender):
+        async def post(self, *args: Any, **kwargs: Any) -> tuple[int, JSON]:
+            status, reply = await super().post(*args, **kwargs)
+            assert isinstance(reply, dict)
+            assert isinstance(reply["body"], dict)
+            answers.append(str(reply["body"]["token_hash"]))
+            return status, reply
+
+    sender = Recording(network.session, network.clock)
+    peer = await bob.node.accept_invite(invite.to_text(), sender, lan=True)
+    raw_hash = hashlib.sha256(b64u_decode(invite.token)).hexdigest()
+    assert answers == [raw_hash]
+    expected = pairing_code(alice.node.identity.public_key, bob.node.identity.public_key, raw_hash)
+    assert peer.pairing_code == expected
+    assert len(alice.node.invites) == 1
+    assert [i["token_hash"] for i in alice.node.invites.to_json()] == [raw_hash]
+
+
+async def test_invite_stored_before_the_upgrade_is_still_redeemed(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    invite = alice.node.create_invite(lan=True)
+    # As a release that hashed the token's text stored it: that hash, no marker.
+    state = alice.node.state_json()
+    [stored] = state["invites"]
+    del stored["hash"]
+    stored["token_hash"] = hashlib.sha256(invite.token.encode()).hexdigest()
+    alice.node.load_state(state)
+    peer = await bob.node.accept_invite(invite.to_text(), network.sender, lan=True)
+    at_alice = alice.node.peers.get(bob.node.identity.keyid)
+    assert at_alice is not None
+    assert at_alice.pairing_code == peer.pairing_code
+    # Now kept under H(tok), used: a second redemption is refused as for any used invite.
+    [kept] = alice.node.state_json()["invites"]
+    assert kept["token_hash"] == token_hash(invite.token)
+    assert kept["used"]
+    with pytest.raises(PeerRefusedError) as refused:
+        await bob.node.accept_invite(invite.to_text(), network.sender, lan=True)
+    assert refused.value.status == 410
+
+
+async def test_legacy_hash_of_another_token_is_not_upgraded(network: Network) -> None:
+    alice = await network.start("Alice")
+    invite = alice.node.create_invite()
+    # An upgraded entry is never found by the text hash: only unmarked (old) entries are.
+    state = alice.node.state_json()
+    [stored] = state["invites"]
+    stored["token_hash"] = hashlib.sha256(invite.token.encode()).hexdigest()
+    alice.node.load_state(state)
+    with pytest.raises(InviteInvalidError):
+        alice.node.invites.check(invite.token, network.clock.now())
+
+
+async def test_redeemer_accepts_an_inviter_not_yet_upgraded(network: Network) -> None:
+    # An inviter on an older release answers with the hash of the token's text; the code is
+    # computed with the hash it sent, which is the one it computed its own code with.
+    old_release = Identity.generate()
+    bob = await network.start("Bob")
+    token = "AAECAwQFBgcICQoLDA0ODw"  # noqa: S105  # the spec's test token, no secret
+    text_hash = hashlib.sha256(token.encode()).hexdigest()
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        accept = seal(
+            old_release,
+            "pair_accept",
+            {"token_hash": text_hash, "name": "Maple 12", "role": "neighbor"},
+            to=body["from"],
+            now=network.clock.now(),
+            lifetime=300,
+            message_id=new_nonce(),
+        )
+        return web.Response(body=canon(accept.to_json()), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/api/porchlight/v1/pair", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        invite = Invite(
+            endpoint=f"http://127.0.0.1:{runner.addresses[0][1]}/api/porchlight/v1",
+            public_key=old_release.public_key,
+            role="neighbor",
+            name="Maple 12",
+            token=token,
+            expires=network.clock.now() + 3600,
+        )
+        peer = await bob.node.accept_invite(invite.to_text(), network.sender, lan=True)
+    finally:
+        await runner.cleanup()
+    assert peer.pending
+    assert peer.pairing_code == pairing_code(
+        bob.node.identity.public_key, old_release.public_key, text_hash
+    )

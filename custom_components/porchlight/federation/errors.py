@@ -50,6 +50,13 @@ class WrongAuthorityError(ProtocolError):
     code = "wrong_authority"
 
 
+class RequestTimeoutError(ProtocolError):
+    """The request's body did not arrive in full in time, however it trickled (slowloris)."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+    code = "timeout"
+
+
 class RateLimitedError(ProtocolError):
     """Too many requests from one key (or, for pairing, one address)."""
 

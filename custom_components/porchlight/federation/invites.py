@@ -19,7 +19,7 @@ from . import canonical
 from .canonical import b64u, b64u_decode, canon
 from .errors import InviteGoneError, InviteInvalidError, InviteMalformedError, MalformedJSONError
 from .identity import keyid
-from .messages import ENDPOINT, NAME, ROLE, TOKEN_RE
+from .messages import ENDPOINT, INVITE_TOKEN, NAME, ROLE
 
 if TYPE_CHECKING:
     from .identity import Identity
@@ -30,6 +30,8 @@ DEFAULT_LIFETIME: Final = 24 * 3600
 MAX_FAILURES: Final = 3
 TOKEN_BYTES: Final = 16
 _MAX_TEXT: Final = 1024
+# Marks a stored invite whose token_hash is H(tok) (the raw token's SHA-256).
+_HASH_RAW: Final = "sha256-raw"
 
 
 PAIRING_CODE_DOMAIN: Final = b"porchlight-pair-v1"
@@ -37,8 +39,28 @@ PAIRING_CODE_DIGITS: Final = 8
 
 
 def token_hash(token: str) -> str:
-    """What the inviter stores instead of the token."""
+    """H(tok): hex SHA-256 of the token's 16 raw bytes, what the inviter stores (§6).
+
+    Raises ValueError for anything but canonical base64url of 16 bytes.
+    """
+    return hashlib.sha256(b64u_decode(token, TOKEN_BYTES)).hexdigest()
+
+
+def legacy_token_hash(token: str) -> str:
+    """The hash releases before H(tok) was fixed used: SHA-256 of the token's base64url text.
+
+    Only for invites those releases stored and for their pair_accept answers (§6, upgrade).
+    """
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def accepted_token_hashes(token: str) -> frozenset[str]:
+    """The token_hash values a redeemer accepts in a pair_accept for this token.
+
+    H(tok), and the legacy hash from an inviter not upgraded yet; the pairing code is
+    computed with whichever the inviter sent, as the inviter computed it.
+    """
+    return frozenset({token_hash(token), legacy_token_hash(token)})
 
 
 def pairing_code(key_a: bytes, key_b: bytes, digest: str) -> str:
@@ -112,8 +134,8 @@ class Invite:
                 and ENDPOINT.check(obj["ep"])
                 and ROLE.check(obj["role"])
                 and NAME.check(obj["name"])
-                and isinstance(obj["tok"], str)
-                and TOKEN_RE.fullmatch(invite.token) is not None
+                # Canonical base64url of 16 bytes, as H(tok) needs it (§2).
+                and INVITE_TOKEN.check(obj["tok"])
                 and type(obj["exp"]) is int
             )
         except (ValueError, MalformedJSONError) as err:
@@ -153,6 +175,8 @@ class OpenInvite:
     failures: int = 0
     used: bool = False
     lan: bool = False
+    # Stored by a release that hashed the token's text (legacy_token_hash), not H(tok).
+    legacy: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for storage."""
@@ -162,17 +186,19 @@ class OpenInvite:
             "failures": self.failures,
             "used": self.used,
             "lan": self.lan,
+            **({} if self.legacy else {"hash": _HASH_RAW}),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OpenInvite:
-        """Deserialize from storage."""
+        """Deserialize from storage (entries without a hash marker are legacy ones)."""
         return cls(
             data["token_hash"],
             data["expires"],
             data["failures"],
             data["used"],
             data.get("lan", False),
+            legacy=data.get("hash") != _HASH_RAW,
         )
 
 
@@ -217,6 +243,8 @@ class InviteBook:
         """Return the token hash of a redeemable invite, or raise why it is not."""
         digest = token_hash(token)
         invite = self._invites.get(digest)
+        if invite is None:
+            invite = self._upgraded(token, digest)
         if invite is None or invite.failures >= MAX_FAILURES:
             msg = "no open invite with this token"
             raise InviteInvalidError(msg)
@@ -224,6 +252,15 @@ class InviteBook:
             msg = "invite used or expired"
             raise InviteGoneError(msg)
         return digest
+
+    def _upgraded(self, token: str, digest: str) -> OpenInvite | None:
+        """An invite stored under the legacy hash, now kept under H(tok) (§6, upgrade)."""
+        old = self._invites.get(legacy_token_hash(token))
+        if old is None or not old.legacy:
+            return None
+        del self._invites[old.token_hash]
+        invite = self._invites[digest] = replace(old, token_hash=digest, legacy=False)
+        return invite
 
     def allows_lan(self, digest: str) -> bool:
         """Whether the owner issued this invite with a LAN allowance (R2.7)."""

@@ -58,7 +58,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from .canonical import canon
 from .errors import BodyTooLargeError, ProtocolError
 from .httpsig import CONTENT_TYPE
-from .node import API_PREFIX, INBOX, Incoming
+from .node import API_PREFIX, INBOX, REQUEST_TIMEOUT, Incoming
 from .transport import UNKNOWN_KEY_BODY, routes
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class Limits:
 
     max_head: int = 16384
     max_headers: int = 64
-    timeout: float = 10.0
+    timeout: float = REQUEST_TIMEOUT
     max_connections: int = 256
 
 
@@ -93,7 +93,8 @@ _HEAD: Final = re.compile(
 _FIELD: Final = re.compile(rb"\r\n(" + _TOKEN + rb"):[ \t]*([^\r]*)")
 # The only fields the listener reads itself; everything else is the node's business.
 _FRAMING: Final = re.compile(
-    rb"\r\n(?i:(content-length|transfer-encoding|connection|expect|host|signature-input))"
+    rb"\r\n(?i:(content-length|content-type|transfer-encoding|connection|expect|host|"
+    rb"signature-input))"
     rb":[ \t]*([^\r]*)"
 )
 _OWS: Final = b" \t"
@@ -340,7 +341,8 @@ class _Connection(asyncio.Protocol):
         length: int | None = None
         chunked = False
         close = version == b"1.0"
-        hosts: list[bytes] = []
+        # Singleton fields kept by name (aiohttp, on HA's port, refuses them repeated too).
+        single: dict[bytes, list[bytes]] = {b"host": [], b"content-type": []}
         expect: bytes | None = None
         signature_input: bytes | None = None
         for raw_name, raw_value in _FRAMING.findall(self.buffer, start, end):
@@ -349,8 +351,8 @@ class _Connection(asyncio.Protocol):
             if name == b"content-length":
                 # A second Content-Length, even an equal one, is refused like a bad one.
                 length = _content_length(value) if length is None else -1
-            elif name == b"host":
-                hosts.append(value)
+            elif name in single:
+                single[name].append(value)
             elif name == b"connection":
                 close = close or b"close" in (t.strip(_OWS) for t in value.lower().split(b","))
             elif name == b"transfer-encoding":
@@ -359,9 +361,11 @@ class _Connection(asyncio.Protocol):
                 expect = value.lower()
             elif signature_input is None:
                 signature_input = value
+        hosts = single[b"host"]
         if (
             length == -1
             or len(hosts) > 1
+            or len(single[b"content-type"]) > 1
             or (version == b"1.1" and not hosts)
             or (chunked and length is not None)
         ):

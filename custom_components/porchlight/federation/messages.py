@@ -43,7 +43,6 @@ KEY_TRANSITION_DOMAIN: Final = b"porchlight-key-transition-v1\n"
 
 KEYID_RE: Final = re.compile(r"[A-Z2-7]{32}")
 _B64U_RE = r"[A-Za-z0-9_-]"
-TOKEN_RE: Final = re.compile(_B64U_RE + "{22}")
 HEX64_RE: Final = re.compile(r"[0-9a-f]{64}")
 # The characters of a URL a peer may give: scheme, host (a bracketed IPv6 literal or a name),
 # port, path; no user, query or fragment. valid_url checks the rest.

@@ -60,7 +60,7 @@ from .httpsig import (
     verify_hop,
 )
 from .identity import grouped, keyid, verify
-from .invites import Invite, InviteBook, pairing_code, token_hash
+from .invites import Invite, InviteBook, accepted_token_hashes, pairing_code
 from .messages import (
     BROADCAST,
     INVITE_TOKEN,
@@ -110,6 +110,10 @@ class StaleTransitionError(ForbiddenError):
     code = "stale_transition"
 
 
+# Seconds a request may take to arrive in full, on HA's port and the federation port alike.
+REQUEST_TIMEOUT: Final = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Limits and self-description of a node."""
@@ -118,6 +122,8 @@ class Settings:
     role: Role = "neighbor"
     max_body: int = 65536
     max_pair_body: int = 4096
+    # From the moment a route starts on a request to the body's last byte (408 after it).
+    body_timeout: float = REQUEST_TIMEOUT
     per_peer_per_minute: int = 60
     pair_per_minute: int = 5
     offer_per_minute: int = 120
@@ -730,7 +736,7 @@ class Node:
             accept.type != "pair_accept"
             or accept.sender_key != invite.public_key
             or accept.to != self.identity.keyid
-            or accept.body["token_hash"] != token_hash(invite.token)
+            or accept.body["token_hash"] not in accepted_token_hashes(invite.token)
         ):
             msg = "the pairing answer does not match the invite"
             raise SenderMismatchError(msg)
@@ -744,8 +750,9 @@ class Node:
             trusted=invite.role == "neighbor",
             lan=lan,
             pending=True,
+            # With the hash the inviter sent, so both sides compute the same code (§6, upgrade).
             pairing_code=pairing_code(
-                self.identity.public_key, invite.public_key, token_hash(invite.token)
+                self.identity.public_key, invite.public_key, str(accept.body["token_hash"])
             ),
             told=self.endpoint,
         )

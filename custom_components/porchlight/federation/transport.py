@@ -9,6 +9,7 @@ listener (listener.py) both serve exactly that list.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from http import HTTPStatus
@@ -26,6 +27,7 @@ from .errors import (
     MalformedJSONError,
     PeerUnreachableError,
     ProtocolError,
+    RequestTimeoutError,
     UnknownKeyError,
 )
 from .httpsig import CONTENT_TYPE, authority_of, sign_request
@@ -74,9 +76,14 @@ async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _reader(request: web.Request) -> ReadBody:
+def _reader(request: web.Request, deadline: float) -> ReadBody:
     async def read(limit: int) -> bytes:
-        data = await read_capped(request.content, limit)
+        try:
+            async with asyncio.timeout_at(deadline):
+                data = await read_capped(request.content, limit)
+        except TimeoutError as err:
+            msg = "request body not complete in time"
+            raise RequestTimeoutError(msg) from err
         if data is None:
             msg = f"body larger than {limit} bytes"
             raise BodyTooLargeError(msg)
@@ -98,26 +105,46 @@ def incoming(request: web.Request) -> Incoming:
     )
 
 
-async def _serve(
-    request: web.Request, handler: Callable[[Incoming, ReadBody], Awaitable[Reply]]
-) -> web.Response:
+async def _serve(node: Node, request: web.Request, handler: Handler) -> web.Response:
+    # Trickling a body (slowloris) holds a connection only until the deadline, as on the
+    # federation port; aiohttp itself waits for a body as long as bytes keep coming.
+    deadline = asyncio.get_running_loop().time() + node.settings.body_timeout
     try:
-        reply = await handler(incoming(request), _reader(request))
+        reply = await handler(incoming(request), _reader(request, deadline))
+    except RequestTimeoutError as err:
+        return await _timed_out(request, err)
     except ProtocolError as err:
         return _respond(err.status, err.payload())
     return _respond(reply.status, reply.payload)
+
+
+async def _timed_out(request: web.Request, err: RequestTimeoutError) -> web.Response:
+    """Send the 408 and close: the rest of the body is not waited for.
+
+    Returned as usual, aiohttp would keep reading ("lingering") the unread body for up to
+    10 s more before closing, so the answer is written here and the connection closed
+    (the transport sends what was written before it closes).
+    """
+    response = _respond(err.status, err.payload())
+    response.force_close()
+    # A client that hung up meanwhile gets nothing: there is no one to tell.
+    with contextlib.suppress(ConnectionError):
+        await response.prepare(request)
+        await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 async def serve_inbox(node: Node, request: web.Request) -> web.Response:
     """Handle a POST to the inbox; strangers' keys are refused before anything else."""
     if node.unknown_key(request.headers.get("Signature-Input")):
         return web.Response(status=HTTPStatus.UNAUTHORIZED, body=UNKNOWN_KEY_BODY, headers=_HEADERS)
-    return await _serve(request, node.handle_inbox)
+    return await _serve(node, request, node.handle_inbox)
 
 
 async def serve_pair(node: Node, request: web.Request) -> web.Response:
     """Handle a POST to the pairing endpoint."""
-    return await _serve(request, node.handle_pair)
+    return await _serve(node, request, node.handle_pair)
 
 
 def serve_identity(node: Node) -> web.Response:
@@ -153,7 +180,7 @@ def make_app(node: Node, prefix: str = API_PREFIX) -> web.Application:
         async def serve(request: web.Request) -> web.Response:
             if path == INBOX:
                 return await serve_inbox(node, request)
-            return await _serve(request, handler)
+            return await _serve(node, request, handler)
 
         return serve
 
