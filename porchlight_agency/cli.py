@@ -42,7 +42,7 @@ from custom_components.porchlight.federation.evidence import (
     README_FILE,
     verify_folder,
 )
-from custom_components.porchlight.federation.invites import Invite, qr_svg
+from custom_components.porchlight.federation.invites import Invite, QRUnavailableError, qr_svg
 from custom_components.porchlight.federation.node import INBOX
 from custom_components.porchlight.federation.transport import HttpSender
 
@@ -253,10 +253,17 @@ def cmd_invite(ctx: Context) -> int:
     if qr is not None:
         try:
             write_private(qr, qr_svg(text).encode(), parents=False)
+        except QRUnavailableError:
+            # Not a failure: the text invite printed below is the invite, the QR code a copy.
+            ctx.say(
+                "QR code not written: it needs the segno package (pip install segno); "
+                "the invite text below works without it"
+            )
         except OSError as err:
             msg = f"--qr: cannot write {qr}: {err.strerror}"
             raise CommandError(msg) from None
-        ctx.say(f"QR code written to {qr}")
+        else:
+            ctx.say(f"QR code written to {qr}")
     ctx.say(
         f"Invite for {node.settings.name} ({node.identity.fingerprint}), valid until "
         f"{req.format_time(invite.expires)}. A home imports it to receive your requests "
