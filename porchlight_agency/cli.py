@@ -24,10 +24,15 @@ from typing import TYPE_CHECKING, Final, NoReturn, TextIO
 
 import aiohttp
 
-from custom_components.porchlight.federation.clock import SystemClock
-from custom_components.porchlight.federation.errors import (
+from custom_components.porchlight.federation import (
+    INBOX,
+    KEYID_RE,
+    MANIFEST_FILE,
+    README_FILE,
     DestinationRefusedError,
     EvidenceError,
+    HttpSender,
+    Invite,
     InviteGoneError,
     InviteInvalidError,
     InviteMalformedError,
@@ -35,16 +40,11 @@ from custom_components.porchlight.federation.errors import (
     PeerRefusedError,
     PeerUnreachableError,
     ProtocolError,
-)
-from custom_components.porchlight.federation.evidence import (
-    KEYID_RE,
-    MANIFEST_FILE,
-    README_FILE,
+    QRUnavailableError,
+    SystemClock,
+    qr_svg,
     verify_folder,
 )
-from custom_components.porchlight.federation.invites import Invite, QRUnavailableError, qr_svg
-from custom_components.porchlight.federation.node import INBOX
-from custom_components.porchlight.federation.transport import HttpSender
 
 from . import request as req
 from .errors import AgencyError, CommandError, UsageError
@@ -62,12 +62,15 @@ from .server import DELIVER_EVERY, Inbox
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from custom_components.porchlight.federation.canonical import JSON
-    from custom_components.porchlight.federation.clock import Clock
-    from custom_components.porchlight.federation.geo import Circle, Polygon
-    from custom_components.porchlight.federation.identity import Identity
-    from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.federation.node import Node
+    from custom_components.porchlight.federation import (
+        JSON,
+        Circle,
+        Clock,
+        Envelope,
+        Identity,
+        Node,
+        Polygon,
+    )
 
 PROG: Final = "porchlight-agency"
 MAX_INVITE_HOURS: Final = 24
