@@ -26,33 +26,31 @@ from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TextIO, cast
 import aiohttp
 from yarl import URL
 
-from custom_components.porchlight.federation.errors import (
+from custom_components.porchlight.federation import (
+    MANIFEST_FILE,
+    README_FILE,
     DestinationRefusedError,
     EvidenceError,
     PeerUnreachableError,
-)
-from custom_components.porchlight.federation.evidence import (
-    MANIFEST_FILE,
-    README_FILE,
+    authority_of,
+    grouped,
     sha256_file,
     verify_folder,
     verify_manifest,
     write_evidence_folder,
 )
-from custom_components.porchlight.federation.httpsig import authority_of
-from custom_components.porchlight.federation.identity import grouped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from custom_components.porchlight.federation.evidence import (
+    from custom_components.porchlight.federation import (
         ClipEvidence,
+        Envelope,
         FolderReport,
+        HttpSender,
         Manifest,
     )
-    from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.federation.transport import HttpSender
 
 CHUNK: Final = 1 << 16
 MAX_RETRIES: Final = 5

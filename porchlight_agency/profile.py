@@ -30,32 +30,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from custom_components.porchlight.federation import canonical
-from custom_components.porchlight.federation.errors import ProtocolError
-from custom_components.porchlight.federation.identity import (
-    IdentityFileError,
-    grouped,
-    load_or_create,
-)
-from custom_components.porchlight.federation.json_file import read_json, sync_folder, write_json
-from custom_components.porchlight.federation.messages import (
+from custom_components.porchlight.federation import (
+    API_PREFIX,
     HEX64_RE,
     NAME,
     URL_RE,
     Envelope,
+    IdentityFileError,
+    Node,
+    Outbox,
+    ProtocolError,
+    Settings,
+    grouped,
+    load_or_create,
+    loads,
     open_envelope,
+    read_json,
+    sync_folder,
     valid_url,
+    write_json,
 )
-from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
-from custom_components.porchlight.federation.outbox import Outbox
 from porchlight_agency.errors import CommandError, UsageError
 from porchlight_agency.text import check_typed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from custom_components.porchlight.federation.clock import Clock
-    from custom_components.porchlight.federation.identity import Identity
+    from custom_components.porchlight.federation import Clock, Identity
 
 _FORMAT: Final = 1
 DIR_MODE: Final = 0o700
@@ -143,7 +144,7 @@ def load_envelope(path: Path) -> Envelope:
     the message its originator signed. Raises ProfileError if the file was altered.
     """
     try:
-        obj = canonical.loads(path.read_bytes())
+        obj = loads(path.read_bytes())
         created = obj.get("created") if isinstance(obj, dict) else None
         return open_envelope(obj, now=created if isinstance(created, int) else 0)
     except (OSError, ProtocolError) as err:

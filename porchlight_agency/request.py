@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from custom_components.porchlight.federation.errors import AreaError
-from custom_components.porchlight.federation.geo import (
+from custom_components.porchlight.federation import (
+    MAX_HOPS,
+    REQUEST_LIFETIME,
+    AreaError,
     area_sq_mi,
     area_to_json,
     circle_from_degrees,
     polygon_from_geojson,
 )
-from custom_components.porchlight.federation.messages import MAX_HOPS, REQUEST_LIFETIME
 
 from .errors import UsageError
 from .text import check_typed
@@ -25,8 +26,7 @@ from .text import check_typed
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from custom_components.porchlight.federation.canonical import JSON
-    from custom_components.porchlight.federation.geo import Circle, Polygon
+    from custom_components.porchlight.federation import JSON, Circle, Polygon
 
 MAX_WINDOW: Final = 12 * 3600
 MAX_LOOKBACK: Final = 45 * 86400

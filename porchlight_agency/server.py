@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 import aiohttp
 from aiohttp import web
 
-from custom_components.porchlight.federation.canonical import canon
-from custom_components.porchlight.federation.identity import grouped
-from custom_components.porchlight.federation.transport import HttpSender, make_app
+from custom_components.porchlight.federation import HttpSender, canon, grouped, make_app
 
 from .errors import CommandError
 from .profile import ProfileError, endpoint_path
@@ -31,8 +29,7 @@ from .profile import ProfileError, endpoint_path
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.federation.node import Node
+    from custom_components.porchlight.federation import Envelope, Node
 
     from .profile import Profile
 

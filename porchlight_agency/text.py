@@ -1,4 +1,8 @@
-"""Text an officer types that travels in signed messages: UTF-8, no control characters."""
+"""Text at the terminal.
+
+What an officer types travels in signed messages: UTF-8, no control characters. What another
+instance chose (a home's name, an error code) is escaped before it is shown.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +26,13 @@ def check_typed(text: str, what: str, *, newlines: bool = False) -> str:
             msg = f"{what}: control character U+{ord(ch):04X} not allowed"
             raise ValueError(msg)
     return text
+
+
+def shown(text: str, limit: int = 64) -> str:
+    """Text another instance chose (a home's name, an error code), safe for a terminal.
+
+    Control and formatting characters (escape sequences, bidi overrides) are shown escaped,
+    so a name cannot rewrite what the officer sees.
+    """
+    text = text[:limit]
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)

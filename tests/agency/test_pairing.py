@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,6 +166,24 @@ def test_invite_prints_an_agency_invite_and_its_qr_code(cli: Cli) -> None:
     assert invite.keyid == node.identity.keyid
     assert len(node.invites) == 1
     assert qr.read_text().startswith("<svg")
+
+
+def test_invite_without_segno_prints_the_invite_and_says_the_qr_code_needs_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.init()
+    monkeypatch.setitem(sys.modules, "segno", None)  # as if segno were not installed
+    qr = cli.profile_dir.parent / "invite.svg"
+    result = cli.run_sync("invite", "--qr", str(qr))
+    assert result.status == 0
+    assert Invite.from_text(result.out.strip()).name == "Metro PD"
+    said = (
+        "QR code not written: it needs the segno package (pip install segno); "
+        "the invite text below works without it"
+    )
+    assert [line for line in result.err.splitlines() if "QR" in line] == [said]
+    assert not qr.exists()
+    assert len(cli.node().invites) == 1
 
 
 def test_invite_lifetime_is_bounded(cli: Cli) -> None:

@@ -65,6 +65,24 @@ def test_cli_imports_no_home_assistant() -> None:
     assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0
 
 
+def test_cli_works_without_segno(tmp_path: Path) -> None:
+    profile = str(tmp_path / "agency")
+    code = (
+        "import sys; sys.modules['segno'] = None; from porchlight_agency.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    command = [sys.executable, "-c", code, "--profile", profile]
+    init = ["init", "--name", "PD", "--endpoint", "https://pd.example"]
+    for argv in (init, ["invite", "--qr", str(tmp_path / "invite.svg")]):
+        result = subprocess.run(
+            [*command, *argv], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("plinv1.")
+    assert "QR code not written: it needs the segno package" in result.stderr
+    assert not (tmp_path / "invite.svg").exists()
+
+
 async def test_script_inbox_stops_on_sigterm(socket_enabled: None, tmp_path: Path) -> None:
     profile = str(tmp_path / "agency")
     port = free_port()

@@ -13,8 +13,6 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, cast
 
-import segno
-
 from . import canonical
 from .canonical import b64u, b64u_decode, canon
 from .errors import InviteGoneError, InviteInvalidError, InviteMalformedError, MalformedJSONError
@@ -22,6 +20,8 @@ from .identity import keyid
 from .messages import ENDPOINT, INVITE_TOKEN, NAME, ROLE
 
 if TYPE_CHECKING:
+    import segno
+
     from .identity import Identity
     from .peers import Role
 
@@ -147,9 +147,27 @@ class Invite:
         return invite
 
 
+class QRUnavailableError(Exception):
+    """A QR code was asked for, but segno (an optional dependency) is not installed."""
+
+
+def _qr_code(text: str) -> segno.QRCode:
+    # Imported here, not at the top: QR codes are a convenience (the text form is the
+    # invite), so the library and the agency CLI work where segno is not installed.
+    try:
+        import segno  # noqa: PLC0415
+    except ImportError as err:
+        msg = "QR codes need the segno package (pip install segno)"
+        raise QRUnavailableError(msg) from err
+    return segno.make(text, error="m")
+
+
 def qr_svg(text: str) -> str:
-    """The invite as an SVG QR code (scanned from the owner's screen)."""
-    return segno.make(text, error="m").svg_inline(scale=4)
+    """The invite as an SVG QR code (scanned from the owner's screen).
+
+    Raises QRUnavailableError where segno is not installed.
+    """
+    return _qr_code(text).svg_inline(scale=4)
 
 
 def qr_image(text: str) -> bytes:
@@ -160,9 +178,12 @@ def qr_image(text: str) -> bytes:
 
 
 def qr_text(text: str) -> str:
-    """The invite as a QR code drawn with block characters (for terminals and logs-free UIs)."""
+    """The invite as a QR code drawn with block characters (for terminals and logs-free UIs).
+
+    Raises QRUnavailableError where segno is not installed.
+    """
     out = io.StringIO()
-    segno.make(text, error="m").terminal(out=out, compact=True)
+    _qr_code(text).terminal(out=out, compact=True)
     return out.getvalue()
 
 
