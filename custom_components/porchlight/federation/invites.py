@@ -171,9 +171,12 @@ def qr_svg(text: str) -> str:
 
 
 def qr_image(text: str) -> bytes:
-    """The invite as a standalone SVG document (served as image/svg+xml)."""
+    """The invite as a standalone SVG document (served as image/svg+xml).
+
+    Raises QRUnavailableError where segno is not installed.
+    """
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=4)
+    _qr_code(text).save(out, kind="svg", scale=4)
     return out.getvalue()
 
 
