@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,14 @@ LOCAL_INTEGRATIONS = (
     "frontend", "history", "logbook", "media_source", "mobile_app", "person", "script",
     "stream", "sun", "system_health", "webhook",
 )  # fmt: skip
+
+
+# A record in home-assistant.log starts with HA's own format, "2026-12-03 09:15:02.123 WARNING
+# (MainThread) [homeassistant.util.loop] ..."; tracebacks and other continuation lines do not.
+_LOG_RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \([^)]*\) \[(?P<logger>[^\]]+)\]"
+)
+PORCHLIGHT_PATHS = ("custom_components/porchlight", "custom_components.porchlight")
 
 
 class HassError(RuntimeError):
@@ -194,6 +203,32 @@ class HassProcess:
     def log_path(self) -> Path:
         """Where hass' own output goes."""
         return self.config_dir / "hass.stdout.log"
+
+    def porchlight_warnings(self) -> list[str]:
+        """WARNING-or-above records in home-assistant.log that come from or name Porchlight.
+
+        Porchlight's own loggers, and Home Assistant's reports about Porchlight's code (such
+        as "Detected blocking call ..." with a traceback into custom_components/porchlight).
+        """
+        path = self.config_dir / "home-assistant.log"
+        if not path.exists():
+            return []
+        records: list[list[str]] = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if _LOG_RECORD.match(line) or not records:
+                records.append([line])
+            else:
+                records[-1].append(line)
+        found = []
+        for lines in records:
+            head = _LOG_RECORD.match(lines[0])
+            if head is None or head["level"] not in {"WARNING", "ERROR", "CRITICAL"}:
+                continue
+            # The header names the logger, so Porchlight's own loggers match as well.
+            text = "\n".join(lines)
+            if any(p in text for p in PORCHLIGHT_PATHS):
+                found.append(text)
+        return found
 
     def request(
         self,
