@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +16,11 @@ if TYPE_CHECKING:
 
 USERNAME = "dev"
 PASSWORD = "porchlight-dev"  # noqa: S105  # throwaway owner of a hass bound to 127.0.0.1
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+    """Treat SIGTERM like Ctrl-C: unwind to main()'s cleanup instead of dying on the spot."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,37 +49,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     hass = HassProcess(args.config, args.port)
 
-    def stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+    # Ctrl-C (SIGINT) and SIGTERM only raise KeyboardInterrupt; stopping and reaping happen
+    # in the finally below, outside any signal handler, so on every way out (signal, error,
+    # hass exiting by itself) hass and the RTSP server are stopped and waited for.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run(hass, rtsp, args.config)
+    except KeyboardInterrupt:
+        print("develop: stopping", flush=True)
+        return 0
+    finally:
+        # A second Ctrl-C while stopping must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         hass.stop()
         rtsp.stop()
-        sys.exit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+
+def _run(hass: HassProcess, rtsp: RtspServer, config: Path) -> int:
+    """Start the cameras and hass, log in, and wait for hass to exit."""
     try:
         rtsp.start()
-        print(f"develop: test cameras at {rtsp.url(1)} and {rtsp.url(2)}")
-        print(f"develop: starting hass with config {args.config} (log: {hass.log_path})")
+        print(f"develop: test cameras at {rtsp.url(1)} and {rtsp.url(2)}", flush=True)
+        print(f"develop: starting hass with config {config} (log: {hass.log_path})", flush=True)
         hass.start()
-        tokens = hass.onboard(USERNAME, PASSWORD)
-        if tokens is not None:
-            hass.wait_running(tokens.access_token)
+        # Onboarding happens on the first run only; later runs log in as the owner made then.
+        tokens = hass.onboard(USERNAME, PASSWORD) or hass.login(USERNAME, PASSWORD)
+        hass.wait_running(tokens.access_token)
     except (HassError, RtspError, OSError) as err:
         print(f"develop: {err}", file=sys.stderr)
-        hass.stop()
-        rtsp.stop()
         return 1
     print(
         f"develop: Home Assistant is up at {hass.base_url}\n"
         f"develop: log in as {USERNAME} / {PASSWORD}, then Settings > Devices & services >"
         " Add integration > Porchlight.\n"
-        "develop: Ctrl-C stops it; the config in .cache/develop is kept between runs."
+        f"develop: Ctrl-C stops it; the config in {config} is kept between runs.",
+        flush=True,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        hass.wait()
-    hass.stop()
-    rtsp.stop()
-    return 0
+    code = hass.wait()
+    print(f"develop: hass exited with {code}; see {hass.log_path}", file=sys.stderr)
+    return 0 if code == 0 else 1
 
 
 if __name__ == "__main__":

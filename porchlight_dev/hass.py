@@ -6,8 +6,10 @@ from pytest fixtures of any scope and from the demo orchestrator alike.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,13 @@ LOCAL_INTEGRATIONS = (
     "frontend", "history", "logbook", "media_source", "mobile_app", "person", "script",
     "stream", "sun", "system_health", "webhook",
 )  # fmt: skip
+
+# A record in home-assistant.log starts with HA's own format, "2026-12-03 09:15:02.123 WARNING
+# (MainThread) [homeassistant.util.loop] ..."; tracebacks and other continuation lines do not.
+_LOG_RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \([^)]*\) \[(?P<logger>[^\]]+)\]"
+)
+PORCHLIGHT_PATHS = ("custom_components/porchlight", "custom_components.porchlight")
 
 
 class HassError(RuntimeError):
@@ -175,7 +185,11 @@ class HassProcess:
         self.wait_http(timeout)
 
     def wait_http(self, timeout: float) -> None:
-        """Poll until hass answers on its onboarding endpoint."""
+        """Poll until hass' HTTP server answers on its onboarding endpoint.
+
+        Any HTTP answer counts: once onboarding is done hass no longer serves that endpoint
+        and answers 404 (an HTTPError, which is also a URLError, so it is caught first).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -183,6 +197,8 @@ class HassProcess:
                 raise HassError(msg)
             try:
                 self.request("GET", "/api/onboarding")
+            except urllib.error.HTTPError:
+                return
             except urllib.error.URLError, ConnectionError, TimeoutError:
                 time.sleep(0.25)
                 continue
@@ -194,6 +210,32 @@ class HassProcess:
     def log_path(self) -> Path:
         """Where hass' own output goes."""
         return self.config_dir / "hass.stdout.log"
+
+    def porchlight_warnings(self) -> list[str]:
+        """WARNING-or-above records in home-assistant.log that come from or name Porchlight.
+
+        Porchlight's own loggers, and Home Assistant's reports about Porchlight's code (such
+        as "Detected blocking call ..." with a traceback into custom_components/porchlight).
+        """
+        path = self.config_dir / "home-assistant.log"
+        if not path.exists():
+            return []
+        records: list[list[str]] = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if _LOG_RECORD.match(line) or not records:
+                records.append([line])
+            else:
+                records[-1].append(line)
+        found = []
+        for lines in records:
+            head = _LOG_RECORD.match(lines[0])
+            if head is None or head["level"] not in {"WARNING", "ERROR", "CRITICAL"}:
+                continue
+            # The header names the logger, so Porchlight's own loggers match as well.
+            text = "\n".join(lines)
+            if any(p in text for p in PORCHLIGHT_PATHS):
+                found.append(text)
+        return found
 
     def request(
         self,
@@ -225,7 +267,13 @@ class HassProcess:
 
     def onboard(self, username: str, password: str) -> Tokens | None:
         """Create the owner account and finish onboarding; None if it was done before."""
-        steps = {s["step"]: s["done"] for s in self.request("GET", "/api/onboarding")}
+        try:
+            answer = self.request("GET", "/api/onboarding")
+        except urllib.error.HTTPError as err:
+            if err.code == HTTPStatus.NOT_FOUND:  # onboarded hass serves no onboarding API
+                return None
+            raise
+        steps = {s["step"]: s["done"] for s in answer}
         if steps.get("user", True):
             return None
         client_id = f"{self.base_url}/"
@@ -254,6 +302,28 @@ class HassProcess:
             )
         return tokens
 
+    def login(self, username: str, password: str) -> Tokens:
+        """Log in as an existing user, the way the frontend's login page does."""
+        client_id = f"{self.base_url}/"
+        flow = self.request(
+            "POST",
+            "/auth/login_flow",
+            json_body={
+                "client_id": client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": f"{client_id}?auth_callback=1",
+            },
+        )
+        answer = self.request(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            json_body={"client_id": client_id, "username": username, "password": password},
+        )
+        if answer.get("type") != "create_entry":
+            msg = f"hass refused the login of {username!r}: {answer.get('errors')}"
+            raise HassError(msg)
+        return self.token({"grant_type": "authorization_code", "code": answer["result"]})
+
     def token(self, grant: dict[str, str]) -> Tokens:
         """Exchange an auth code or refresh token for tokens."""
         answer = self.request(
@@ -280,15 +350,27 @@ class HassProcess:
         return None if self.process is None else self.process.wait()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop hass (SIGTERM, then SIGKILL) and everything it started."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop hass (SIGTERM, then SIGKILL), reap it, and end everything it started.
+
+        Must not run in a signal handler: Popen.wait() holds a lock while it waits, so a
+        handler that interrupts hass.wait() and waits again deadlocks (and leaves a zombie).
+        """
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        # hass runs in its own session; whatever it started and left behind (an ffmpeg
+        # reading a camera) is still in that process group. Done once, right after hass was
+        # reaped: the id cannot be reused while any member is alive, and ESRCH means nothing
+        # is left.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        self.process = None
 
 
 def port_is_free(port: int) -> bool:

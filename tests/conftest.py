@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 # Must come before Home Assistant's loader runs: phcc's testing config has its own
@@ -49,6 +50,66 @@ GARDEN = "camera.garden"
 SNAPSHOT_ONLY = "camera.porch_snapshots"
 SWITCHED_OFF = "camera.garage"
 HOME = {CONF_LATITUDE: 52.379189, CONF_LONGITUDE: 4.899431}
+
+
+# What a log record must name to count as Porchlight's: its own loggers, or a report by
+# Home Assistant (e.g. "Detected blocking call ...") whose text or traceback points into it.
+PORCHLIGHT_LOGGER = "custom_components.porchlight"
+PORCHLIGHT_PATHS = ("custom_components/porchlight", "custom_components.porchlight")
+
+
+def names_porchlight(record: logging.LogRecord) -> bool:
+    """Whether a log record comes from Porchlight or is about Porchlight's code."""
+    if record.name == PORCHLIGHT_LOGGER or record.name.startswith(PORCHLIGHT_LOGGER + "."):
+        return True
+    text = record.getMessage()
+    if record.exc_info:
+        text += logging.Formatter().formatException(record.exc_info)
+    if record.stack_info:
+        text += record.stack_info
+    return any(path in text for path in PORCHLIGHT_PATHS)
+
+
+class _PorchlightWarnings(logging.Handler):
+    """Collects WARNING-or-above records that name Porchlight, from any thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if names_porchlight(record):
+            self.records.append(record)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the opt-out marker (here, so --strict-markers knows it)."""
+    config.addinivalue_line(
+        "markers",
+        "allow_porchlight_warnings: the test provokes a Porchlight warning and asserts on it",
+    )
+
+
+@pytest.fixture(autouse=True)
+def fail_on_porchlight_warnings(request: pytest.FixtureRequest) -> Generator[None]:
+    """Fail any test during which Porchlight warns, or Home Assistant warns about Porchlight.
+
+    A warning in a homeowner's log is a defect unless a test provokes it on purpose; such a
+    test is marked `allow_porchlight_warnings` and asserts on the warning itself. Autouse
+    and set up first, so it also sees what hass' teardown (unloading the entry) logs.
+    """
+    handler = _PorchlightWarnings()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    if handler.records and not request.node.get_closest_marker("allow_porchlight_warnings"):
+        lines = "\n".join(
+            f"{r.levelname} {r.name}: {r.getMessage()[:500]}" for r in handler.records
+        )
+        pytest.fail(f"Porchlight warnings in the log:\n{lines}", pytrace=False)
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ async def test_segments_a_pending_clip_needs_are_kept(
     assert not spare.path.exists()
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_overdue_clip_without_footage_makes_no_clip(
     hass: HomeAssistant, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -125,6 +126,7 @@ async def test_overdue_clip_without_footage_makes_no_clip(
     assert "nothing recorded for clip" in caplog.text
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_clip_that_ffmpeg_cannot_join_is_logged(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import stat
+import sys
 from typing import TYPE_CHECKING
 
+import pytest
+from homeassistant import block_async_io
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import loop as loop_util
 
 from custom_components.porchlight import recordings_path
 from custom_components.porchlight.const import DOMAIN, INDEX_FILE
@@ -16,9 +20,11 @@ from custom_components.porchlight.federation.identity import Identity
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+
+PKG = "custom_components.porchlight"
 
 
 def _mode(path: Path) -> int:
@@ -77,6 +83,7 @@ async def test_existing_key_is_used(
     assert mock_config_entry.runtime_data.identity.fingerprint == known.fingerprint
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_loose_key_permissions_are_tightened(
     hass: HomeAssistant,
     cameras: list[str],
@@ -94,6 +101,7 @@ async def test_loose_key_permissions_are_tightened(
     assert "was readable by other users" in caplog.text
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_unusable_key_stops_setup_and_is_left_untouched(
     hass: HomeAssistant,
     cameras: list[str],
@@ -135,6 +143,7 @@ async def test_removing_porchlight_deletes_identity_key(
     assert not key_path.parent.exists()
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_unusable_clip_index_stops_setup_and_is_left_untouched(
     hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
 ) -> None:
@@ -157,3 +166,30 @@ async def test_camera_gone_from_home_assistant_is_named_by_its_id(
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.runtime_data.camera_names == {"camera.removed": "camera.removed"}
+
+
+async def test_setup_makes_no_blocking_call_in_the_event_loop(
+    hass: HomeAssistant,
+    cameras: list[str],
+    mock_config_entry: MockConfigEntry,
+    disable_block_async_io: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Home Assistant's own loop protection, enabled before anything imports Porchlight, as a
+    # real hass does at start: the loader then imports the package afresh (in its import
+    # executor) and looks up the entry points in the event loop. A lookup that imports
+    # there is reported as "Detected blocking call to import_module ... custom_components/
+    # porchlight", which the autouse fail_on_porchlight_warnings fixture turns into a failure.
+    # HA skips some checks (import_module, open, ...) under tests and reports each offending
+    # line once per process; here all checks run and earlier reports are forgotten.
+    monkeypatch.setattr(block_async_io, "_IN_TESTS", False)
+    monkeypatch.setattr(loop_util, "_PREVIOUSLY_REPORTED", set())
+    block_async_io.enable()
+    # Both the module table and the parent package's attribute get the original back.
+    monkeypatch.setattr(sys.modules["custom_components"], "porchlight", sys.modules[PKG])
+    monkeypatch.delitem(sys.modules, PKG)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+PKG = "custom_components.porchlight"
 PACKAGE = ROOT / "custom_components" / "porchlight"
 HACS_KEYS = {
     "name",
@@ -123,3 +124,20 @@ def test_home_assistant_finds_the_entry_points() -> None:
         assert callable(getattr(package, name)) or name in {"CONFIG_SCHEMA", "PLATFORMS"}
     with pytest.raises(AttributeError, match="no attribute 'async_migrate_entry'"):
         _ = package.async_migrate_entry  # type: ignore[attr-defined]
+
+
+def test_without_home_assistant_the_entry_points_load_on_first_access(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The package as the agency CLI imports it: no hass running in the process, so entry.py
+    # is not imported with it, only when an entry point is asked for.
+    from custom_components.porchlight import entry  # noqa: PLC0415
+
+    monkeypatch.delitem(sys.modules, "homeassistant.core")
+    # Both the module table and the parent package's attribute get the original back.
+    monkeypatch.setattr(sys.modules["custom_components"], "porchlight", sys.modules[PKG])
+    monkeypatch.delitem(sys.modules, PKG)
+    import custom_components.porchlight as package  # noqa: PLC0415
+
+    assert "async_setup_entry" not in vars(package)
+    assert package.async_setup_entry is entry.async_setup_entry

@@ -1,16 +1,20 @@
 """Porchlight: doorbell footage recorded at home, shared with police only clip by clip.
 
-Home Assistant's entry points live in entry.py and are loaded on first access (PEP 562).
-Importing this package must not import Home Assistant: the agency CLI, the demo and the
-benchmarks use federation/ and recorder/ on machines that have no Home Assistant.
+Home Assistant's entry points live in entry.py. Importing this package must not import Home
+Assistant: the agency CLI, the demo and the benchmarks use federation/ and recorder/ on
+machines that have no Home Assistant. So entry.py is imported here only when Home Assistant
+is already running in this process, which is how its loader imports integrations: in its
+import executor, so the entry points are plain attributes by the time the event loop looks
+them up. Anyone else gets them on first access (PEP 562).
 """
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
+if "homeassistant.core" in sys.modules:
     from .entry import (
         CONFIG_SCHEMA,
         PLATFORMS,
@@ -35,8 +39,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # whatever entry.py defines
-    """Load Home Assistant's entry points from entry.py when Home Assistant asks for them."""
+    """Load Home Assistant's entry points from entry.py on first access outside hass."""
     if name in __all__:
-        return getattr(import_module(".entry", __name__), name)
+        return getattr(import_module(f"{__name__}.entry"), name)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)

@@ -62,3 +62,5 @@ async def test_owner_adds_porchlight_from_the_ui(real_hass: tuple[HassProcess, T
     assert [(e["title"], e["state"]) for e in entries] == [("Maple Street 12", "loaded")]
     key = hass.config_dir / ".storage" / "porchlight" / "identity_ed25519.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # Loading Porchlight left nothing for the homeowner to worry about in hass' own log.
+    assert hass.porchlight_warnings() == []

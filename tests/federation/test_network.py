@@ -318,6 +318,7 @@ async def test_a_relayed_message_keeps_its_originators_signature_across_our_rota
     assert (relayed.sender, relayed.event_id) == (carol.node.identity.keyid, original.event_id)
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: Network) -> None:
     alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("queued before the theft was noticed")
@@ -328,6 +329,7 @@ async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: 
     assert len(bob.node.received) == 0
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_revocation_drops_the_peer(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -420,6 +422,7 @@ class _Buggy:
         return await self.real.post(identity, url, body, lan=lan)
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_one_entry_failing_unexpectedly_does_not_stop_the_round(
     network: Network, caplog: pytest.LogCaptureFixture
 ) -> None:

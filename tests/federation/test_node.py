@@ -145,6 +145,7 @@ async def test_pairing_answer_must_match_the_invite(network: Network) -> None:
         await runner.cleanup()
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_full_outbox_drops_with_warning(
     network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -219,6 +220,7 @@ async def test_pairing_answer_is_recorded_before_it_is_sent(network: Network) ->
     assert peer.keyid == home.node.identity.keyid
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_pairing_that_cannot_be_recorded_changes_nothing(network: Network) -> None:
     home = await network.start("A")
     neighbor = await network.start("B")

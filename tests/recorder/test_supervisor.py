@@ -248,6 +248,7 @@ def _fake_ffmpeg(tmp_path: Path, body: str) -> str:
     return str(script)
 
 
+@pytest.mark.allow_porchlight_warnings
 async def test_odd_segment_lines_are_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -228,7 +228,12 @@ class ShareServer:
             chunk = await self._run(source.read, min(CHUNK, wanted - download.sent))
             if not chunk:  # the file is shorter than its consent record says
                 break
-            await response.write(chunk)
+            try:
+                await response.write(chunk)
+            except ConnectionError:  # reset, or aiohttp's "Connection lost"
+                # The agency's connection dropped: an ordinary end of a transfer, not a server
+                # error for the owner's log. What was sent is counted; the download can resume.
+                break
             download.sent += len(chunk)
         if download.sent < wanted and request.transport is not None:
             # Revoked or short: the client must see a broken transfer, not a complete one.
