@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,15 @@ def test_hacs_json_uses_only_accepted_keys() -> None:
     # Local brand images (custom_components/porchlight/brand) need 2026.3 or newer.
     assert (year, month) >= (2026, 3)
     assert (PACKAGE / "brand" / "icon.png").is_file()
+
+
+def test_hacs_minimum_is_the_home_assistant_the_tests_run_on() -> None:
+    # HACS offers the integration to every Home Assistant from this version on; the only one
+    # the suite runs against is the one uv.lock pins. Claiming an older one would promise
+    # what nobody checked (2026.10 already imports probatio, for one).
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    tested = {p["version"] for p in lock["package"] if p["name"] == "homeassistant"}
+    assert tested == {_load(ROOT / "hacs.json")["homeassistant"]}
 
 
 def test_translations_are_the_strings_file() -> None:
