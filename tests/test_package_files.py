@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -120,3 +121,16 @@ def test_home_assistant_finds_the_entry_points() -> None:
         assert callable(getattr(package, name)) or name in {"CONFIG_SCHEMA", "PLATFORMS"}
     with pytest.raises(AttributeError, match="no attribute 'async_migrate_entry'"):
         _ = package.async_migrate_entry  # type: ignore[attr-defined]
+
+
+def test_links_are_called_single_use_only_with_the_default_said() -> None:
+    # A link allows as many complete downloads as the owner chose in the options (one by
+    # default, at most three): "single-use" is true only of the default, so every text that
+    # says it must say so.
+    texts = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), PACKAGE / "strings.json"]
+    for path in texts:
+        flat = " ".join(path.read_text(encoding="utf-8").split())
+        for sentence in re.split(r"(?<=[.;])\s", flat):
+            # (Invites are single-use too, always: only links are meant here.)
+            if re.search(r"single[- ]use", sentence, re.IGNORECASE) and "link" in sentence:
+                assert "default" in sentence, f"{path.name}: {sentence}"
