@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
@@ -27,6 +26,7 @@ from .federation.identity import Identity
 from .federation.invites import qr_svg, token_hash
 from .federation.messages import valid_url
 from .footage_services import async_setup_footage_services
+from .local_time import local_iso
 from .recorder.models import Trigger
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
         "invite": text,
         "qr_svg": qr_svg(text),
         "fingerprint": federation.node.identity.fingerprint,
-        "expires": datetime.fromtimestamp(invite.expires, UTC).isoformat(),
+        "expires": local_iso(invite.expires),
     }
 
 
