@@ -1142,7 +1142,8 @@ async def test_markdown_from_the_agency_is_shown_as_text(
     # An image would load from the agency's server only in the homes that were asked.
     assert "![" not in message
     assert "<img" not in message
-    assert "](" not in message
+    # The only links are Porchlight's own, to its signed clip paths.
+    assert message.count("](") == message.count("](/api/porchlight/clips/") == 3
     assert r"\!\[x\]\(https://pd\.example/p\.png?home=1\) &lt;img" in message
     assert r"Case: \*bold\* second line." in message
 
