@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -22,10 +23,12 @@ import aiohttp
 import probatio
 import pytest
 from homeassistant.components import persistent_notification
+from homeassistant.components.media_source import URI_SCHEME, async_browse_media
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -57,6 +60,7 @@ from .conftest import FRONT_DOOR, HOME
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
@@ -1160,7 +1164,8 @@ async def test_markdown_from_the_agency_is_shown_as_text(
     # An image would load from the agency's server only in the homes that were asked.
     assert "![" not in message
     assert "<img" not in message
-    assert "](" not in message
+    # The only links are Porchlight's own, to its signed clip paths.
+    assert message.count("](") == message.count("](/api/porchlight/clips/") == 3
     assert r"\!\[x\]\(https://pd\.example/p\.png?home=1\) &lt;img" in message
     assert r"Case: \*bold\* second line." in message
 
@@ -1499,3 +1504,58 @@ async def test_links_for_an_agency_paired_through_the_federation_port_use_its_ho
     assert url.startswith(endpoint + "/share/")
     assert (await fetch(network, url))[0] == 200
     assert (await fetch(network, url))[0] == 404  # used up (and counted before teardown)
+
+
+@pytest.fixture
+async def media_browser(hass: HomeAssistant) -> None:
+    """The media browser, set up before the test server starts (its router freezes then)."""
+    assert await async_setup_component(hass, "media_source", {})
+
+
+async def test_owner_sees_each_clip_at_the_same_local_time_everywhere(
+    hass: HomeAssistant,
+    media_browser: None,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    # A home eight hours from UTC: a time shown in UTC would read as another time of day.
+    await hass.config.async_set_time_zone("America/Los_Angeles")
+    envelope = await send_request(hass, agency, network)
+    clip = recorded[1]
+    local = dt_util.as_local(dt_util.utc_from_timestamp(int(clip.start)))
+    utc = dt_util.utc_from_timestamp(int(clip.start))
+
+    # The notification: the clip's camera, its local day and time, and a link that plays it.
+    (note,) = notifications(hass).values()
+    (line,) = [li for li in note["message"].splitlines() if clip.id in li]
+    assert "Front door" in line
+    assert f"{local:%Y-%m-%d %H:%M:%S}" in line
+    assert f"{utc:%H:%M:%S}" not in line
+    link = re.search(r"\]\((/api/porchlight/clips/[^)\s]+)\)", line)
+    assert link is not None
+    client = await hass_client_no_auth()
+    played = await client.get(link.group(1))
+    assert played.status == 200
+    assert hashlib.sha256(await played.read()).hexdigest() == clip.sha256
+
+    # The media browser files it under the same local day and shows the same time.
+    day = await async_browse_media(
+        hass, f"{URI_SCHEME}{DOMAIN}/{FRONT_DOOR}/{local.date().isoformat()}"
+    )
+    (item,) = [c for c in day.children if c.identifier.endswith(clip.id)]
+    assert f"{local:%H:%M:%S}" in item.title
+    assert f"{local:%H:%M:%S}" in line
+
+    # Action responses: ISO 8601 in Home Assistant's time zone, which templates can parse.
+    approved = await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[clip.id])
+    expires = dt_util.parse_datetime(approved["approved"][0]["expires"])
+    assert expires is not None
+    assert expires.utcoffset() == local.utcoffset()
+    (listed,) = (await call(hass, "list_requests"))["requests"]
+    shown = next(c for c in listed["clips"] if c["clip"] == clip.id)
+    assert shown["start"] == local.isoformat()
+    assert shown["camera"] == "Front door"
+    assert listed["shares"][0]["expires"] == approved["approved"][0]["expires"]

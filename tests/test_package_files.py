@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,15 @@ def test_hacs_json_uses_only_accepted_keys() -> None:
     # Local brand images (custom_components/porchlight/brand) need 2026.3 or newer.
     assert (year, month) >= (2026, 3)
     assert (PACKAGE / "brand" / "icon.png").is_file()
+
+
+def test_hacs_minimum_is_the_home_assistant_the_tests_run_on() -> None:
+    # HACS offers the integration to every Home Assistant from this version on; the only one
+    # the suite runs against is the one uv.lock pins. Claiming an older one would promise
+    # what nobody checked (2026.10 already imports probatio, for one).
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    tested = {p["version"] for p in lock["package"] if p["name"] == "homeassistant"}
+    assert tested == {_load(ROOT / "hacs.json")["homeassistant"]}
 
 
 def test_translations_are_the_strings_file() -> None:
@@ -141,3 +152,16 @@ def test_without_home_assistant_the_entry_points_load_on_first_access(
 
     assert "async_setup_entry" not in vars(package)
     assert package.async_setup_entry is entry.async_setup_entry
+
+
+def test_links_are_called_single_use_only_with_the_default_said() -> None:
+    # A link allows as many complete downloads as the owner chose in the options (one by
+    # default, at most three): "single-use" is true only of the default, so every text that
+    # says it must say so.
+    texts = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), PACKAGE / "strings.json"]
+    for path in texts:
+        flat = " ".join(path.read_text(encoding="utf-8").split())
+        for sentence in re.split(r"(?<=[.;])\s", flat):
+            # (Invites are single-use too, always: only links are meant here.)
+            if re.search(r"single[- ]use", sentence, re.IGNORECASE) and "link" in sentence:
+                assert "default" in sentence, f"{path.name}: {sentence}"

@@ -18,8 +18,11 @@ from homeassistant.components.media_source import (
 )
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_ON
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 
 from custom_components.porchlight import recording
@@ -35,14 +38,17 @@ from custom_components.porchlight.const import (
     SERVICE_CAPTURE_CLIP,
 )
 
-from .conftest import FRONT_DOOR, GARDEN
+from .conftest import FRONT_DOOR, GARDEN, SNAPSHOT_ONLY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
-    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+    from pytest_homeassistant_custom_component.typing import (
+        ClientSessionGenerator,
+        WebSocketGenerator,
+    )
 
     from custom_components.porchlight.recorder.models import Clip
     from porchlight_dev.rtsp import RtspServer
@@ -267,6 +273,82 @@ async def test_capture_clip_refuses_cameras_porchlight_does_not_record(
     assert err.value.translation_key == "camera_not_recorded"
     assert err.value.translation_placeholders == {"cameras": GARDEN}
     assert init_integration.runtime_data.recorder.scheduler.pending(FRONT_DOOR) is None
+
+
+def capture_started(entry: MockConfigEntry, camera: str = FRONT_DOOR) -> bool:
+    """Whether a manual clip of camera is pending; it is taken off the schedule.
+
+    These cameras stream from nowhere, so the clip could never be recorded; cutting it at
+    unload can hang (the clip maker's close() spins when a cut ends without recording).
+    """
+    pending = entry.runtime_data.recorder.scheduler.pending(camera)
+    if pending is None:
+        return False
+    entry.runtime_data.recorder.scheduler.take(camera)
+    return pending.trigger is recording.Trigger.MANUAL
+
+
+@pytest.mark.parametrize(
+    ("data", "target"),
+    [
+        ({"entity_id": FRONT_DOOR}, None),
+        (None, {"entity_id": FRONT_DOOR}),
+        (None, {"entity_id": [FRONT_DOOR]}),
+        # "all" as in any entity action: every camera Porchlight records.
+        (None, {"entity_id": "all"}),
+    ],
+    ids=["data", "target", "target-list", "all"],
+)
+async def test_capture_clip_takes_cameras_as_data_or_as_target(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    data: dict[str, Any] | None,
+    target: dict[str, Any] | None,
+) -> None:
+    await hass.services.async_call(DOMAIN, SERVICE_CAPTURE_CLIP, data, target=target, blocking=True)
+    assert capture_started(init_integration)
+
+
+async def test_capture_clip_with_a_target_over_the_websocket(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    # What the frontend and the companion apps send for `target:` in an action.
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE_CAPTURE_CLIP,
+            "target": {"entity_id": [FRONT_DOOR]},
+        }
+    )
+    reply = await client.receive_json()
+    assert reply["success"], reply
+    assert capture_started(init_integration)
+
+
+async def test_capture_clip_targets_cameras_through_an_area(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    # An area holding only a camera Porchlight does not record: accepted as a target, but
+    # there is nothing to capture, and the owner is told so.
+    porch = ar.async_get(hass).async_create("Porch")
+    er.async_get(hass).async_update_entity(SNAPSHOT_ONLY, area_id=porch.id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, SERVICE_CAPTURE_CLIP, target={"area_id": porch.id}, blocking=True
+        )
+    assert err.value.translation_key == "no_recorded_camera"
+    assert init_integration.runtime_data.recorder.scheduler.pending(FRONT_DOOR) is None
+
+
+async def test_capture_clip_offers_a_camera_target_in_the_ui(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    descriptions = await async_get_all_descriptions(hass)
+    capture = descriptions[DOMAIN][SERVICE_CAPTURE_CLIP]
+    assert capture["target"] == {"entity": [{"domain": ["camera"]}]}
+    assert "entity_id" not in capture["fields"]
 
 
 async def test_capture_clip_when_porchlight_is_not_loaded(

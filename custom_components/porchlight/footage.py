@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import persistent_notification
@@ -44,6 +44,7 @@ from .consent.rules import Ask, Rules, Why, judge, still_acceptable
 from .consent.store import ConsentStoreError
 from .const import DOMAIN
 from .federation.node import OFFER
+from .local_time import clip_link, clip_time, local_iso, when
 from .recorder.index import ClipIndexError
 
 if TYPE_CHECKING:
@@ -92,10 +93,6 @@ def offer_issue_id(request_id: str) -> str:
 
 def _share_hold(share_id: str) -> str:
     return f"share:{share_id[:16]}"
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +269,13 @@ class FootageDesk:
         # The agency wrote the name, case and reason: shown as text, never rendered. An
         # image in Markdown would load from the agency's server only in the homes that were
         # asked and are in the area, telling it exactly that.
+        # Times in Home Assistant's time zone, worded as the media browser words them; each
+        # clip links to a signed path that plays it (valid for a day, or until a restart,
+        # after which the notification is made again).
         lines = [
             (
-                f"**{plain(request.agency_name)}** asks for footage from {_iso(request.start)} "
-                f"to {_iso(request.end)} (UTC)."
+                f"**{plain(request.agency_name)}** asks for footage from {when(request.start)} "
+                f"to {when(request.end)} ({self.hass.config.time_zone})."
             ),
             f"Case: {plain(request.case) or '—'}. Reason: {plain(request.reason)}",
             "",
@@ -283,7 +283,8 @@ class FootageDesk:
         if request.candidates:
             lines.append("Matching clips (approve each one you want to share):")
             lines.extend(
-                f"- `{c.clip}` {plain(c.camera)}, {_iso(c.start)} to {_iso(c.end)}"
+                f"- {plain(c.camera)}, {when(c.start)} to {clip_time(c.end)}: "
+                f"[play]({clip_link(self.hass, c.clip)}), clip id `{c.clip}`"
                 for c in request.candidates
             )
         else:
@@ -378,7 +379,8 @@ class FootageDesk:
         delivery = "delivered" if entry is None else "failed" if entry.parked else "queued"
         return {
             "approved": [
-                {"clip": c.clip, "record": c.record_hash, "expires": expires} for c in consents
+                {"clip": c.clip, "record": c.record_hash, "expires": local_iso(expires)}
+                for c in consents
             ],
             "delivery": delivery,
             "delivery_error": entry.last_error if entry is not None else "",
@@ -795,10 +797,20 @@ def request_event(request: FootageRequest) -> dict[str, Any]:
         ),
         "case": request.case,
         "reason": request.reason,
-        "start": _iso(request.start),
-        "end": _iso(request.end),
-        "expires": _iso(request.expires),
-        "clips": [c.to_json() for c in request.candidates],
+        "start": local_iso(request.start),
+        "end": local_iso(request.end),
+        "expires": local_iso(request.expires),
+        "clips": [shown_candidate(c) for c in request.candidates],
+    }
+
+
+def shown_candidate(candidate: Candidate) -> dict[str, Any]:
+    """A matching clip for events and action responses: local ISO 8601 times."""
+    return {
+        "clip": candidate.clip,
+        "camera": candidate.camera,
+        "start": local_iso(candidate.start),
+        "end": local_iso(candidate.end),
     }
 
 

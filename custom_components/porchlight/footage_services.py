@@ -13,6 +13,8 @@ from homeassistant.helpers.service import async_register_admin_service
 
 from .const import DOMAIN
 from .federation.errors import InviteInvalidError, InviteMalformedError
+from .footage import shown_candidate
+from .local_time import local_iso
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -102,12 +104,12 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
                 "state": r.state.value,
                 "why": r.why,
                 "open": r.open,
-                "clips": [c.to_json() for c in r.candidates],
+                "clips": [shown_candidate(c) for c in r.candidates],
                 "approved": [c.clip for c in r.consents],
                 # Where its offers stand (docs/consent.md, "Offers that cannot be delivered").
                 **desk.delivery(r),
                 "shares": [
-                    {"clip": s.clip, "state": s.state.value, "expires": s.expires}
+                    {"clip": s.clip, "state": s.state.value, "expires": local_iso(s.expires)}
                     for s in shares
                     if s.request == r.id
                 ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from homeassistant.components.http.auth import async_sign_path
@@ -17,11 +17,11 @@ from homeassistant.components.media_source import (
     Unresolvable,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .local_time import SIGNED_FOR, clip_day, clip_link, clip_time
 from .services import loaded_entry
-from .views import CLIP_ID, CLIP_URL, THUMBNAIL_URL
+from .views import CLIP_ID, THUMBNAIL_URL
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -29,19 +29,12 @@ if TYPE_CHECKING:
     from .data import PorchlightConfigEntry
     from .recorder.models import Clip
 
-# Signed links die with the process anyway (HA's signing secret is per run); a day lets a
-# browser tab stay useful without making a leaked link long-lived.
-SIGNED_FOR = timedelta(hours=24)
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 async def async_get_media_source(hass: HomeAssistant) -> PorchlightMediaSource:
     """Set up Porchlight's media source."""
     return PorchlightMediaSource(hass)
-
-
-def _local_day(timestamp: float) -> date:
-    return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).date()
 
 
 class PorchlightMediaSource(MediaSource):
@@ -84,8 +77,7 @@ class PorchlightMediaSource(MediaSource):
         clip = await self.hass.async_add_executor_job(entry.runtime_data.recorder.clip, parts[2])
         if clip is None or clip.camera != parts[0]:
             raise Unresolvable(f"No such clip: {item.identifier}")
-        url = async_sign_path(self.hass, CLIP_URL.format(clip_id=clip.id), SIGNED_FOR)
-        return PlayMedia(url, "video/mp4")
+        return PlayMedia(clip_link(self.hass, clip.id), "video/mp4")
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Cameras at the root, then days with clips, then the clips of a day."""
@@ -102,7 +94,7 @@ class PorchlightMediaSource(MediaSource):
             lambda: entry.runtime_data.recorder.index.clips(camera=camera)
         )
         if len(parts) == 1:
-            days = sorted({_local_day(c.start) for c in clips}, reverse=True)
+            days = sorted({clip_day(c.start) for c in clips}, reverse=True)
             return self._folder(
                 camera,
                 names.get(camera, camera),
@@ -110,7 +102,7 @@ class PorchlightMediaSource(MediaSource):
             )
         if len(parts) == 2:  # noqa: PLR2004
             day = date.fromisoformat(parts[1])
-            chosen = [c for c in reversed(clips) if _local_day(c.start) == day]
+            chosen = [c for c in reversed(clips) if clip_day(c.start) == day]
             return self._folder(
                 f"{camera}/{parts[1]}", parts[1], [self._clip(camera, parts[1], c) for c in chosen]
             )
@@ -132,7 +124,6 @@ class PorchlightMediaSource(MediaSource):
         )
 
     def _clip(self, camera: str, day: str, clip: Clip) -> BrowseMediaSource:
-        local = dt_util.as_local(dt_util.utc_from_timestamp(clip.start))
         thumbnail = (
             None
             if clip.thumbnail is None
@@ -143,7 +134,7 @@ class PorchlightMediaSource(MediaSource):
             identifier=f"{camera}/{day}/{clip.id}",
             media_class=MediaClass.VIDEO,
             media_content_type="video/mp4",
-            title=f"{local:%H:%M:%S} {clip.trigger.value} ({clip.duration:.0f} s)",
+            title=f"{clip_time(clip.start)} {clip.trigger.value} ({clip.duration:.0f} s)",
             can_play=True,
             can_expand=False,
             thumbnail=thumbnail,

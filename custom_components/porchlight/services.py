@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, ENTITY_MATCH_ALL
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .federation.errors import (
@@ -28,6 +28,7 @@ from .federation.identity import Identity
 from .federation.invites import qr_image, qr_svg, token_hash
 from .federation.messages import valid_url
 from .footage_services import async_setup_footage_services
+from .local_time import local_iso
 from .recorder.models import Trigger
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ CONFIRM_PAIRING_SCHEMA: Final = probatio.Schema(
 ROTATE_SCHEMA: Final = probatio.Schema(
     {probatio.Optional(ATTR_COMPROMISED, default=False): cv.boolean}
 )
-CAPTURE_CLIP_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_ENTITY_ID): cv.entity_ids})
+# The standard target: entity ids (or "all"), devices, areas, floors, labels; as `target:`
+# or in the data, like any entity action.
+CAPTURE_CLIP_SCHEMA: Final = cv.make_entity_service_schema({})
 
 
 def loaded_entry(hass: HomeAssistant) -> PorchlightConfigEntry:
@@ -147,7 +150,7 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
         # An image the frontend shows (Markdown card, <img>): the QR code as SVG, signed.
         "qr_url": federation.qr_url(qr_image(text), invite.expires),
         "fingerprint": federation.node.identity.fingerprint,
-        "expires": datetime.fromtimestamp(invite.expires, UTC).isoformat(),
+        "expires": local_iso(invite.expires),
         "warnings": warnings,
     }
 
@@ -273,13 +276,24 @@ async def _rotate_key(call: ServiceCall) -> ServiceResponse:
 
 async def _capture_clip(call: ServiceCall) -> None:
     recorder = loaded_entry(call.hass).runtime_data.recorder
-    cameras = call.data[ATTR_ENTITY_ID]
-    unknown = [c for c in cameras if c not in recorder.recorders]
-    if unknown:
+    recorded = recorder.recorders
+    if call.data.get(ATTR_ENTITY_ID) == ENTITY_MATCH_ALL:
+        cameras = list(recorded)
+    else:
+        selected = async_extract_referenced_entity_ids(call.hass, TargetSelection(call.data))
+        # A camera named outright must be one Porchlight records; a device, area or label
+        # may hold other entities (and cameras recorded elsewhere): those are passed over.
+        unknown = sorted(c for c in selected.referenced if c not in recorded)
+        if unknown:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="camera_not_recorded",
+                translation_placeholders={"cameras": ", ".join(unknown)},
+            )
+        cameras = sorted(selected.referenced | (selected.indirectly_referenced & set(recorded)))
+    if not cameras:
         raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="camera_not_recorded",
-            translation_placeholders={"cameras": ", ".join(unknown)},
+            translation_domain=DOMAIN, translation_key="no_recorded_camera"
         )
     for camera in cameras:
         recorder.trigger(camera, Trigger.MANUAL)
