@@ -18,6 +18,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
 
 from . import services, views
+from .background import BackgroundWork
 from .consent.audit import AuditError, AuditLog
 from .consent.rules import Rules
 from .consent.store import ConsentStore, ConsentStoreError
@@ -143,8 +144,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     _report_audit(hass, audit)
 
     # Federation: pinned peers, open invites and the outbox, delivered on a timer; every
-    # message and pairing answer is written to the audit log before it is sent.
-    federation = await async_setup_federation(hass, entry, identity, clock, audit)
+    # message and pairing answer is written to the audit log before it is sent. Timers run
+    # through `work`, which unload stops before any file closes.
+    work = BackgroundWork(hass)
+    federation = await async_setup_federation(hass, entry, identity, clock, audit, work=work)
 
     cameras = tuple(entry.options[CONF_CAMERAS])
     recorder = HomeRecorder(
@@ -154,6 +157,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         RecordingSettings.from_options(entry.options),
         root,
         index,
+        work,
     )
     entry.runtime_data = PorchlightData(
         identity=identity,
@@ -163,6 +167,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         home_device_id=home.id,
         recorder=recorder,
         federation=federation,
+        work=work,
         desk=FootageDesk(
             hass,
             entry.entry_id,
@@ -188,6 +193,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     await recorder.async_start()
 
     async def _stop(_event: Event) -> None:
+        await work.async_stop()
         await recorder.async_stop()
         await hass.async_add_executor_job(recorder.index.close)
 
@@ -245,6 +251,9 @@ def _friendly_name(hass: HomeAssistant, camera: str) -> str:
 
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
     """Stop recording, unload entities, close the index, flush the federation's state."""
+    # First the timers' passes (awaited, or cancelled and their threads awaited): from here
+    # on nothing in the background touches the index, the store, the log or the outbox.
+    await entry.runtime_data.work.async_stop()
     desk = entry.runtime_data.desk
     await desk.async_stop()
     recorder = entry.runtime_data.recorder
