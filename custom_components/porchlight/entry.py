@@ -193,9 +193,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     await recorder.async_start()
 
     async def _stop(_event: Event) -> None:
-        await work.async_stop()
-        await recorder.async_stop()
-        await hass.async_add_executor_job(recorder.index.close)
+        await _async_close_index(hass, entry.runtime_data)
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop))
     return True
@@ -251,21 +249,30 @@ def _friendly_name(hass: HomeAssistant, camera: str) -> str:
 
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
     """Stop recording, unload entities, close the index, flush the federation's state."""
-    # First the timers' passes (awaited, or cancelled and their threads awaited): from here
-    # on nothing in the background touches the index, the store, the log or the outbox.
-    await entry.runtime_data.work.async_stop()
-    desk = entry.runtime_data.desk
-    await desk.async_stop()
-    recorder = entry.runtime_data.recorder
-    await recorder.async_stop()
+    data = entry.runtime_data
+    await _async_close_index(hass, data)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    await hass.async_add_executor_job(recorder.index.close)
-    await entry.runtime_data.federation.async_close()
-    # Downloads in flight stop at their next chunk and are counted before the store closes:
-    # a reload must not leave a single-use link uncounted.
-    await desk.shares.async_close()
-    await hass.async_add_executor_job(desk.close)
+    await data.federation.async_close()
+    await hass.async_add_executor_job(data.desk.close)
     return unloaded
+
+
+async def _async_close_index(hass: HomeAssistant, data: PorchlightData) -> None:
+    """Stop all that uses the clip index, then close it (unload, Home Assistant stopping).
+
+    In this order, because each step may still use what the next one closes.
+    """
+    # The timers' passes (awaited, or cancelled and their threads awaited); then the desk's
+    # pass and requests being judged: nothing in the background touches a file after this.
+    await data.work.async_stop()
+    await data.desk.async_stop()
+    # ffmpeg, and the clips still waiting for their post-roll.
+    await data.recorder.async_stop()
+    # Downloads in flight stop at their next chunk and are counted, releasing their clip's
+    # hold in the index, before the index and the store close: a reload must not leave a
+    # single-use link uncounted.
+    await data.desk.shares.async_close()
+    await hass.async_add_executor_job(data.recorder.index.close)
 
 
 async def async_remove_entry(
