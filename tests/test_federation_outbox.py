@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from custom_components.porchlight.background import BackgroundWork
 from custom_components.porchlight.consent.audit import AuditLog
 from custom_components.porchlight.federation import outbox as outbox_module
 from custom_components.porchlight.federation.clock import SystemClock
@@ -82,7 +83,9 @@ async def federation(
     mock_config_entry.add_to_hass(hass)
     identity, clock = Identity.generate(), SystemClock()
     audit = AuditLog(tmp_path / "audit.db", identity, clock)
-    return await async_setup_federation(hass, mock_config_entry, identity, clock, audit)
+    return await async_setup_federation(
+        hass, mock_config_entry, identity, clock, audit, work=BackgroundWork(hass)
+    )
 
 
 def _queue(federation: Federation, peer: str) -> None:

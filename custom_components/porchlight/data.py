@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .background import BackgroundWork
     from .federation.identity import Identity
     from .federation_glue import Federation
     from .footage import FootageDesk
@@ -29,6 +30,8 @@ class PorchlightData:
     recorder: HomeRecorder
     federation: Federation
     desk: FootageDesk
+    # Every timer's passes and their blocking jobs; unload stops them before closing files.
+    work: BackgroundWork
     # One key rotation at a time: two would interleave the audit log's hand-over, the key
     # file and the node's identity, and leave them disagreeing.
     rotating: asyncio.Lock = field(default_factory=asyncio.Lock)

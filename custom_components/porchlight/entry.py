@@ -18,6 +18,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
 
 from . import services, views
+from .background import BackgroundWork
 from .consent.audit import AuditError, AuditLog
 from .consent.rules import Rules
 from .consent.store import ConsentStore, ConsentStoreError
@@ -143,8 +144,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     _report_audit(hass, audit)
 
     # Federation: pinned peers, open invites and the outbox, delivered on a timer; every
-    # message and pairing answer is written to the audit log before it is sent.
-    federation = await async_setup_federation(hass, entry, identity, clock, audit)
+    # message and pairing answer is written to the audit log before it is sent. Timers run
+    # through `work`, which unload stops before any file closes.
+    work = BackgroundWork(hass)
+    federation = await async_setup_federation(hass, entry, identity, clock, audit, work=work)
 
     cameras = tuple(entry.options[CONF_CAMERAS])
     recorder = HomeRecorder(
@@ -154,6 +157,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         RecordingSettings.from_options(entry.options),
         root,
         index,
+        work,
     )
     entry.runtime_data = PorchlightData(
         identity=identity,
@@ -163,6 +167,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         home_device_id=home.id,
         recorder=recorder,
         federation=federation,
+        work=work,
         desk=FootageDesk(
             hass,
             entry.entry_id,
@@ -189,8 +194,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     await recorder.async_start()
 
     async def _stop(_event: Event) -> None:
-        await recorder.async_stop()
-        await hass.async_add_executor_job(recorder.index.close)
+        await _async_close_index(hass, entry.runtime_data)
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop))
     return True
@@ -246,18 +250,33 @@ def _friendly_name(hass: HomeAssistant, camera: str) -> str:
 
 async def async_unload_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -> bool:
     """Stop recording, unload entities, close the index, flush the federation's state."""
-    desk = entry.runtime_data.desk
-    await desk.async_stop()
-    recorder = entry.runtime_data.recorder
-    await recorder.async_stop()
+    data = entry.runtime_data
+    await _async_close_index(hass, data)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    await hass.async_add_executor_job(recorder.index.close)
-    await entry.runtime_data.federation.async_close()
-    # Downloads in flight stop at their next chunk and are counted before the store closes:
-    # a reload must not leave a single-use link uncounted.
-    await desk.shares.async_close()
-    await hass.async_add_executor_job(desk.close)
+    await data.federation.async_close()
+    await hass.async_add_executor_job(data.desk.close)
     return unloaded
+
+
+async def _async_close_index(hass: HomeAssistant, data: PorchlightData) -> None:
+    """Stop all that uses the clip index, then close it (unload, Home Assistant stopping).
+
+    In this order, because each step may still use what the next one closes.
+    """
+    # No delivery attempt starts any more, and the one under way is recorded: cancelled in
+    # flight, a message the peer received would stay queued and go again after the reload.
+    await data.federation.node.stop_delivering()
+    # The timers' passes (awaited, or cancelled and their threads awaited); then the desk's
+    # pass and requests being judged: nothing in the background touches a file after this.
+    await data.work.async_stop()
+    await data.desk.async_stop()
+    # ffmpeg, and the clips still waiting for their post-roll.
+    await data.recorder.async_stop()
+    # Downloads in flight stop at their next chunk and are counted, releasing their clip's
+    # hold in the index, before the index and the store close: a reload must not leave a
+    # single-use link uncounted.
+    await data.desk.shares.async_close()
+    await hass.async_add_executor_job(data.recorder.index.close)
 
 
 async def async_remove_entry(

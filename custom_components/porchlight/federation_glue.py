@@ -25,7 +25,6 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
 from homeassistant.helpers.translation import async_get_translations
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.util.json import JsonValueType
 
+    from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
     from .federation.clock import Clock
@@ -462,14 +462,20 @@ def _reason(err: OSError) -> str:
     return os.strerror(err.errno) if err.errno and err.errno > 0 else str(err)
 
 
-async def async_setup_federation(
+async def async_setup_federation(  # noqa: PLR0913  # everything the node is wired to, injected
     hass: HomeAssistant,
     entry: PorchlightConfigEntry,
     identity: Identity,
     clock: Clock,
     audit: AuditLog,
+    *,
+    work: BackgroundWork,
 ) -> Federation:
-    """Load the node's state and outbox, wire it to the audit log, start delivering."""
+    """Load the node's state and outbox, wire it to the audit log, start delivering.
+
+    Delivery rounds and their audit writes run through work: unload cancels a round under
+    way and waits for its write before the audit log closes.
+    """
     store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY, private=True)
     outbox = Outbox(outbox_path(hass))
     await hass.async_add_executor_job(outbox.load)
@@ -477,12 +483,12 @@ async def async_setup_federation(
     async def record_sent(url: str, body: bytes) -> None:
         # Write-ahead: if this raises, the sender refuses to send. Host and port only: no
         # path, no token.
-        await hass.async_add_executor_job(
+        await work.async_add_executor_job(
             lambda: audit.append("message_sent", subject=URL(url).authority, payload=body)
         )
 
     async def record_reply(remote: str, body: bytes) -> None:
-        await hass.async_add_executor_job(
+        await work.async_add_executor_job(
             lambda: audit.append("message_sent", actor=remote, subject="pair_accept", payload=body)
         )
 
@@ -500,15 +506,10 @@ async def async_setup_federation(
     node.on_change = federation.changed
     node.on_message = federation.received
     node.on_offer = federation.offer_settled
-    entry.async_on_unload(
-        async_track_time_interval(
-            hass,
-            federation.async_tick,
-            DELIVERY_INTERVAL,
-            name="porchlight outbox",
-            cancel_on_shutdown=True,
-        )
-    )
+    # Unload first stops the node delivering, which ends a round after its current attempt
+    # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
+    # holds the reload up for one attempt at most, and what it did not try stays queued.
+    work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox", cancel=False)
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     ir.async_delete_issue(hass, DOMAIN, CLOCK_ISSUE)
     federation.pairing_notices()

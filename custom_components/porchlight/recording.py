@@ -16,7 +16,7 @@ from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.event import async_track_state_change_event
 
 from .const import (
     CONF_CONTINUOUS,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from .background import BackgroundWork
     from .recorder.index import ClipIndex
 
 _LOGGER = logging.getLogger(__name__)
@@ -114,9 +115,14 @@ class HomeRecorder:
         settings: RecordingSettings,
         root: Path,
         index: ClipIndex,
+        work: BackgroundWork,
     ) -> None:
-        """Prepare recorders for cameras; nothing runs until async_start()."""
+        """Prepare recorders for cameras; nothing runs until async_start().
+
+        Housekeeping runs through work, which unload stops before the index closes.
+        """
         self.hass = hass
+        self.work = work
         self.entry_id = entry_id
         self.cameras = cameras
         self.settings = settings
@@ -173,8 +179,10 @@ class HomeRecorder:
                     self.hass, list(watched), partial(self._trigger_entity_changed, watched)
                 )
             )
-        self._unsubscribe.append(
-            async_track_time_interval(self.hass, self._housekeeping, HOUSEKEEPING_INTERVAL)
+        # Awaited, not cancelled, at unload: a pass stopped between pruning a clip from the
+        # index and deleting its file would leave the file behind.
+        self.work.every(
+            HOUSEKEEPING_INTERVAL, self._housekeeping, "porchlight housekeeping", cancel=False
         )
         await self._housekeeping()
 
@@ -249,7 +257,7 @@ class HomeRecorder:
 
     async def _housekeeping(self, now: datetime | None = None) -> None:  # noqa: ARG002
         self.clips.build_overdue(time.time(), OVERDUE_GRACE)
-        await self.hass.async_add_executor_job(self._prune, time.time())
+        await self.work.async_add_executor_job(self._prune, time.time())
         await self._refresh_storage()
         for camera, recorder in self.recorders.items():
             self._check_reachable(camera, recorder.status)
@@ -279,7 +287,7 @@ class HomeRecorder:
         def measure() -> dict[str, int]:
             return {c: self.index.clip_bytes(c) + self.index.segment_bytes(c) for c in self.cameras}
 
-        self.storage = await self.hass.async_add_executor_job(measure)
+        self.storage = await self.work.async_add_executor_job(measure)
         async_dispatcher_send(self.hass, signal_status(self.entry_id))
 
     def clip(self, clip_id: str) -> Clip | None:

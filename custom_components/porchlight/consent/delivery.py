@@ -91,6 +91,7 @@ class ShareServer:
     # Called (in the loop) after any change to a share.
     on_changed: Callable[[], None] = lambda: None
     _streaming: dict[str, _Download] = field(default_factory=dict)
+    _counting: set[asyncio.Future[None]] = field(default_factory=set)
 
     async def _run[T](self, func: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, func, *args)
@@ -174,8 +175,12 @@ class ShareServer:
             finally:
                 # Counted even when the transfer broke off: resuming stays possible, and
                 # the bytes that did leave count against the link. Shielded so a client
-                # that disconnects (cancelling this handler) cannot skip the count.
-                await asyncio.shield(self._count(share_id, first, download.sent, size))
+                # that disconnects (cancelling this handler) cannot skip the count; kept,
+                # so unload waits for a count that outlives its cancelled handler.
+                count = asyncio.ensure_future(self._count(share_id, first, download.sent, size))
+                self._counting.add(count)
+                count.add_done_callback(self._counting.discard)
+                await asyncio.shield(count)
         finally:
             await self._run(source.close)
 
@@ -261,6 +266,9 @@ class ShareServer:
         for download in downloads:
             _cut(download)
         await asyncio.gather(*(d.done.wait() for d in downloads))
+        if self._counting:
+            # asyncio.wait leaves a failed count's exception to be reported as it always is.
+            await asyncio.wait(list(self._counting))
 
 
 def _cut(download: _Download) -> None:
