@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.porchlight.consent import audit
 from custom_components.porchlight.consent.audit import (
     GENESIS,
     KINDS,
@@ -29,6 +28,7 @@ from custom_components.porchlight.consent.audit import (
     AuditReport,
     checkpoint_message,
     rotation_message,
+    store,
     verify_jsonl,
 )
 from custom_components.porchlight.federation.canonical import b64u, b64u_decode, canon
@@ -250,7 +250,7 @@ def test_forced_checkpoint_signs_the_head_once(log: AuditLog, clock: ManualClock
 def test_entries_pages_since_and_limit(
     log: AuditLog, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(audit, "_PAGE", 3)
+    monkeypatch.setattr(store, "_PAGE", 3)
     _fill(log, clock, 10)
     assert [e.seq for e in log.entries()] == list(range(1, 12))
     assert [e.seq for e in log.entries(since_seq=4, limit=5)] == [5, 6, 7, 8, 9]
