@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from custom_components.porchlight.consent.audit import AuditLog
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.identity import Identity
+
+from .audit_helpers import _fill
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -46,3 +49,21 @@ def log(log_path: Path, identity: Identity, clock: ManualClock) -> Generator[Aud
     audit.open()
     yield audit
     audit.close()
+
+
+@pytest.fixture(scope="session")
+def written_template(tmp_path_factory: pytest.TempPathFactory, identity: Identity) -> Path:
+    """Written once per session: 250 appends cost a commit (and an fsync) each."""
+    path = tmp_path_factory.mktemp("template") / "audit.sqlite3"
+    clock = ManualClock()
+    with AuditLog(path, identity, clock) as log:
+        _fill(log, clock, 250)
+    return path
+
+
+@pytest.fixture
+def written(written_template: Path, log_path: Path) -> Path:
+    """A closed log of 250 appended entries, two automatic checkpoints among them."""
+    log_path.parent.mkdir(mode=0o700)
+    shutil.copy(written_template, log_path)
+    return log_path

@@ -1,0 +1,68 @@
+"""The auditor's copy: a log exported as JSONL, and verifying such a file.
+
+One canonical-JSON entry per line, exactly `AuditEntry.to_json()`, so the copy holds the same
+hashes and signatures as the home's SQLite file and is verified by the same checks
+(`verify.verify_stream`), on a machine without Home Assistant.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from custom_components.porchlight.federation.canonical import canon, loads
+from custom_components.porchlight.federation.errors import MalformedJSONError
+
+from .entry import AuditEntry, AuditError, Head
+from .verify import AuditReport, verify_stream
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+
+def write_jsonl(entries: Iterable[AuditEntry], path: Path) -> int:
+    """Write entries to path, one canonical entry per line; return the count.
+
+    The copy is written beside path and renamed into place, so it is never half a file.
+    Raises AuditError if the file cannot be written; whatever entries raises is passed on.
+    Either way no file is left behind.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    try:
+        with tmp.open("wb") as file:
+            for entry in entries:
+                file.write(canon(entry.to_json()) + b"\n")
+                count += 1
+            file.flush()
+            os.fsync(file.fileno())
+        tmp.replace(path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        msg = f"cannot write the export: {err.strerror}"
+        raise AuditError(msg) from err
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def verify_jsonl(path: Path, *, expected_head: Head | None = None) -> AuditReport:
+    """Verify an exported copy (one canonical JSON entry per line) with the log's own checks.
+
+    expected_head: an (seq, hash) known from outside the file (a manifest, a saved
+    checkpoint); the copy must contain that very entry, which is what detects a cut-off tail.
+    Blocking.
+    """
+    with path.open("rb") as file:
+        return verify_stream(_parse_lines(file), [expected_head] if expected_head else [])
+
+
+def _parse_lines(lines: Iterable[bytes]) -> Iterator[AuditEntry]:
+    for line in lines:
+        try:
+            value = loads(line.removesuffix(b"\n"))
+        except MalformedJSONError as err:
+            raise ValueError(str(err)) from err
+        yield AuditEntry.from_json(value)
