@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 # Must come before Home Assistant's loader runs: phcc's testing config has its own
@@ -86,7 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the opt-out marker (here, so --strict-markers knows it)."""
     config.addinivalue_line(
         "markers",
-        "allow_porchlight_warnings: the test provokes a Porchlight warning and asserts on it",
+        "allow_porchlight_warnings(*patterns): the test provokes the Porchlight warnings these"
+        " regular expressions match (each at least once, nothing else)",
     )
 
 
@@ -95,8 +97,10 @@ def fail_on_porchlight_warnings(request: pytest.FixtureRequest) -> Generator[Non
     """Fail any test during which Porchlight warns, or Home Assistant warns about Porchlight.
 
     A warning in a homeowner's log is a defect unless a test provokes it on purpose; such a
-    test is marked `allow_porchlight_warnings` and asserts on the warning itself. Autouse
-    and set up first, so it also sees what hass' teardown (unloading the entry) logs.
+    test names the warnings it expects, `@pytest.mark.allow_porchlight_warnings("pattern")`
+    (regular expressions searched in "logger: message"): each must turn up, and nothing
+    else may. Autouse and set up first, so it also sees what hass' teardown (unloading the
+    entry) logs.
     """
     handler = _PorchlightWarnings()
     root = logging.getLogger()
@@ -105,11 +109,19 @@ def fail_on_porchlight_warnings(request: pytest.FixtureRequest) -> Generator[Non
         yield
     finally:
         root.removeHandler(handler)
-    if handler.records and not request.node.get_closest_marker("allow_porchlight_warnings"):
-        lines = "\n".join(
-            f"{r.levelname} {r.name}: {r.getMessage()[:500]}" for r in handler.records
-        )
-        pytest.fail(f"Porchlight warnings in the log:\n{lines}", pytrace=False)
+    marker = request.node.get_closest_marker("allow_porchlight_warnings")
+    expected = [re.compile(pattern) for pattern in (marker.args if marker else ())]
+    lines = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records]
+    if marker is not None and not expected:
+        shown = "\n".join(line[:500] for line in lines)
+        pytest.fail(f"allow_porchlight_warnings needs the warnings it expects:\n{shown}")
+    unexpected = [line for line in lines if not any(p.search(line) for p in expected)]
+    missing = [p.pattern for p in expected if not any(p.search(line) for line in lines)]
+    if unexpected:
+        shown = "\n".join(line[:500] for line in unexpected)
+        pytest.fail(f"Porchlight warnings in the log:\n{shown}", pytrace=False)
+    if missing:
+        pytest.fail(f"Expected Porchlight warnings not logged: {missing}", pytrace=False)
 
 
 @pytest.fixture

@@ -398,7 +398,7 @@ async def test_rotate_key_hands_over_to_peers(
     assert device.serial_number == new.fingerprint
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"revoked its key; pair again in person")
 async def test_compromised_key_is_revoked_at_peers(
     hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
 ) -> None:

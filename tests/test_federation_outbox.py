@@ -148,7 +148,7 @@ async def test_close_writes_the_outbox_even_when_nothing_changed(
     assert _on_disk(hass) == []
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Cannot save the outbox: \[Errno 17\] File exists")
 async def test_a_failed_write_is_logged_and_the_next_change_writes_again(
     hass: HomeAssistant, federation: Federation, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -206,7 +206,7 @@ async def test_federation_port_needs_a_url_for_invites(
     assert err.value.translation_key == "no_endpoint"
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Cannot listen for the federation on port")
 async def test_port_in_use_raises_a_repair_issue_and_home_keeps_running(
     hass: HomeAssistant,
     loopback_only: None,

@@ -343,7 +343,7 @@ async def test_range_requests_resume_and_consume_the_link_at_the_end(
     assert (await fetch(network, url))[0] == 404
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: request_not_open")
 async def test_declined_request_sends_nothing_to_the_agency(
     hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
 ) -> None:
@@ -438,7 +438,7 @@ async def test_pending_request_survives_a_restart(
     assert len(offers(agency)) == 1
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: already_downloaded")
 async def test_revoked_share_is_refused(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -563,7 +563,7 @@ async def test_expired_share_and_request_are_refused(
     assert not any(c.held for c in init_integration.runtime_data.recorder.index.clips())
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Audit log failed verification at entry 8")
 async def test_tampered_audit_log_fails_verification_and_raises_a_repair(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -666,7 +666,11 @@ async def test_share_needs_a_consent_record_even_with_a_valid_token(
     assert await fetch(network, url) == (404, b'{"error":"not_found"}')
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"Footage action refused: already_approved",
+    r"Footage action refused: unknown_clip",
+    r"Footage action refused: unknown_request",
+)
 async def test_owner_errors_are_translated(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -834,7 +838,7 @@ async def test_request_without_matching_clips_still_tells_the_owner(
     assert "No recorded clip matches this window." in note["message"]
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: agency_gone")
 async def test_approval_refused_when_the_agency_is_no_longer_trusted(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -852,7 +856,7 @@ async def test_approval_refused_when_the_agency_is_no_longer_trusted(
     assert shares == []
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: clip_gone")
 async def test_approval_refused_when_the_clip_is_gone(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -978,7 +982,7 @@ async def test_share_link_answers_404_while_porchlight_is_not_loaded(
     assert await fetch(network, url) == (404, b'{"error":"not_found"}')
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Porchlight cannot open its request and audit files")
 async def test_unreadable_consent_store_stops_setup_and_is_kept(
     hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
 ) -> None:
@@ -992,7 +996,7 @@ async def test_unreadable_consent_store_stops_setup_and_is_kept(
     assert (root / "consent.sqlite3").read_bytes() == b"not sqlite" * 200
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Porchlight cannot open its request and audit files")
 async def test_unreadable_audit_log_stops_setup_and_is_kept(
     hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
 ) -> None:
@@ -1111,7 +1115,7 @@ async def test_approvals_at_the_same_time_keep_every_consent_record(
         assert (await fetch(network, str(link["url"])))[0] == 200  # type: ignore[index]
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: already_approved")
 async def test_the_same_clip_approved_twice_at_once_leaves_once(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1130,7 +1134,7 @@ async def test_the_same_clip_approved_twice_at_once_leaves_once(
     assert len(offers(agency)) == 1
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Footage action refused: request_not_open")
 async def test_a_decline_during_an_approval_is_not_undone(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1186,7 +1190,7 @@ async def _approved_link(
     return envelope.event_id, str(offers(agency)[0].body["links"][0]["url"])  # type: ignore[index]
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"was cut off by a restart; it counts as downloaded")
 async def test_a_download_cut_off_by_a_crash_counts_as_done(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1262,7 +1266,9 @@ async def test_a_probe_after_a_full_download_does_not_use_up_another(
 
 
 # --- failures leave nothing half done ----------------------------------------------------------
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"Approval not recorded: the log's chain key is not this home's"
+)
 async def test_an_approval_the_audit_log_refuses_shares_nothing_and_can_be_retried(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1292,7 +1298,7 @@ async def test_an_approval_the_audit_log_refuses_shares_nothing_and_can_be_retri
     assert len(offers(agency)) == 1
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Approval not recorded: cannot save: disk I/O error")
 async def test_an_approval_the_store_cannot_finish_is_undone(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1326,7 +1332,7 @@ async def test_an_approval_the_store_cannot_finish_is_undone(
     assert len(init_integration.runtime_data.federation.node.outbox) == 0
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"could not be recorded")
 async def test_a_request_that_cannot_be_recorded_holds_no_clip(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1386,7 +1392,10 @@ async def test_a_request_that_expired_while_home_was_down_is_not_announced(
     assert stored.state is RequestState.EXPIRED
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"Approval not recorded: cannot save: disk I/O error",
+    r"Could not undo a failed approval of request",
+)
 async def test_an_undo_that_fails_too_is_logged_and_shares_nothing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1432,7 +1441,7 @@ async def test_a_stopped_desk_neither_judges_nor_tidies(
     assert await hass.async_add_executor_job(the_desk.store.requests) == []
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"was cut off by a restart; it counts as downloaded")
 async def test_an_interrupted_download_of_a_link_with_downloads_left_keeps_its_hold(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -108,7 +108,7 @@ async def test_segments_a_pending_clip_needs_are_kept(
     assert not spare.path.exists()
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"camera\.front_door: nothing recorded for clip")
 async def test_overdue_clip_without_footage_makes_no_clip(
     hass: HomeAssistant, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -126,7 +126,9 @@ async def test_overdue_clip_without_footage_makes_no_clip(
     assert "nothing recorded for clip" in caplog.text
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"could not be made: ffmpeg exited with 1: no space left on device"
+)
 async def test_clip_that_ffmpeg_cannot_join_is_logged(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -83,7 +83,7 @@ async def test_existing_key_is_used(
     assert mock_config_entry.runtime_data.identity.fingerprint == known.fingerprint
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"was readable by other users; its mode is now")
 async def test_loose_key_permissions_are_tightened(
     hass: HomeAssistant,
     cameras: list[str],
@@ -101,7 +101,7 @@ async def test_loose_key_permissions_are_tightened(
     assert "was readable by other users" in caplog.text
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Porchlight cannot use its identity key")
 async def test_unusable_key_stops_setup_and_is_left_untouched(
     hass: HomeAssistant,
     cameras: list[str],
@@ -143,7 +143,7 @@ async def test_removing_porchlight_deletes_identity_key(
     assert not key_path.parent.exists()
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Porchlight cannot open its clip index")
 async def test_unusable_clip_index_stops_setup_and_is_left_untouched(
     hass: HomeAssistant, cameras: list[str], mock_config_entry: MockConfigEntry
 ) -> None:

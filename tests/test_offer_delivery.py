@@ -247,6 +247,10 @@ async def test_importing_again_with_lan_off_is_the_owners_explicit_choice(
     assert (peer.trusted, peer.lan) == (True, False)
 
 
+@pytest.mark.allow_porchlight_warnings(
+    r"Footage action refused: nothing_to_retry",
+    r"could not be delivered \(refused: destination is a loopback address",
+)
 async def test_an_offer_that_cannot_be_delivered_is_reported_and_can_be_retried(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -338,6 +342,7 @@ async def test_retrying_delivery_is_for_administrators_only(
         )
 
 
+@pytest.mark.allow_porchlight_warnings(r"could not be delivered \(status 403\); kept for a retry")
 async def test_an_offer_the_agency_refuses_is_reported(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -357,6 +362,9 @@ async def test_an_offer_the_agency_refuses_is_reported(
     assert listed["delivery"] == "failed"
 
 
+@pytest.mark.allow_porchlight_warnings(
+    r"Footage action refused: nothing_to_retry", r"Footage action refused: unknown_request"
+)
 async def test_an_offer_to_an_unreachable_agency_stays_queued(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -387,6 +395,11 @@ async def test_an_offer_to_an_unreachable_agency_stays_queued(
     assert err.value.translation_key == "unknown_request"
 
 
+@pytest.mark.allow_porchlight_warnings(
+    r"Approval not recorded: the log's chain key is not this home's",
+    r"Footage action refused: agency_gone",
+    r"could not be delivered \(status 403\); kept for a retry",
+)
 async def test_a_retry_is_refused_for_an_untrusted_agency_or_an_unwritable_log(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -434,6 +447,7 @@ async def test_an_outcome_with_no_desk_listening_is_dropped(
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"offer_undeliverable_{'r' * 16}") is None
 
 
+@pytest.mark.allow_porchlight_warnings(r"could not be delivered \(status 403\); kept for a retry")
 async def test_an_offer_refused_while_the_home_unloads_is_still_reported(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

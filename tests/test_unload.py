@@ -152,7 +152,7 @@ async def test_unload_waits_for_a_housekeeping_pass_before_closing_the_index(
     assert housekeeping.exception() is None
 
 
-async def test_unload_cancels_a_delivery_round_and_waits_for_its_audit_write(
+async def test_unload_lets_a_delivery_attempt_finish_and_starts_no_other(
     hass: HomeAssistant, init_integration: MockConfigEntry, network: Network
 ) -> None:
     entry = init_integration
@@ -187,13 +187,13 @@ async def test_unload_cancels_a_delivery_round_and_waits_for_its_audit_write(
     assert not early  # the log is not closed under the round's write
 
     assert await unload
-    # The round was stopped before it sent anything: nothing left after unload, no attempt
-    # was counted against the message, and it waits in the outbox for the next load.
-    assert delivery.cancelled()
-    await asyncio.sleep(0.2)
-    assert list(neighbor.node.received) == []
-    [kept] = node.outbox.due(int(time.time()))
-    assert (kept.attempts, kept.last_error) == (0, "")
+    # The attempt under way ran to its end and its answer was recorded before the outbox
+    # was saved: never cancelled in flight, where a peer's answer would be lost and the
+    # reloaded home would send the message again.
+    assert delivery.done()
+    assert not delivery.cancelled()
+    assert len(neighbor.node.received) == 1
+    assert list(node.outbox) == []
 
     # The entry the round wrote ahead is in the log, and the log verifies after the reload.
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -203,6 +203,10 @@ async def test_unload_cancels_a_delivery_round_and_waits_for_its_audit_write(
     assert audit.last_report.ok
     entries = await hass.async_add_executor_job(lambda: list(audit.entries()))
     assert [e.kind for e in entries[before:]] == ["message_sent", "checkpoint"]
+    # And the reloaded home's next round has nothing to send again.
+    async_fire_time_changed(hass, dt_util.utcnow() + 2 * DELIVERY_INTERVAL + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    assert len(neighbor.node.received) == 1
 
 
 async def test_unload_waits_for_the_request_desks_pass_before_closing_the_consent_store(

@@ -315,7 +315,9 @@ class Federation:
         if why is None:
             ir.async_delete_issue(self.hass, DOMAIN, ENDPOINT_ISSUE)
             return []
-        _LOGGER.warning("The endpoint of a new invite may be unreachable (%s): %s", why, endpoint)
+        # Info, not a warning: the owner is told by the repair issue and the action's
+        # response, and a home paired only on its LAN uses private addresses on purpose.
+        _LOGGER.info("The endpoint of a new invite may be unreachable (%s): %s", why, endpoint)
         placeholders = {"endpoint": endpoint, "host": host}
         ir.async_create_issue(
             self.hass,

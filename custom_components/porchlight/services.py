@@ -134,6 +134,11 @@ def _find_peer(federation: Federation, fingerprint: str) -> Peer:
     return peer
 
 
+def _qr_codes(text: str) -> tuple[str, bytes]:
+    """The invite's QR code inline (for the response) and as an SVG document (for qr_url)."""
+    return qr_svg(text), qr_image(text)
+
+
 async def _create_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
     _advertise(federation, call.data.get(ATTR_ENDPOINT))
@@ -144,11 +149,14 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
     # The token's hash, never the token: the log must not hold anything that pairs.
     await _audit(call.hass, "invite_created", subject=token_hash(invite.token))
     warnings = await federation.async_check_endpoint(invite.endpoint, lan=call.data[ATTR_LAN])
+    # Drawing the QR codes takes a tenth of a second of CPU: asyncio's debug mode (and
+    # the homeowner's event loop) would notice it in the loop.
+    svg, image = await call.hass.async_add_executor_job(_qr_codes, text)
     return {
         "invite": text,
-        "qr_svg": qr_svg(text),
+        "qr_svg": svg,
         # An image the frontend shows (Markdown card, <img>): the QR code as SVG, signed.
-        "qr_url": federation.qr_url(qr_image(text), invite.expires),
+        "qr_url": federation.qr_url(image, invite.expires),
         "fingerprint": federation.node.identity.fingerprint,
         "expires": local_iso(invite.expires),
         "warnings": warnings,

@@ -79,6 +79,7 @@ async def test_request_to_an_unreachable_home_stays_queued(cli: Cli, network: Ne
     assert entry.attempts == 1
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
     cli: Cli, network: Network
 ) -> None:
@@ -102,6 +103,7 @@ async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
     assert len(cli.node().outbox) == 0
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(refused: destination is a loopback address")
 async def test_request_to_a_home_whose_address_is_now_refused_is_not_said_to_be_kept(
     cli: Cli, network: Network
 ) -> None:

@@ -121,6 +121,7 @@ async def test_same_offset_is_reported_once(network: Network, canned: tuple[Node
         _reply(400, {"error": "clock_skew", "server_time": 1}),
     ],
 )
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 40[01]\)")
 async def test_other_refusals_say_nothing_about_the_clock(
     network: Network, canned: tuple[Node, _Peer], reply: web.Response
 ) -> None:

@@ -199,6 +199,7 @@ async def test_a_resolver_failure_is_still_unreachable_not_refused(clock: Manual
 
 
 @pytest.mark.parametrize("url", [f"http://x:99999{PREFIX}", f"http://...{PREFIX}"])
+@pytest.mark.allow_porchlight_warnings(r"was given up \(refused: not a usable endpoint URL\)")
 async def test_a_peer_pinned_with_an_unusable_endpoint_is_dropped_not_fatal(
     network: Network, url: str
 ) -> None:

@@ -338,6 +338,7 @@ async def test_expired_issued_requests_are_forgotten(network: Network) -> None:
     assert first.event_id not in agency.node.issued
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_untrusted_agency_request_is_refused_by_the_home(network: Network) -> None:
     agency = await network.start("Metro PD", role="agency")
     home = await network.start("A")

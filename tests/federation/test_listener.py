@@ -710,7 +710,7 @@ async def test_connections_beyond_the_limit_get_503(home: Running) -> None:
 
 
 # --- errors inside and the server's life ---------------------------------------------------
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Federation request failed")
 async def test_unexpected_error_in_a_handler_is_500_and_closes(
     network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -148,6 +148,7 @@ async def test_outbox_survives_restart_and_delivers_when_peer_returns(
     assert len(restarted.outbox) == 0
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 401\)")
 async def test_peer_refusal_is_not_retried(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -318,7 +319,7 @@ async def test_a_relayed_message_keeps_its_originators_signature_across_our_rota
     assert (relayed.sender, relayed.event_id) == (carol.node.identity.keyid, original.event_id)
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"revoked its key; pair again in person")
 async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: Network) -> None:
     alice, bob, port = await bob_away(network)
     alice.node.broadcast_alert("queued before the theft was noticed")
@@ -329,7 +330,7 @@ async def test_after_a_compromise_nothing_else_is_sent_with_either_key(network: 
     assert len(bob.node.received) == 0
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"revoked its key; pair again in person")
 async def test_revocation_drops_the_peer(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -341,6 +342,7 @@ async def test_revocation_drops_the_peer(network: Network) -> None:
     assert old.keyid in bob.node.peers.revoked
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_agency_is_untrusted_until_owner_trusts_it(network: Network) -> None:
     agency = await network.start("County Sheriff", role="agency")
     home = await network.start("Maple 12")
@@ -364,6 +366,7 @@ async def test_agency_is_untrusted_until_owner_trusts_it(network: Network) -> No
     assert home.node.received[-1].body["text"] == "Road closed"
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_agency_cannot_vouch(network: Network) -> None:
     agency = await network.start("County Sheriff", role="agency")
     home = await network.start("Maple 12")
@@ -422,7 +425,9 @@ class _Buggy:
         return await self.real.post(identity, url, body, lan=lan)
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"failed unexpectedly \(RuntimeError\)", r"was given up \(error: RuntimeError\)"
+)
 async def test_one_entry_failing_unexpectedly_does_not_stop_the_round(
     network: Network, caplog: pytest.LogCaptureFixture
 ) -> None:

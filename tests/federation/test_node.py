@@ -42,6 +42,7 @@ async def test_callbacks_report_changes_and_messages(network: Network) -> None:
     assert "state" in changes
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 401\)")
 async def test_relayed_message_from_revoked_originator_is_refused(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -145,7 +146,7 @@ async def test_pairing_answer_must_match_the_invite(network: Network) -> None:
         await runner.cleanup()
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Outbox full; a message for")
 async def test_full_outbox_drops_with_warning(
     network: Network, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -158,6 +159,7 @@ async def test_full_outbox_drops_with_warning(
     assert "hello" not in caplog.text
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(peer or key gone\)")
 async def test_entries_for_removed_peers_are_dropped(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -220,7 +222,7 @@ async def test_pairing_answer_is_recorded_before_it_is_sent(network: Network) ->
     assert peer.keyid == home.node.identity.keyid
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"Error handling request from 127\.0\.0\.1")
 async def test_pairing_that_cannot_be_recorded_changes_nothing(network: Network) -> None:
     home = await network.start("A")
     neighbor = await network.start("B")

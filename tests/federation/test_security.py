@@ -159,6 +159,7 @@ async def test_accepting_a_loopback_invite_needs_the_lan_flag(network: Network) 
     assert len(alice.node.peers) == 0  # nothing was sent
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(refused: destination is a loopback address")
 async def test_outbox_drops_messages_for_a_private_endpoint_without_lan(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")
@@ -204,6 +205,7 @@ def test_code_is_symmetric_and_bound_to_the_token() -> None:
     assert pairing_code(a, b, digest) != pairing_code(a, b, token_hash("B" * 21 + "A"))
 
 
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_pending_peer_alerts_are_refused_and_not_relayed(network: Network) -> None:
     alice = await network.start("Alice")
     bob = await network.start("Bob")

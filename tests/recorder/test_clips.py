@@ -171,7 +171,7 @@ async def test_clip_joins_segments_without_reencoding(
     ]
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"camera\.front_door: skipping corrupt segment broken\.ts")
 async def test_corrupt_segment_is_skipped_and_logged(
     tmp_path: Path, recorded: list[Segment], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -186,7 +186,10 @@ async def test_corrupt_segment_is_skipped_and_logged(
     assert duration == pytest.approx(recorded[1].end - recorded[1].start, abs=0.5)
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"camera\.front_door: nothing recorded for clip",
+    r"camera\.front_door: skipping corrupt segment gone\.ts",
+)
 async def test_nothing_recorded_gives_no_clip(tmp_path: Path) -> None:
     missing = Segment(CAM, tmp_path / "gone.ts", 1.0, 3.0, 100)
     clip = await build_clip("ffmpeg", _pending([missing]), [missing], tmp_path, time.time)
@@ -194,7 +197,7 @@ async def test_nothing_recorded_gives_no_clip(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(r"camera\.front_door: no thumbnail for clip")
 async def test_clip_survives_a_failed_thumbnail(
     tmp_path: Path, recorded: list[Segment], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -248,7 +248,10 @@ def _fake_ffmpeg(tmp_path: Path, body: str) -> str:
     return str(script)
 
 
-@pytest.mark.allow_porchlight_warnings
+@pytest.mark.allow_porchlight_warnings(
+    r"camera\.front_door: segment gone\.ts vanished",
+    r"camera\.front_door: unexpected segment line 'garbage'",
+)
 async def test_odd_segment_lines_are_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
