@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from custom_components.porchlight.consent import ports
 from custom_components.porchlight.consent.desk import ConsentDesk, DeskSettings
 from custom_components.porchlight.consent.errors import NotRecordedError, RefusedError
 from custom_components.porchlight.consent.records import RequestState, ShareState
@@ -48,7 +49,7 @@ async def in_thread[T](target: Callable[..., T], *args: object) -> T:
 
 
 @dataclass
-class Owner:
+class Owner(ports.Owner):
     """What the owner was told, in order, with what the store and the log held just then."""
 
     store: ConsentStore
@@ -78,7 +79,7 @@ class Owner:
 
 
 @dataclass
-class Outgoing:
+class Outgoing(ports.Outgoing):
     """The federation's delivery, which here only looks at what is about to go out."""
 
     store: ConsentStore
@@ -400,3 +401,36 @@ async def test_a_downloaded_share_can_no_longer_be_revoked(
     # Revoking all that still can be revokes nothing, and says what was downloaded.
     assert await home.desk.async_revoke(request.id, None, "Alex") == (0, [home.clip.id])
     assert [s.state for s in home.desk.store.shares(request.id)] == [ShareState.DOWNLOADED]
+
+
+async def test_a_declined_request_sends_nothing_and_releases_its_clips(home: Home) -> None:
+    request = await home.receive(home.ask())
+
+    await home.desk.async_decline(request.id, "Alex")
+
+    stored = home.desk.store.request(request.id)
+    assert stored is not None
+    assert stored.state is RequestState.DECLINED
+    assert home.owner.told[-1] == ("withdraw", request.id)
+    assert home.log()[-1] == "request_declined"
+    assert home.holds() == frozenset()
+    assert len(home.node.outbox) == 0
+
+
+async def test_housekeeping_expires_what_is_past_its_time(home: Home, clock: ManualClock) -> None:
+    request = await home.receive(home.ask())
+    await home.desk.async_approve(request.id, [home.clip.id], "Alex")
+
+    clock.advance(2 * DAY)  # past the request's lifetime, not yet the links' 72 hours
+    await home.desk.async_housekeeping()
+    stored = home.desk.store.request(request.id)
+    assert stored is not None
+    assert not stored.open
+    assert home.owner.told[-1] == ("withdraw", request.id)
+    assert [s.state for s in home.desk.store.shares()] == [ShareState.OFFERED]
+
+    clock.advance(2 * DAY)
+    await home.desk.async_housekeeping()
+    assert [s.state for s in home.desk.store.shares()] == [ShareState.EXPIRED]
+    assert "share_expired" in home.log()
+    assert home.holds() == frozenset()

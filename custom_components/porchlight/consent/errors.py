@@ -16,10 +16,6 @@ class DeskError(Exception):
         self.key = key
         self.placeholders = placeholders
 
-    def __str__(self) -> str:
-        """The key and its placeholders, as the log shows them."""
-        return f"{self.key} {self.placeholders}"
-
 
 class RefusedError(DeskError):
     """The action asks for what cannot be (an unknown request, a clip gone): nothing changed."""
