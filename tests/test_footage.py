@@ -39,6 +39,7 @@ from yarl import URL
 from custom_components.porchlight.consent.audit import AuditError
 from custom_components.porchlight.consent.records import RequestState, Share, ShareState
 from custom_components.porchlight.consent.store import ConsentStore, ConsentStoreError
+from custom_components.porchlight.consent_glue import EVENT_REQUEST, plain
 from custom_components.porchlight.const import (
     CONF_BLOCKED_AGENCIES,
     CONF_DECLINE_ALL,
@@ -51,7 +52,6 @@ from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.node import API_PREFIX
-from custom_components.porchlight.footage import EVENT_REQUEST, plain
 from custom_components.porchlight.recorder.models import Clip, Trigger
 from porchlight_dev.rtsp import free_port
 
@@ -62,9 +62,9 @@ if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+    from custom_components.porchlight.consent.desk import ConsentDesk
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.footage import FootageDesk
 
     from .federation.loopback import Network, Running
 
@@ -72,7 +72,7 @@ HOME_LAT = round(HOME["latitude"] * 1e6)
 HOME_LON = round(HOME["longitude"] * 1e6)
 
 
-def desk(entry: MockConfigEntry) -> FootageDesk:
+def desk(entry: MockConfigEntry) -> ConsentDesk:
     """The entry's consent desk."""
     return entry.runtime_data.desk
 

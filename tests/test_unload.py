@@ -21,9 +21,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.porchlight.consent_glue import HOUSEKEEPING_INTERVAL as DESK_INTERVAL
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation_glue import DELIVERY_INTERVAL
-from custom_components.porchlight.footage import HOUSEKEEPING_INTERVAL as DESK_INTERVAL
 from custom_components.porchlight.recorder.models import Clip, Trigger
 from custom_components.porchlight.recording import HOUSEKEEPING_INTERVAL
 
@@ -216,7 +216,7 @@ async def test_unload_waits_for_the_request_desks_pass_before_closing_the_consen
     store = entry.runtime_data.desk.store
     lock = store._lock = HeldLock(threading.Lock())  # type: ignore[assignment]
     async_fire_time_changed(hass, dt_util.utcnow() + DESK_INTERVAL + timedelta(seconds=1))
-    [expiry] = _running("FootageDesk.async_housekeeping")
+    [expiry] = _running("ConsentDesk.async_housekeeping")
     await _until(lambda: lock.waiting == 1, 30)  # reading the requests waits in its thread
     unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
     await _until(lambda: lock.waiting == 2 or unload.done(), UNLOAD_HEAD_START)

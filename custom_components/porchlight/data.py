@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .background import BackgroundWork
+    from .consent.desk import ConsentDesk
     from .federation.identity import Identity
     from .federation_glue import Federation
-    from .footage import FootageDesk
     from .recording import HomeRecorder
 
 
@@ -29,7 +29,7 @@ class PorchlightData:
     home_device_id: str
     recorder: HomeRecorder
     federation: Federation
-    desk: FootageDesk
+    desk: ConsentDesk
     # Every timer's passes and their blocking jobs; unload stops them before closing files.
     work: BackgroundWork
     # One key rotation at a time: two would interleave the audit log's hand-over, the key

@@ -20,8 +20,10 @@ from homeassistant.helpers.storage import STORAGE_DIR
 from . import services, views
 from .background import BackgroundWork
 from .consent.audit import AuditError, AuditLog
+from .consent.desk import DeskSettings
 from .consent.rules import Rules
 from .consent.store import ConsentStore, ConsentStoreError
+from .consent_glue import consent_desk
 from .const import (
     AUDIT_FILE,
     CONF_ALLOWED_AGENCIES,
@@ -48,7 +50,6 @@ from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
 from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
-from .footage import DeskSettings, FootageDesk
 from .recorder.index import ClipIndex, ClipIndexError
 from .recording import HomeRecorder, RecordingSettings
 
@@ -168,23 +169,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         recorder=recorder,
         federation=federation,
         work=work,
-        desk=FootageDesk(
+        desk=consent_desk(
             hass,
             entry.entry_id,
-            store,
-            audit,
-            federation,
-            recorder,
-            {c: _friendly_name(hass, c) for c in cameras},
-            _micro_degrees(entry.data[CONF_LOCATION]),
-            desk_settings(entry.options),
+            store=store,
+            audit=audit,
+            federation=federation,
+            index=index,
+            camera_names={c: _friendly_name(hass, c) for c in cameras},
+            home=_micro_degrees(entry.data[CONF_LOCATION]),
+            settings=desk_settings(entry.options),
+            work=work,
         ),
     )
     desk = entry.runtime_data.desk
     federation.node.on_request = desk.on_request
     federation.offer_listener = desk.async_offer_settled
-    desk.start_timer()
-    entry.async_on_unload(desk.stop_timer)
     await desk.async_settle()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await desk.async_restore()

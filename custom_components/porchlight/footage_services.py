@@ -11,15 +11,16 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 
+from .consent_glue import shown_candidate, translated
 from .const import DOMAIN
 from .federation.errors import InviteInvalidError, InviteMalformedError
-from .footage import shown_candidate
 from .local_time import local_iso
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .footage import FootageDesk
+    from .consent.desk import ConsentDesk
+    from .data import PorchlightData
 
 ATTR_REQUEST: Final = "request_id"
 ATTR_CLIPS: Final = "clip_ids"
@@ -54,10 +55,14 @@ IMPORT_SCHEMA: Final = probatio.Schema(
 )
 
 
-def _desk(hass: HomeAssistant) -> FootageDesk:
+def _data(hass: HomeAssistant) -> PorchlightData:
     from .services import loaded_entry  # noqa: PLC0415  # services imports this module
 
-    return loaded_entry(hass).runtime_data.desk
+    return loaded_entry(hass).runtime_data
+
+
+def _desk(hass: HomeAssistant) -> ConsentDesk:
+    return _data(hass).desk
 
 
 async def _user_name(call: ServiceCall) -> str:
@@ -70,23 +75,38 @@ async def _user_name(call: ServiceCall) -> str:
 
 async def _approve(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    return await desk.async_approve(
-        call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
-    )
+    with translated():
+        approval = await desk.async_approve(
+            call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
+        )
+    return {
+        "approved": [
+            {"clip": c.clip, "record": c.record_hash, "expires": local_iso(approval.expires)}
+            for c in approval.consents
+        ],
+        **approval.delivery.to_json(),
+    }
 
 
 async def _retry(call: ServiceCall) -> ServiceResponse:
-    return await _desk(call.hass).async_retry(call.data[ATTR_REQUEST], await _user_name(call))
+    desk = _desk(call.hass)
+    with translated():
+        delivery, offers = await desk.async_retry(call.data[ATTR_REQUEST], await _user_name(call))
+    return {**delivery.to_json(), "offers": offers}
 
 
 async def _decline(call: ServiceCall) -> None:
-    await _desk(call.hass).async_decline(call.data[ATTR_REQUEST], await _user_name(call))
+    desk = _desk(call.hass)
+    with translated():
+        await desk.async_decline(call.data[ATTR_REQUEST], await _user_name(call))
 
 
 async def _revoke(call: ServiceCall) -> ServiceResponse:
-    revoked, downloaded = await _desk(call.hass).async_revoke(
-        call.data[ATTR_REQUEST], call.data.get(ATTR_CLIPS), await _user_name(call)
-    )
+    desk = _desk(call.hass)
+    with translated():
+        revoked, downloaded = await desk.async_revoke(
+            call.data[ATTR_REQUEST], call.data.get(ATTR_CLIPS), await _user_name(call)
+        )
     return {"revoked": revoked, "already_downloaded": list(downloaded)}
 
 
@@ -107,7 +127,7 @@ async def _list_requests(call: ServiceCall) -> ServiceResponse:
                 "clips": [shown_candidate(c) for c in r.candidates],
                 "approved": [c.clip for c in r.consents],
                 # Where its offers stand (docs/consent.md, "Offers that cannot be delivered").
-                **desk.delivery(r),
+                **desk.delivery(r).to_json(),
                 "shares": [
                     {"clip": s.clip, "state": s.state.value, "expires": local_iso(s.expires)}
                     for s in shares
@@ -135,8 +155,8 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
 
 
 async def _import_agency(call: ServiceCall) -> ServiceResponse:
-    desk = _desk(call.hass)
-    node = desk.federation.node
+    data = _data(call.hass)
+    node = data.federation.node
     known = {p.keyid for p in node.peers.agencies()}
     try:
         peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
@@ -144,9 +164,9 @@ async def _import_agency(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invite_not_agency"
         ) from err
-    desk.federation.changed("state")
+    data.federation.changed("state")
     await call.hass.async_add_executor_job(
-        lambda: desk.audit.append(
+        lambda: data.desk.audit.append(
             "peer_paired",
             subject=peer.keyid,
             data={"one_sided": True, "again": peer.keyid in known, "lan": peer.lan},

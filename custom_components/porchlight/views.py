@@ -23,11 +23,11 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 
 from .consent.delivery import not_found
+from .consent.desk import SHARE_PATH
 from .federation.canonical import canon
 from .federation.httpsig import CONTENT_TYPE
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
-from .footage import SHARE_PATH
 from .services import loaded_entry
 
 if TYPE_CHECKING:
