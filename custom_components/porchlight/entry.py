@@ -181,8 +181,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         ),
     )
     desk = entry.runtime_data.desk
-    federation.node.on_request = desk.on_request
-    federation.offer_listener = desk.async_offer_settled
+    federation.serve_desk(desk)
     desk.start_timer()
     entry.async_on_unload(desk.stop_timer)
     await desk.async_settle()
