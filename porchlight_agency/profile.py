@@ -38,6 +38,7 @@ from custom_components.porchlight.federation import (
     Envelope,
     IdentityFileError,
     Node,
+    NodeHooks,
     Outbox,
     ProtocolError,
     Settings,
@@ -235,8 +236,8 @@ class Profile:
             msg = f"{self.root} is not empty; init needs a new or empty folder"
             raise ProfileError(msg)
 
-    def load(self, clock: Clock) -> Node:
-        """The agency's node as saved; ProfileError if there is no usable profile."""
+    def load(self, clock: Clock, hooks: NodeHooks | None = None) -> Node:
+        """The agency's node as saved, telling hooks; ProfileError if there is no usable profile."""
         try:
             info: object = read_json(self.info_path)  # any JSON, whatever its annotation says
         except (OSError, ValueError, RecursionError) as err:
@@ -260,7 +261,7 @@ class Profile:
         except IdentityFileError as err:
             msg = f"cannot use {self.key_path}: {err}"
             raise ProfileError(msg) from err
-        node = self._node(identity, name, clock)
+        node = self._node(identity, name, clock, hooks)
         self.refresh(node)
         return node
 
@@ -270,12 +271,15 @@ class Profile:
             "'porchlight-agency init --name NAME --endpoint URL'"
         )
 
-    def _node(self, identity: Identity, name: str, clock: Clock) -> Node:
+    def _node(
+        self, identity: Identity, name: str, clock: Clock, hooks: NodeHooks | None = None
+    ) -> Node:
         return Node(
             identity,
             Settings(name=name, role="agency"),
             clock,
             outbox=Outbox(self.outbox_path),
+            hooks=hooks,
         )
 
     def refresh(self, node: Node) -> None:

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Final, TextIO
 import aiohttp
 from aiohttp import web
 
-from custom_components.porchlight.federation import HttpSender, canon, grouped, make_app
+from custom_components.porchlight.federation import (
+    HttpSender,
+    NodeHooks,
+    canon,
+    grouped,
+    make_app,
+)
 
 from .errors import CommandError
 from .profile import ProfileError, endpoint_path
@@ -41,16 +47,19 @@ _BUSY: Final = canon({"error": "busy", "detail": "try again shortly"})
 class Inbox:
     """The served node of one profile."""
 
-    def __init__(self, profile: Profile, node: Node, out: TextIO, err: TextIO) -> None:
-        """Serve node, keeping what arrives in profile; a line per offer on out, news on err."""
+    def __init__(
+        self, profile: Profile, load: Callable[[NodeHooks], Node], out: TextIO, err: TextIO
+    ) -> None:
+        """Serve the node load builds with this inbox's hooks, keeping what arrives in profile.
+
+        A line per offer on out, news on err.
+        """
         self.profile = profile
-        self.node = node
         self.out = out
         self.err = err
         self.offers = 0
         self._dirty = False
-        node.on_change = self._changed
-        node.on_message = self._heard
+        self.node = load(NodeHooks(on_change=self._changed, on_message=self._heard))
 
     def _changed(self, _what: str) -> None:
         self._dirty = True

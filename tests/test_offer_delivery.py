@@ -441,10 +441,20 @@ async def test_an_outcome_with_no_desk_listening_is_dropped(
 ) -> None:
     """Set up, the federation delivers before the desk exists; nothing is told then."""
     federation = init_integration.runtime_data.federation
-    federation.offer_listener = None
+    federation.desk = None
     federation.offer_settled("r" * 43, "status 403")
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"offer_undeliverable_{'r' * 16}") is None
+
+
+async def test_a_request_with_no_desk_listening_is_dropped(
+    hass: HomeAssistant, init_integration: MockConfigEntry, endpoint: str, network: Network
+) -> None:
+    """Set up, the node may accept a request before the desk exists; no one judges it then."""
+    agency = await pair_agency(hass, init_integration, endpoint, network)
+    init_integration.runtime_data.federation.desk = None
+    await send_request(hass, agency, network)
+    assert (await call(hass, "list_requests"))["requests"] == []
 
 
 @pytest.mark.allow_porchlight_warnings(r"could not be delivered \(status 403\); kept for a retry")

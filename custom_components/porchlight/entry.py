@@ -183,8 +183,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
         ),
     )
     desk = entry.runtime_data.desk
-    federation.node.on_request = desk.on_request
-    federation.offer_listener = desk.async_offer_settled
+    federation.serve_desk(desk)
     await desk.async_settle()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await desk.async_restore()

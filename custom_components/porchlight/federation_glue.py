@@ -12,10 +12,10 @@ import ipaddress
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import ifaddr
 from homeassistant.components import persistent_notification
@@ -31,14 +31,15 @@ from homeassistant.helpers.translation import async_get_translations
 from yarl import URL
 
 from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
+from .federation.api import API_PREFIX
 from .federation.listener import Listener
-from .federation.node import API_PREFIX, Node, Settings
+from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 from .footage import plain
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
 
     from homeassistant.core import Event, HomeAssistant
@@ -144,27 +145,67 @@ class OutboxWriter:
                 _LOGGER.warning("Cannot save the outbox: %s", err)
 
 
+class DeskListener(Protocol):
+    """The consent desk, as the federation hands it footage requests and offer outcomes."""
+
+    def on_request(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
+        """The node accepted a footage request for this home."""
+
+    async def async_offer_settled(self, request_id: str, error: str | None) -> None:
+        """An offer was delivered (error None), or given up and parked (the error)."""
+
+
 @dataclass(slots=True)
 class Federation:
-    """A home's node with what HA needs to drive it."""
+    """A home's node with what HA needs to drive it.
+
+    The federation builds its node, with its own callbacks as the node's hooks. The consent
+    desk is built later (it sends through the federation): serve_desk hands it what the node
+    reports for it from then on.
+    """
 
     hass: HomeAssistant
-    node: Node
     store: Store[dict[str, Any]]
     sender: HttpSender
     texts: Texts
+    identity: InitVar[Identity]
+    settings: InitVar[Settings]
+    clock: InitVar[Clock]
+    outbox: InitVar[Outbox]
+    # Writes a pairing answer to the audit log before it is sent (NodeHooks.record_reply).
+    record_reply: InitVar[Callable[[str, bytes], Awaitable[None]]]
+    node: Node = field(init=False)
     listener: Listener | None = None
-    # The consent desk's handler for offers delivered (error None) or given up (the error).
-    offer_listener: Callable[[str, str | None], Coroutine[Any, Any, None]] | None = None
+    # Who is told of footage requests and offer outcomes: None until serve_desk.
+    desk: DeskListener | None = field(init=False, default=None)
     writer: OutboxWriter = field(init=False)
     # In memory only: an invite's QR code holds its token, which is never stored.
     qr_codes: dict[str, QrCode] = field(init=False, default_factory=dict)
     _noticed: set[str] = field(init=False, default_factory=set)
     _offer_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
-    def __post_init__(self) -> None:
-        """One writer for the outbox file (see OutboxWriter)."""
-        self.writer = OutboxWriter(self.hass, self.node.outbox)
+    def __post_init__(
+        self,
+        identity: Identity,
+        settings: Settings,
+        clock: Clock,
+        outbox: Outbox,
+        record_reply: Callable[[str, bytes], Awaitable[None]],
+    ) -> None:
+        """Build the node, reporting here; one writer for the outbox file (see OutboxWriter)."""
+        hooks = NodeHooks(
+            on_change=self.changed,
+            on_message=self.received,
+            on_request=self.request_received,
+            on_offer=self.offer_settled,
+            record_reply=record_reply,
+        )
+        self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
+        self.writer = OutboxWriter(self.hass, outbox)
+
+    def serve_desk(self, desk: DeskListener) -> None:
+        """Hand footage requests and offer outcomes to the consent desk from now on."""
+        self.desk = desk
 
     @callback
     def changed(self, what: str) -> None:
@@ -211,12 +252,18 @@ class Federation:
         )
 
     @callback
+    def request_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
+        """The node accepted a footage request: hand it to the desk."""
+        if self.desk is not None:
+            self.desk.on_request(envelope, origin, via)
+
+    @callback
     def offer_settled(self, request_id: str, error: str | None) -> None:
         """The node delivered or gave up an offer: hand it to the desk (awaited on close)."""
-        if self.offer_listener is None:
+        if self.desk is None:
             return
         task = self.hass.async_create_task(
-            self.offer_listener(request_id, error), "porchlight offer outcome"
+            self.desk.async_offer_settled(request_id, error), "porchlight offer outcome"
         )
         self._offer_tasks.add(task)
         task.add_done_callback(self._offer_tasks.discard)
@@ -494,20 +541,25 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
             lambda: audit.append("message_sent", actor=remote, subject="pair_accept", payload=body)
         )
 
-    node = Node(identity, Settings(name=entry.data[CONF_HOME_NAME]), clock, outbox=outbox)
-    node.record_reply = record_reply
-    if (state := await store.async_load()) is not None:
-        node.load_state(state)
     sender = HttpSender(async_get_clientsession(hass), clock, before_send=record_sent)
     language = hass.config.language
     texts = Texts(
         common=await async_get_translations(hass, language, "common", {DOMAIN}),
         issues=await async_get_translations(hass, language, "issues", {DOMAIN}),
     )
-    federation = Federation(hass, node, store, sender, texts)
-    node.on_change = federation.changed
-    node.on_message = federation.received
-    node.on_offer = federation.offer_settled
+    federation = Federation(
+        hass,
+        store,
+        sender,
+        texts,
+        identity=identity,
+        settings=Settings(name=entry.data[CONF_HOME_NAME]),
+        clock=clock,
+        outbox=outbox,
+        record_reply=record_reply,
+    )
+    if (state := await store.async_load()) is not None:
+        federation.node.load_state(state)
     # Unload first stops the node delivering, which ends a round after its current attempt
     # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
     # holds the reload up for one attempt at most, and what it did not try stays queued.

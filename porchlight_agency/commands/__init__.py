@@ -15,7 +15,7 @@ from custom_components.porchlight.federation import SystemClock
 if TYPE_CHECKING:
     import argparse
 
-    from custom_components.porchlight.federation import Clock, Node
+    from custom_components.porchlight.federation import Clock, Node, NodeHooks
     from porchlight_agency.profile import Profile
 
 
@@ -37,6 +37,6 @@ class Context:
         """An explanation (stderr)."""
         print(text, file=self.err, flush=True)
 
-    def load(self) -> Node:
-        """The profile's node."""
-        return self.profile.load(self.clock)
+    def load(self, hooks: NodeHooks | None = None) -> Node:
+        """The profile's node, telling hooks what happens to it."""
+        return self.profile.load(self.clock, hooks)

@@ -130,8 +130,8 @@ async def cmd_inbox(ctx: Context) -> int:
     """Serve the endpoint until interrupted."""
     args = ctx.args
     with ctx.profile.locked():
-        node = ctx.load()
-    await Inbox(ctx.profile, node, ctx.out, ctx.err).run(
+        inbox = Inbox(ctx.profile, ctx.load, ctx.out, ctx.err)
+    await inbox.run(
         args.host, args.port, once_seconds=args.once_seconds, deliver_every=args.deliver_every
     )
     return 0

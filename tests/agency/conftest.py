@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
     from pathlib import Path
 
-    from custom_components.porchlight.federation.node import Node
+    from custom_components.porchlight.federation.node import Node, NodeHooks
     from tests.federation.loopback import Running
 
 
@@ -115,9 +115,11 @@ def iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
-async def paired_home(cli: Cli, network: Network, name: str = "Maple St 12") -> Running:
+async def paired_home(
+    cli: Cli, network: Network, name: str = "Maple St 12", hooks: NodeHooks | None = None
+) -> Running:
     """A home on loopback paired with the agency (codes confirmed, agency trusted by it)."""
-    home = await network.start(name)
+    home = await network.start(name, hooks=hooks)
     result = await cli.run("pair", home.node.create_invite(lan=True).to_text(), "--lan")
     assert result.status == 0, result.err
     code = result.out.strip()

@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.messages import BROADCAST, seal
-from custom_components.porchlight.federation.node import OFFER
+from custom_components.porchlight.federation.node import OFFER, NodeHooks
 from porchlight_agency import profile as profile_module
 from porchlight_agency.profile import Profile
 from tests.federation import loopback
@@ -151,9 +151,9 @@ async def test_home_pairs_through_the_running_inbox(cli: Cli, network: Network) 
 
 async def test_inbox_delivers_the_outbox(cli: Cli, network: Network) -> None:
     cli.init()
-    home = await paired_home(cli, network)
     heard: list[str] = []
-    home.node.on_request = lambda env, _origin, _via: heard.append(env.event_id)
+    hooks = NodeHooks(on_request=lambda env, _origin, _via: heard.append(env.event_id))
+    home = await paired_home(cli, network, hooks=hooks)
     port = home.port
     await network.stop(home)
     request_id = await issue_request(cli)

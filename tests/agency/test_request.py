@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.porchlight.federation.node import NodeHooks
 from porchlight_agency.errors import UsageError
 from porchlight_agency.request import format_time, parse_time
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.federation.node import Node
     from custom_components.porchlight.federation.peers import Peer
     from tests.federation.loopback import Network
 
@@ -28,19 +28,21 @@ if TYPE_CHECKING:
 
 
 class Heard:
-    """Footage requests a home's owner side received."""
+    """Footage requests a home's owner side received, through its node's hooks."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self) -> None:
         self.requests: list[tuple[Envelope, Peer | None, Peer]] = []
-        node.on_request = lambda env, origin, via: self.requests.append((env, origin, via))
+        self.hooks = NodeHooks(
+            on_request=lambda env, origin, via: self.requests.append((env, origin, via))
+        )
 
 
 async def test_request_reaches_the_paired_home_and_is_remembered(
     cli: Cli, network: Network
 ) -> None:
     cli.init()
-    home = await paired_home(cli, network)
-    heard = Heard(home.node)
+    heard = Heard()
+    await paired_home(cli, network, hooks=heard.hooks)
     request_id = await issue_request(cli, "--hops", "2", "--hours-valid", "10")
     ((envelope, origin, via),) = heard.requests
     agency = cli.node()
@@ -84,9 +86,9 @@ async def test_request_refused_by_a_home_that_does_not_trust_the_agency(
     cli: Cli, network: Network
 ) -> None:
     cli.init()
-    home = await paired_home(cli, network)
+    heard = Heard()
+    home = await paired_home(cli, network, hooks=heard.hooks)
     home.node.peers.set_trusted(cli.node().identity.keyid, trusted=False)
-    heard = Heard(home.node)
     now = time.time()
     result = await cli.run(
         "request", "--center", "40.7128,-74.0060", "--radius", "200", "--from",
@@ -130,8 +132,8 @@ async def test_request_to_a_home_whose_address_is_now_refused_is_not_said_to_be_
 
 async def test_a_reason_may_span_lines(cli: Cli, network: Network) -> None:
     cli.init()
-    home = await paired_home(cli, network)
-    heard = Heard(home.node)
+    heard = Heard()
+    await paired_home(cli, network, hooks=heard.hooks)
     await issue_request(cli, "--reason", "Burglary at 14:05.\nSuspect fled on foot.")
     ((envelope, _, _),) = heard.requests
     assert envelope.body["reason"] == "Burglary at 14:05.\nSuspect fled on foot."
@@ -139,8 +141,8 @@ async def test_a_reason_may_span_lines(cli: Cli, network: Network) -> None:
 
 async def test_request_with_a_geojson_polygon(cli: Cli, network: Network, tmp_path: Path) -> None:
     cli.init()
-    home = await paired_home(cli, network)
-    heard = Heard(home.node)
+    heard = Heard()
+    await paired_home(cli, network, hooks=heard.hooks)
     geojson = tmp_path / "block.geojson"
     ring = [[-74.0060, 40.7128], [-74.0050, 40.7128], [-74.0050, 40.7135], [-74.0060, 40.7128]]
     geojson.write_text(

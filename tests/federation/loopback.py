@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from custom_components.porchlight.federation.api import API_PREFIX
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import (
     ClipEvidence,
@@ -16,7 +17,7 @@ from custom_components.porchlight.federation.evidence import (
 )
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.listener import Limits, Listener
-from custom_components.porchlight.federation.node import API_PREFIX, Node, Settings
+from custom_components.porchlight.federation.node import Node, NodeHooks, Settings
 from custom_components.porchlight.federation.outbox import Outbox
 from custom_components.porchlight.federation.transport import HttpSender, make_app
 
@@ -62,6 +63,7 @@ class Network:
         *,
         identity: Identity | None = None,
         outbox_path: Path | None = None,
+        hooks: NodeHooks | None = None,
         **settings: Any,
     ) -> Node:
         """A node that is not (yet) served."""
@@ -70,6 +72,7 @@ class Network:
             Settings(name=name, **settings),
             self.clock,
             outbox=Outbox(outbox_path),
+            hooks=hooks,
         )
 
     async def serve(self, node: Node, port: int = 0) -> Running:
@@ -99,9 +102,9 @@ class Network:
         await running.close()
         self.running.remove(running)
 
-    async def start(self, name: str, **settings: Any) -> Running:
-        """A new node, served."""
-        return await self.serve(self.node(name, **settings))
+    async def start(self, name: str, *, hooks: NodeHooks | None = None, **settings: Any) -> Running:
+        """A new node, served (telling hooks)."""
+        return await self.serve(self.node(name, hooks=hooks, **settings))
 
     async def pair(self, inviter: Running, invitee: Running, *, confirm: bool = True) -> None:
         """Pair two served nodes over HTTP (as LAN: they are on loopback), codes confirmed."""

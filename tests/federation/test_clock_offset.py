@@ -9,8 +9,9 @@ from aiohttp import web
 
 from custom_components.porchlight.federation.canonical import canon
 from custom_components.porchlight.federation.clock import ManualClock
+from custom_components.porchlight.federation.clock_offset import CLOCK_OFFSET_LIMIT
 from custom_components.porchlight.federation.identity import Identity, keyid
-from custom_components.porchlight.federation.node import CLOCK_OFFSET_LIMIT, Node, Settings
+from custom_components.porchlight.federation.node import Node, NodeHooks, Settings
 from custom_components.porchlight.federation.outbox import Outbox
 from custom_components.porchlight.federation.peers import Peer
 from custom_components.porchlight.federation.transport import HttpSender
@@ -23,9 +24,14 @@ if TYPE_CHECKING:
 
 async def test_clock_skew_refusal_reports_the_offset_and_is_retried(network: Network) -> None:
     own_clock = ManualClock(network.clock.now())
-    node = Node(Identity.generate(), Settings(name="Alice"), own_clock, outbox=Outbox(None))
     changes: list[str] = []
-    node.on_change = changes.append
+    node = Node(
+        Identity.generate(),
+        Settings(name="Alice"),
+        own_clock,
+        outbox=Outbox(None),
+        hooks=NodeHooks(on_change=changes.append),
+    )
     alice = await network.serve(node)
     bob = await network.listen(network.node("Bob"))
     await network.pair(alice, bob)
@@ -59,7 +65,13 @@ class _Peer:
 
 
 @pytest.fixture
-async def canned(network: Network) -> AsyncGenerator[tuple[Node, _Peer]]:
+def changes() -> list[str]:
+    """What the canned node reported as changed."""
+    return []
+
+
+@pytest.fixture
+async def canned(network: Network, changes: list[str]) -> AsyncGenerator[tuple[Node, _Peer]]:
     """A node paired (by hand) with a peer whose answers each test chooses."""
     peer = _Peer()
     app = web.Application()
@@ -67,7 +79,7 @@ async def canned(network: Network) -> AsyncGenerator[tuple[Node, _Peer]]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    node = network.node("Alice")
+    node = network.node("Alice", hooks=NodeHooks(on_change=changes.append))
     node.advertise("http://127.0.0.1:9/v1")
     key = Identity.generate().public_key
     endpoint = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
@@ -100,10 +112,10 @@ async def test_offset_within_the_limit_is_not_reported_but_retried(
     assert len(node.outbox) == 1
 
 
-async def test_same_offset_is_reported_once(network: Network, canned: tuple[Node, _Peer]) -> None:
+async def test_same_offset_is_reported_once(
+    network: Network, canned: tuple[Node, _Peer], changes: list[str]
+) -> None:
     node, peer = canned
-    changes: list[str] = []
-    node.on_change = changes.append
     for _ in range(2):
         await _answered(network, node, peer, _skew(network.clock.now() + 500))
     assert node.clock_offset == -500  # we are behind

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from custom_components.porchlight.federation.api import OFFER
 from custom_components.porchlight.federation.errors import (
     ForbiddenError,
     InviteInvalidError,
@@ -14,7 +15,7 @@ from custom_components.porchlight.federation.errors import (
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import BROADCAST, seal
-from custom_components.porchlight.federation.node import OFFER, Node
+from custom_components.porchlight.federation.node import NodeHooks
 
 from .loopback import offer_body
 
@@ -42,20 +43,30 @@ def request_body(clock_now: int, *, max_hops: int = 1) -> dict[str, JSON]:
 
 
 class Heard:
-    """What a home's owner side received."""
+    """What a home's owner side received, through the hooks its node was built with."""
 
-    def __init__(self, node: Node) -> None:
-        """Listen on node."""
+    def __init__(self) -> None:
         self.requests: list[tuple[Envelope, Peer | None, Peer]] = []
-        node.on_request = lambda env, origin, via: self.requests.append((env, origin, via))
+        self.hooks = NodeHooks(
+            on_request=lambda env, origin, via: self.requests.append((env, origin, via))
+        )
 
 
-async def agency_with_homes(network: Network) -> tuple[Running, Running, Running, Running]:
-    """Agency paired with home A only; A neighbors B and C; B imported the agency, C did not."""
+async def agency_with_homes(
+    network: Network, heard: dict[str, Heard] | None = None
+) -> tuple[Running, Running, Running, Running]:
+    """Agency paired with home A only; A neighbors B and C; B imported the agency, C did not.
+
+    heard: what each home (by lowercase name) hears of requests.
+    """
+
+    def hooks(name: str) -> NodeHooks | None:
+        return heard[name].hooks if heard is not None else None
+
     agency = await network.start("Metro PD", role="agency")
-    a = await network.start("A")
-    b = await network.start("B")
-    c = await network.start("C")
+    a = await network.start("A", hooks=hooks("a"))
+    b = await network.start("B", hooks=hooks("b"))
+    c = await network.start("C", hooks=hooks("c"))
     await network.pair(agency, a)
     a.node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
     await network.pair(a, b)
@@ -74,8 +85,8 @@ async def deliver_all(network: Network, *nodes: Running) -> None:
 
 
 async def test_request_reaches_neighbors_through_relay_and_each_decides(network: Network) -> None:
-    agency, a, b, c = await agency_with_homes(network)
-    heard = {n: Heard(r.node) for n, r in {"a": a, "b": b, "c": c}.items()}
+    heard = {n: Heard() for n in ("a", "b", "c")}
+    agency, a, b, c = await agency_with_homes(network, heard)
     envelope = agency.node.request_footage(
         request_body(network.clock.now()), lifetime=3 * DAY, peers=None
     )
@@ -113,10 +124,10 @@ async def test_footage_request_is_always_addressed_to_everyone(network: Network)
 
 
 async def test_neighbor_broadcasting_a_request_is_forbidden(network: Network) -> None:
-    a = await network.start("A")
+    heard = Heard()
+    a = await network.start("A", hooks=heard.hooks)
     b = await network.start("B")
     await network.pair(a, b)
-    heard = Heard(a.node)
     envelope = seal(
         b.node.identity,
         "footage_request",
@@ -340,10 +351,10 @@ async def test_expired_issued_requests_are_forgotten(network: Network) -> None:
 
 @pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
 async def test_untrusted_agency_request_is_refused_by_the_home(network: Network) -> None:
+    heard = Heard()
     agency = await network.start("Metro PD", role="agency")
-    home = await network.start("A")
+    home = await network.start("A", hooks=heard.hooks)
     await network.pair(agency, home)
-    heard = Heard(home.node)
     agency.node.request_footage(request_body(network.clock.now()), lifetime=DAY)
     assert await agency.node.deliver(network.sender) == 0
     assert heard.requests == []
@@ -388,8 +399,9 @@ async def test_request_area_must_have_one_known_shape(
 
 
 async def test_nothing_leaves_when_the_audit_log_cannot_record_it(network: Network) -> None:
+    heard: list[Envelope] = []
     home = await network.start("A")
-    neighbor = await network.start("B")
+    neighbor = await network.start("B", hooks=NodeHooks(on_message=heard.append))
     await network.pair(home, neighbor)
     seen: list[bytes] = []
 
@@ -400,8 +412,6 @@ async def test_nothing_leaves_when_the_audit_log_cannot_record_it(network: Netwo
 
     sender = network.sender
     sender.before_send = refuse
-    heard: list[Envelope] = []
-    neighbor.node.on_message = heard.append
     home.node.broadcast_alert("Lost dog")
     assert await home.node.deliver(sender) == 0
     assert len(seen) == 1

@@ -22,6 +22,7 @@ from custom_components.porchlight.federation.errors import (
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import seal
+from custom_components.porchlight.federation.node import NodeHooks
 from custom_components.porchlight.federation.peers import Peer, PeerRegistry
 
 if TYPE_CHECKING:
@@ -29,12 +30,13 @@ if TYPE_CHECKING:
 
 
 async def test_callbacks_report_changes_and_messages(network: Network) -> None:
-    alice = await network.start("Alice")
-    bob = await network.start("Bob")
     changes: list[str] = []
     messages: list[str] = []
-    bob.node.on_change = changes.append
-    bob.node.on_message = lambda envelope: messages.append(envelope.event_id)
+    hooks = NodeHooks(
+        on_change=changes.append, on_message=lambda envelope: messages.append(envelope.event_id)
+    )
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", hooks=hooks)
     await network.pair(alice, bob)
     sent = alice.node.broadcast_alert("hello")
     await alice.node.deliver(network.sender)
@@ -68,7 +70,7 @@ async def test_event_dedupe_table_is_pruned(network: Network) -> None:
         alice.node.broadcast_alert(f"alert {i}", lifetime=60)
         assert await alice.node.deliver(network.sender) == 1
         network.clock.advance(61)
-    assert len(bob.node._events) <= 4
+    assert len(bob.node.seen) <= 4
 
 
 async def test_dedupe_table_full_of_live_events_forgets_the_oldest(network: Network) -> None:
@@ -78,7 +80,7 @@ async def test_dedupe_table_full_of_live_events_forgets_the_oldest(network: Netw
     for i in range(6):
         alice.node.broadcast_alert(f"alert {i}")
     assert await alice.node.deliver(network.sender) == 6
-    assert len(bob.node._events) <= 4
+    assert len(bob.node.seen) <= 4
 
 
 async def test_node_without_endpoint_cannot_invite_or_pair(network: Network) -> None:
@@ -205,14 +207,13 @@ def test_a_revoked_key_is_never_pinned_again() -> None:
 
 
 async def test_pairing_answer_is_recorded_before_it_is_sent(network: Network) -> None:
-    home = await network.start("A")
-    neighbor = await network.start("B")
     recorded: list[tuple[str, bytes]] = []
 
     async def record(remote: str, body: bytes) -> None:
         recorded.append((remote, body))
 
-    home.node.record_reply = record
+    home = await network.start("A", hooks=NodeHooks(record_reply=record))
+    neighbor = await network.start("B")
     peer = await neighbor.node.accept_invite(
         home.node.create_invite(lan=True).to_text(), network.sender, lan=True
     )
@@ -224,19 +225,20 @@ async def test_pairing_answer_is_recorded_before_it_is_sent(network: Network) ->
 
 @pytest.mark.allow_porchlight_warnings(r"Error handling request from 127\.0\.0\.1")
 async def test_pairing_that_cannot_be_recorded_changes_nothing(network: Network) -> None:
-    home = await network.start("A")
+    disk_full = True
+
+    async def record(_remote: str, _body: bytes) -> None:
+        if disk_full:
+            msg = "disk full"
+            raise OSError(msg)
+
+    home = await network.start("A", hooks=NodeHooks(record_reply=record))
     neighbor = await network.start("B")
-
-    async def broken(_remote: str, _body: bytes) -> None:
-        msg = "disk full"
-        raise OSError(msg)
-
-    home.node.record_reply = broken
     text = home.node.create_invite(lan=True).to_text()
     with pytest.raises(PeerRefusedError):
         await neighbor.node.accept_invite(text, network.sender, lan=True)
     assert list(home.node.peers) == []
     # The invite was not used up: once the log works again, the same invite pairs.
-    home.node.record_reply = None
+    disk_full = False
     await neighbor.node.accept_invite(text, network.sender, lan=True)
     assert [p.keyid for p in home.node.peers] == [neighbor.node.identity.keyid]

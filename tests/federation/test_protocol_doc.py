@@ -11,7 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from custom_components.porchlight.federation import listener, node
+from custom_components.porchlight.federation import errors, listener
 from custom_components.porchlight.federation.canonical import b64u, b64u_decode
 from custom_components.porchlight.federation.errors import ProtocolError
 from custom_components.porchlight.federation.identity import keyid
@@ -82,8 +82,8 @@ def code(cell: str) -> str:
     return found[1]
 
 
-# node defines the pairing and key-transition refusals: imported so they are subclasses here.
-assert node.PairingUnconfirmedError.code == "pairing_unconfirmed"
+# errors defines the pairing and key-transition refusals too: every code is a subclass here.
+assert errors.PairingUnconfirmedError.code == "pairing_unconfirmed"
 
 
 def _subclasses(cls: type[ProtocolError]) -> set[type[ProtocolError]]:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 from multidict import CIMultiDict
 
+from custom_components.porchlight.federation.api import Incoming
 from custom_components.porchlight.federation.errors import ProtocolError, RateLimitedError
-from custom_components.porchlight.federation.node import Incoming
 from custom_components.porchlight.federation.ratelimit import RateLimiter, address_key
 
 if TYPE_CHECKING:

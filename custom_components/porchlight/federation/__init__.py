@@ -8,6 +8,7 @@ need the optional segno package: without it qr_svg and qr_text raise QRUnavailab
 everything else works.
 """
 
+from .api import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR
 from .canonical import JSON, Limits, b64u, b64u_decode, canon, loads
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
@@ -71,7 +72,7 @@ from .messages import (
     seal,
     valid_url,
 )
-from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Node, Settings
+from .node import Node, NodeHooks, Settings
 from .outbox import Outbox
 from .peers import Peer
 from .transport import HttpSender, make_app, serve_identity, serve_inbox, serve_pair
@@ -113,6 +114,7 @@ __all__ = [
     "Manifest",
     "ManualClock",
     "Node",
+    "NodeHooks",
     "Outbox",
     "PairingCodeError",
     "Peer",

@@ -176,6 +176,18 @@ class UntrustedError(ForbiddenError):
     code = "untrusted"
 
 
+class PairingUnconfirmedError(ForbiddenError):
+    """A message from a peer whose pairing code the owner has not confirmed yet (R3.3)."""
+
+    code = "pairing_unconfirmed"
+
+
+class StaleTransitionError(ForbiddenError):
+    """A key transition whose sequence number is not newer than the last one."""
+
+    code = "stale_transition"
+
+
 # --- pairing ---------------------------------------------------------------------------------
 class InviteInvalidError(ProtocolError):
     """No open invite has this token (never issued, or dead after failures)."""

@@ -55,10 +55,10 @@ from typing import TYPE_CHECKING, Final, cast
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .api import API_PREFIX, INBOX, REQUEST_TIMEOUT, Incoming
 from .canonical import canon
 from .errors import BodyTooLargeError, ProtocolError
 from .httpsig import CONTENT_TYPE
-from .node import API_PREFIX, INBOX, REQUEST_TIMEOUT, Incoming
 from .transport import UNKNOWN_KEY_BODY, routes
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from aiohttp import web
 from yarl import URL
 
 from . import canonical
+from .api import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming, Reply
 from .canonical import JSON, canon
 from .errors import (
     BodyTooLargeError,
@@ -32,15 +33,15 @@ from .errors import (
 )
 from .httpsig import CONTENT_TYPE, authority_of, sign_request
 from .messages import valid_url
-from .node import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR, Incoming, Reply
 from .peers import UNKNOWN_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from .api import ReadBody
     from .clock import Clock
     from .identity import Identity
-    from .node import Node, ReadBody
+    from .node import Node
 
 DEFAULT_TIMEOUT: Final = 10.0
 MAX_RESPONSE: Final = 65536
