@@ -48,16 +48,17 @@ if TYPE_CHECKING:
 
 def refused(key: str, **placeholders: str) -> ServiceValidationError:
     """The owner's call cannot be accepted as made: the translated reason."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
+    return _translated(ServiceValidationError, key, placeholders)
 
 
 def failed(key: str, **placeholders: str) -> HomeAssistantError:
     """The owner's call could not be carried out: the translated reason."""
-    return HomeAssistantError(
+    return _translated(HomeAssistantError, key, placeholders)
+
+
+def _translated[T: HomeAssistantError](kind: type[T], key: str, placeholders: dict[str, str]) -> T:
+    # None, not {}, without placeholders: what the actions raised before this module.
+    return kind(
         translation_domain=DOMAIN,
         translation_key=key,
         translation_placeholders=placeholders or None,
