@@ -62,4 +62,3 @@ def test_an_error_no_entry_names_passes_unchanged() -> None:
     with pytest.raises(InviteGoneError) as raised, translating(AGENCY_IMPORT):
         raise error
     assert raised.value is error
-
