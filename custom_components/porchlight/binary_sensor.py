@@ -57,11 +57,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of every recorded camera."""
-    async_add_entities(
-        RecorderBinarySensor(entry, camera, description)
-        for camera in entry.runtime_data.cameras
-        for description in DESCRIPTIONS
-    )
+    async_add_entities(RecorderBinarySensor.for_each_camera(entry, *DESCRIPTIONS))
 
 
 class RecorderBinarySensor(CameraEntity, BinarySensorEntity):

@@ -14,7 +14,6 @@ from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, EVENT_HOMEASSISTA
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import STORAGE_DIR
 
 from . import services, views
@@ -50,6 +49,7 @@ from .data import PorchlightConfigEntry, PorchlightData
 from .federation import identity as identity_file
 from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
+from .issues import Severity, clear_issue, raise_issue
 from .recorder.index import ClipIndex, ClipIndexError
 from .recording import HomeRecorder, RecordingSettings
 
@@ -226,19 +226,17 @@ def _report_audit(hass: HomeAssistant, audit: AuditLog) -> None:
     """A repair issue when the audit log does not verify (R6.5); removed when it does."""
     report = audit.last_report
     if report is None or report.ok:
-        ir.async_delete_issue(hass, DOMAIN, "audit_tampered")
+        clear_issue(hass, "audit_tampered")
         return
     _LOGGER.error(
         "Audit log failed verification at entry %s: %s", report.first_bad_seq, report.problem
     )
-    ir.async_create_issue(
+    raise_issue(
         hass,
-        DOMAIN,
         "audit_tampered",
-        is_fixable=False,
-        severity=ir.IssueSeverity.CRITICAL,
-        translation_key="audit_tampered",
-        translation_placeholders={"seq": str(report.first_bad_seq), "problem": str(report.problem)},
+        "audit_tampered",
+        {"seq": str(report.first_bad_seq), "problem": str(report.problem)},
+        severity=Severity.CRITICAL,
     )
 
 

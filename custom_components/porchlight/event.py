@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from .const import DOMAIN
-from .entity import CameraEntity
+from .entity import CameraEntity, HomeEntity
 from .footage import signal_pending
 from .recorder.models import Clip, Trigger
 from .recording import signal_clip
@@ -28,6 +26,7 @@ NEW_CLIP = EventEntityDescription(
     translation_key="clip",
     event_types=[t.value for t in Trigger],
 )
+REQUEST = EventEntityDescription(key="request", translation_key="request", event_types=["pending"])
 
 
 async def async_setup_entry(
@@ -38,29 +37,23 @@ async def async_setup_entry(
     """Add a clip event entity per recorded camera, and the home's footage-request event."""
     async_add_entities(
         [
-            *(ClipEvent(entry, camera, NEW_CLIP) for camera in entry.runtime_data.cameras),
-            RequestEvent(entry),
+            *ClipEvent.for_each_camera(entry, NEW_CLIP),
+            RequestEvent(entry, REQUEST),
         ]
     )
 
 
-class RequestEvent(EventEntity):
+class RequestEvent(HomeEntity, EventEntity):
     """Fires when a footage request waits for the owner (never for declined ones)."""
 
-    _attr_has_entity_name = True
-    _attr_translation_key = "request"
-    _attr_event_types = ["pending"]  # noqa: RUF012  # Home Assistant's attribute style
-
-    def __init__(self, entry: PorchlightConfigEntry) -> None:
-        """Attach to the home device."""
-        self._entry_id = entry.entry_id
-        self._attr_unique_id = f"{entry.entry_id}_request"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+    # Polled, as it always was (Entity's default, before HomeEntity): nothing is fetched, its
+    # unchanged state is only written again. Kept as it was; whether to stop is another issue.
+    _attr_should_poll = True
 
     async def async_added_to_hass(self) -> None:
         """Listen for pending requests."""
         self.async_on_remove(
-            async_dispatcher_connect(self.hass, signal_pending(self._entry_id), self._pending)
+            async_dispatcher_connect(self.hass, signal_pending(self._entry.entry_id), self._pending)
         )
 
     @callback

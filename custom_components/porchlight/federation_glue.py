@@ -37,6 +37,7 @@ from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 from .footage import plain
+from .issues import Severity, clear_issue, raise_issue
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -273,16 +274,14 @@ class Federation:
         """Raise or clear the repair issue for a clock peers say is off (R2.9)."""
         offset = self.node.clock_offset
         if offset is None:
-            ir.async_delete_issue(self.hass, DOMAIN, CLOCK_ISSUE)
+            clear_issue(self.hass, CLOCK_ISSUE)
             return
-        ir.async_create_issue(
+        raise_issue(
             self.hass,
-            DOMAIN,
             CLOCK_ISSUE,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="clock_ahead" if offset > 0 else "clock_behind",
-            translation_placeholders={"seconds": str(abs(offset))},
+            "clock_ahead" if offset > 0 else "clock_behind",
+            {"seconds": str(abs(offset))},
+            severity=Severity.WARNING,
         )
 
     @callback
@@ -360,21 +359,13 @@ class Federation:
             elif not lan:
                 why = LAN_ONLY
         if why is None:
-            ir.async_delete_issue(self.hass, DOMAIN, ENDPOINT_ISSUE)
+            clear_issue(self.hass, ENDPOINT_ISSUE)
             return []
         # Info, not a warning: the owner is told by the repair issue and the action's
         # response, and a home paired only on its LAN uses private addresses on purpose.
         _LOGGER.info("The endpoint of a new invite may be unreachable (%s): %s", why, endpoint)
         placeholders = {"endpoint": endpoint, "host": host}
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            ENDPOINT_ISSUE,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=why,
-            translation_placeholders=placeholders,
-        )
+        raise_issue(self.hass, ENDPOINT_ISSUE, why, placeholders, severity=Severity.WARNING)
         return [self.texts.issue_text(why, **placeholders)]
 
     def _bound_addresses(self) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -436,17 +427,15 @@ class Federation:
             await listener.start(self.hass.http.server_host, port)
         except OSError as err:
             _LOGGER.warning("Cannot listen for the federation on port %d: %s", port, err)
-            ir.async_create_issue(
+            raise_issue(
                 self.hass,
-                DOMAIN,
                 PORT_ISSUE,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=PORT_ISSUE,
-                translation_placeholders={"port": str(port), "error": _reason(err)},
+                PORT_ISSUE,
+                {"port": str(port), "error": _reason(err)},
+                severity=Severity.ERROR,
             )
             return
-        ir.async_delete_issue(self.hass, DOMAIN, PORT_ISSUE)
+        clear_issue(self.hass, PORT_ISSUE)
         self.listener = listener
 
     def listener_endpoint(self) -> str | None:
@@ -473,8 +462,7 @@ class Federation:
         if self._offer_tasks:
             await asyncio.wait(list(self._offer_tasks))
         await self.async_stop_listener()
-        for issue in (PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE):
-            ir.async_delete_issue(self.hass, DOMAIN, issue)
+        clear_issue(self.hass, PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE)
         await self.store.async_save(self.node.state_json())
         await self.writer.flush()
 

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Final
 
 import probatio
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 
+from .action_errors import AGENCY_IMPORT, failed, translating
 from .consent_glue import shown_candidate, translated
 from .const import DOMAIN
-from .federation.errors import InviteInvalidError, InviteMalformedError
 from .local_time import local_iso
 
 if TYPE_CHECKING:
@@ -143,14 +142,7 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
     report = await call.hass.async_add_executor_job(desk.audit.verify)
     if not report.ok:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="audit_tampered",
-            translation_placeholders={
-                "seq": str(report.first_bad_seq),
-                "problem": str(report.problem),
-            },
-        )
+        raise failed("audit_tampered", seq=str(report.first_bad_seq), problem=str(report.problem))
     return {"ok": True, "entries": report.entries, "checkpoints": report.checkpoints}
 
 
@@ -158,12 +150,8 @@ async def _import_agency(call: ServiceCall) -> ServiceResponse:
     data = _data(call.hass)
     node = data.federation.node
     known = {p.keyid for p in node.peers.agencies()}
-    try:
+    with translating(AGENCY_IMPORT):
         peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
-    except (InviteMalformedError, InviteInvalidError) as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invite_not_agency"
-        ) from err
     data.federation.changed("state")
     await call.hass.async_add_executor_job(
         lambda: data.desk.audit.append(

@@ -14,7 +14,6 @@ from homeassistant.components.camera import async_get_stream_source
 from homeassistant.components.ffmpeg import get_ffmpeg_manager
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_state_change_event
 
@@ -30,6 +29,7 @@ from .const import (
     DOMAIN,
     RECORDING_DEFAULTS,
 )
+from .issues import Severity, clear_issue, raise_issue
 from .recorder.clip_maker import ClipMaker
 from .recorder.clips import ClipScheduler, PendingClip
 from .recorder.models import Clip, Segment, Trigger
@@ -238,21 +238,19 @@ class HomeRecorder:
     def _check_reachable(self, camera: str, status: RecorderStatus) -> None:
         issue_id = unreachable_issue_id(camera)
         if status.connected:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            clear_issue(self.hass, issue_id)
             return
         if status.down_since is not None and time.time() - status.down_since >= UNREACHABLE_AFTER:
-            ir.async_create_issue(
+            raise_issue(
                 self.hass,
-                DOMAIN,
                 issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="camera_unreachable",
-                translation_placeholders={
+                "camera_unreachable",
+                {
                     "camera": camera,
                     "minutes": f"{UNREACHABLE_AFTER / 60:.0f}",
                     "error": status.last_error or "",
                 },
+                severity=Severity.WARNING,
             )
 
     async def _housekeeping(self, now: datetime | None = None) -> None:  # noqa: ARG002

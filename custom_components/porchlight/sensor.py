@@ -12,11 +12,9 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import UnitOfInformation
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from .const import DOMAIN
-from .entity import CameraEntity
+from .entity import CameraEntity, HomeEntity
 from .federation_glue import SIGNAL_PEERS_CHANGED
 from .footage import signal_requests
 
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .data import PorchlightConfigEntry
-    from .federation.node import Node
 
 PARALLEL_UPDATES = 0
 
@@ -38,6 +35,17 @@ STORAGE = SensorEntityDescription(
     suggested_unit_of_measurement=UnitOfInformation.MEGABYTES,
     suggested_display_precision=1,
 )
+NEIGHBORS = SensorEntityDescription(
+    key="neighbors", translation_key="neighbors", state_class=SensorStateClass.MEASUREMENT
+)
+AGENCIES = SensorEntityDescription(
+    key="agencies", translation_key="agencies", state_class=SensorStateClass.MEASUREMENT
+)
+PENDING_REQUESTS = SensorEntityDescription(
+    key="pending_requests",
+    translation_key="pending_requests",
+    state_class=SensorStateClass.MEASUREMENT,
+)
 
 
 async def async_setup_entry(
@@ -46,13 +54,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a storage sensor per recorded camera and the home's peer counts."""
-    node = entry.runtime_data.federation.node
     async_add_entities(
         [
-            *(StorageSensor(entry, camera, STORAGE) for camera in entry.runtime_data.cameras),
-            NeighborsSensor(entry, node),
-            AgenciesSensor(entry, node),
-            PendingRequestsSensor(entry),
+            *StorageSensor.for_each_camera(entry, STORAGE),
+            NeighborsSensor(entry, NEIGHBORS),
+            AgenciesSensor(entry, AGENCIES),
+            PendingRequestsSensor(entry, PENDING_REQUESTS),
         ]
     )
 
@@ -66,15 +73,10 @@ class StorageSensor(CameraEntity, SensorEntity):
         return self._entry.runtime_data.recorder.storage.get(self._camera, 0)
 
 
-class _PeerCountSensor(SensorEntity):
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_state_class = SensorStateClass.MEASUREMENT
-
-    def __init__(self, entry: PorchlightConfigEntry, node: Node) -> None:
-        self._node = node
-        self._attr_unique_id = f"{entry.entry_id}_{self._attr_translation_key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+class _PeerCountSensor(HomeEntity, SensorEntity):
+    def __init__(self, entry: PorchlightConfigEntry, description: SensorEntityDescription) -> None:
+        super().__init__(entry, description)
+        self._node = entry.runtime_data.federation.node
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -86,8 +88,6 @@ class _PeerCountSensor(SensorEntity):
 class NeighborsSensor(_PeerCountSensor):
     """Paired neighbors."""
 
-    _attr_translation_key = "neighbors"
-
     @property
     @override
     def native_value(self) -> int:
@@ -96,8 +96,6 @@ class NeighborsSensor(_PeerCountSensor):
 
 class AgenciesSensor(_PeerCountSensor):
     """Imported agencies; the attribute says how many the owner trusts."""
-
-    _attr_translation_key = "agencies"
 
     @property
     @override
@@ -110,20 +108,10 @@ class AgenciesSensor(_PeerCountSensor):
         return {"trusted": sum(1 for a in self._node.peers.agencies() if a.trusted)}
 
 
-class PendingRequestsSensor(SensorEntity):
+class PendingRequestsSensor(HomeEntity, SensorEntity):
     """Footage requests waiting for the owner's decision."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "pending_requests"
-    _attr_state_class = SensorStateClass.MEASUREMENT
-
-    def __init__(self, entry: PorchlightConfigEntry) -> None:
-        """Attach to the home device."""
-        self._entry = entry
-        self._attr_unique_id = f"{entry.entry_id}_pending_requests"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
-        self._attr_native_value = 0
+    _attr_native_value = 0
 
     @override
     async def async_added_to_hass(self) -> None:

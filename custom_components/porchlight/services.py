@@ -8,22 +8,14 @@ from typing import TYPE_CHECKING, Any, Final
 import probatio
 from homeassistant.const import ATTR_ENTITY_ID, ENTITY_MATCH_ALL
 from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 
+from .action_errors import INVITE_REDEMPTION, failed, refused, translating
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
-from .federation.errors import (
-    DestinationRefusedError,
-    InviteGoneError,
-    InviteMalformedError,
-    PairingCodeError,
-    PeerRefusedError,
-    PeerUnreachableError,
-    ProtocolError,
-)
+from .federation.errors import PairingCodeError
 from .federation.identity import Identity
 from .federation.invites import qr_image, qr_svg, token_hash
 from .federation.messages import valid_url
@@ -90,7 +82,7 @@ def loaded_entry(hass: HomeAssistant) -> PorchlightConfigEntry:
     """The loaded Porchlight entry, or a translated error for the caller."""
     entries: list[PorchlightConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     if not entries:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+        raise refused("not_loaded")
     return entries[0]
 
 
@@ -126,11 +118,7 @@ def _find_peer(federation: Federation, fingerprint: str) -> Peer:
     key_id = fingerprint.upper().replace("-", "").replace(" ", "")
     peer = federation.node.peers.get(key_id)
     if peer is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_peer",
-            translation_placeholders={"fingerprint": fingerprint},
-        )
+        raise refused("unknown_peer", fingerprint=fingerprint)
     return peer
 
 
@@ -166,38 +154,10 @@ async def _create_invite(call: ServiceCall) -> ServiceResponse:
 async def _accept_invite(call: ServiceCall) -> ServiceResponse:
     federation = _federation(call.hass)
     _advertise(federation, call.data.get(ATTR_ENDPOINT))
-    try:
+    with translating(INVITE_REDEMPTION):
         peer = await federation.node.accept_invite(
             call.data[ATTR_INVITE], federation.sender, lan=call.data[ATTR_LAN]
         )
-    except InviteMalformedError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invite_malformed"
-        ) from err
-    except InviteGoneError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invite_expired"
-        ) from err
-    except DestinationRefusedError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="destination_refused"
-        ) from err
-    except PeerUnreachableError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="peer_unreachable"
-        ) from err
-    except PeerRefusedError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="peer_refused",
-            translation_placeholders={"status": str(err.status), "code": err.code},
-        ) from err
-    except ProtocolError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="pairing_failed",
-            translation_placeholders={"code": err.code},
-        ) from err
     await _audit(call.hass, "peer_paired", subject=peer.keyid)
     return {"peer": _peer_info(peer)}
 
@@ -207,11 +167,7 @@ def _set_agency_trust(*, trusted: bool) -> Callable[[ServiceCall], Coroutine[Any
         federation = _federation(call.hass)
         peer = _find_peer(federation, call.data[ATTR_FINGERPRINT])
         if peer.role != "agency":
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_an_agency",
-                translation_placeholders={"fingerprint": peer.fingerprint},
-            )
+            raise refused("not_an_agency", fingerprint=peer.fingerprint)
         federation.node.peers.set_trusted(peer.keyid, trusted=trusted)
         federation.changed("state")
         kind = "agency_trusted" if trusted else "agency_untrusted"
@@ -226,11 +182,7 @@ async def _confirm_pairing(call: ServiceCall) -> ServiceResponse:
     try:
         confirmed = federation.node.confirm_pairing(peer.keyid, call.data.get(ATTR_CODE))
     except PairingCodeError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="pairing_code_mismatch",
-            translation_placeholders={"fingerprint": peer.fingerprint},
-        ) from err
+        raise refused("pairing_code_mismatch", fingerprint=peer.fingerprint) from err
     await _audit(call.hass, "peer_confirmed", subject=peer.keyid)
     return {"peer": _peer_info(confirmed)}
 
@@ -267,11 +219,7 @@ async def _rotate_key(call: ServiceCall) -> ServiceResponse:
             # The key file could not be replaced: the home keeps its key, and the log hands
             # back to it, so both still agree on who signs.
             await call.hass.async_add_executor_job(audit.rotate_key, old)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="rotation_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise failed("rotation_failed", error=str(err)) from err
         data.identity = new
     # The home device shows the fingerprint owners compare; it follows the new key.
     dr.async_get(call.hass).async_get_or_create(
@@ -293,16 +241,10 @@ async def _capture_clip(call: ServiceCall) -> None:
         # may hold other entities (and cameras recorded elsewhere): those are passed over.
         unknown = sorted(c for c in selected.referenced if c not in recorded)
         if unknown:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="camera_not_recorded",
-                translation_placeholders={"cameras": ", ".join(unknown)},
-            )
+            raise refused("camera_not_recorded", cameras=", ".join(unknown))
         cameras = sorted(selected.referenced | (selected.indirectly_referenced & set(recorded)))
     if not cameras:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_recorded_camera"
-        )
+        raise refused("no_recorded_camera")
     for camera in cameras:
         recorder.trigger(camera, Trigger.MANUAL)
 

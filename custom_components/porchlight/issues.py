@@ -1,0 +1,51 @@
+"""Porchlight's repair issues: raised when something needs the owner, cleared when it is over.
+
+Every issue is Porchlight's own (domain `porchlight`), not fixable from the Repairs dashboard
+(the owner fixes the cause: a camera, a port, the clock), and translated from strings.json's
+`issues`. Raising an issue again replaces it; clearing one that is not there does nothing.
+
+Not named `repairs.py`: Home Assistant loads an integration's `repairs` module as its repairs
+platform, which must offer `async_create_fix_flow`; Porchlight has no fix flows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from homeassistant.core import HomeAssistant
+
+# How urgent an issue is (Home Assistant's scale), so callers need not import the registry.
+Severity = ir.IssueSeverity
+
+
+def raise_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    key: str,
+    placeholders: Mapping[str, str],
+    *,
+    severity: Severity,
+) -> None:
+    """Show (or update) the issue issue_id, with the text of translation key and placeholders."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=severity,
+        translation_key=key,
+        translation_placeholders=dict(placeholders),
+    )
+
+
+def clear_issue(hass: HomeAssistant, *issue_ids: str) -> None:
+    """Remove the issues, those that are shown."""
+    for issue_id in issue_ids:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
