@@ -30,16 +30,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from custom_components.porchlight.recorder.clip_maker import ClipMaker
-from custom_components.porchlight.recorder.clips import (
+from custom_components.porchlight.recordings.clip_maker import ClipMaker
+from custom_components.porchlight.recordings.clips import (
     ClipScheduler,
     PendingClip,
     build_clip,
     is_intact_segment,
 )
-from custom_components.porchlight.recorder.index import ClipIndex
-from custom_components.porchlight.recorder.models import Clip, Segment, Trigger
-from custom_components.porchlight.recorder.supervisor import CameraRecorder, RecorderConfig
+from custom_components.porchlight.recordings.index import ClipIndex
+from custom_components.porchlight.recordings.models import Clip, Segment, Trigger
+from custom_components.porchlight.recordings.supervisor import CameraRecorder, RecorderConfig
 from porchlight_dev.rtsp import RtspServer, make_camera_video
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.porchlight.recorder.models import Clip
+    from custom_components.porchlight.recordings.models import Clip
     from porchlight_dev.rtsp import RtspServer
 
 

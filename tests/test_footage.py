@@ -52,7 +52,7 @@ from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.evidence import verify_manifest
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.node import API_PREFIX
-from custom_components.porchlight.recorder.models import Clip, Trigger
+from custom_components.porchlight.recordings.models import Clip, Trigger
 from porchlight_dev.rtsp import free_port
 
 from .conftest import FRONT_DOOR, HOME

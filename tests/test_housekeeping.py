@@ -15,9 +15,9 @@ from custom_components.porchlight.const import (
     INDEX_FILE,
     RECORDING_DEFAULTS,
 )
-from custom_components.porchlight.recorder.index import ClipIndex
-from custom_components.porchlight.recorder.models import Clip, Segment, Trigger
-from custom_components.porchlight.recording import GIB
+from custom_components.porchlight.recordings.index import ClipIndex
+from custom_components.porchlight.recordings.models import Clip, Segment, Trigger
+from custom_components.porchlight.recordings_glue import GIB
 
 from .conftest import FRONT_DOOR
 

@@ -18,8 +18,8 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from custom_components.porchlight.const import DOMAIN
-from custom_components.porchlight.recorder.models import Clip, Trigger
-from custom_components.porchlight.recording import signal_clip
+from custom_components.porchlight.recordings.models import Clip, Trigger
+from custom_components.porchlight.recordings_glue import signal_clip
 
 from .conftest import FRONT_DOOR, GARDEN
 

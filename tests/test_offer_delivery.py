@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from custom_components.porchlight.federation.messages import Envelope
-    from custom_components.porchlight.recorder.models import Clip
+    from custom_components.porchlight.recordings.models import Clip
 
     from .federation.loopback import Network
 

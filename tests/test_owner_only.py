@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-    from custom_components.porchlight.recorder.models import Clip
+    from custom_components.porchlight.recordings.models import Clip
 
     from .federation.loopback import Network, Running
 

@@ -24,8 +24,8 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.porchlight.consent_glue import HOUSEKEEPING_INTERVAL as DESK_INTERVAL
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation_glue import DELIVERY_INTERVAL
-from custom_components.porchlight.recorder.models import Clip, Trigger
-from custom_components.porchlight.recording import HOUSEKEEPING_INTERVAL
+from custom_components.porchlight.recordings.models import Clip, Trigger
+from custom_components.porchlight.recordings_glue import HOUSEKEEPING_INTERVAL
 
 from .conftest import FRONT_DOOR
 from .test_footage import call, fetch, index_root, offers, pair_agency, send_request
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.porchlight.recorder.index import ClipIndex
+    from custom_components.porchlight.recordings.index import ClipIndex
 
     from .federation.loopback import Network
 

@@ -1,7 +1,7 @@
 """Porchlight: doorbell footage recorded at home, shared with police only clip by clip.
 
 Home Assistant's entry points live in entry.py. Importing this package must not import Home
-Assistant: the agency CLI, the demo and the benchmarks use federation/ and recorder/ on
+Assistant: the agency CLI, the demo and the benchmarks use federation/ and recordings/ on
 machines that have no Home Assistant. So entry.py is imported here only when Home Assistant
 is already running in this process, which is how its loader imports integrations: in its
 import executor, so the entry points are plain attributes by the time the event loop looks

@@ -13,14 +13,8 @@ neighbor's invite, `invite_not_agency` when importing an agency's). An action wr
 call in `translating(TABLE)`; the first entry whose error type matches wins, as in a chain of
 `except` clauses, so subclasses come before their bases. Errors no entry names pass unchanged.
 
-Taking over the consent desk's own helpers (footage.py, `_error` and `_failed`; they move with
-the desk in issue 11 and are merged here afterwards): `_error(key, **placeholders)` is
-`refused(key, **placeholders)` after its warning log line; `_failed(err)` is the entry
-`Translation((AuditError, ConsentStoreError, ClipIndexError), _approval_failed)` with
-`_approval_failed(err)` logging the error and returning `failed("approval_failed",
-error=str(err))`. Errors that carry their own key (a desk refusal raised as
-`DeskRefused(key, placeholders)`, say) map with one entry:
-`Translation(DeskRefused, lambda err: refused(err.key, **err.placeholders))`.
+The consent desk's own errors (consent/errors.py) carry their translation key and
+placeholders; `CONSENT_DESK` shows them, for every consent action.
 """
 
 from __future__ import annotations
@@ -31,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .consent.errors import NotRecordedError, RefusedError
 from .const import DOMAIN
 from .federation.errors import (
     DestinationRefusedError,
@@ -105,4 +100,10 @@ INVITE_REDEMPTION: Final[Translations] = (
 # Importing an agency's invite (import_agency): whatever is wrong with it, it is not one.
 AGENCY_IMPORT: Final[Translations] = (
     Translation((InviteMalformedError, InviteInvalidError), lambda _: refused("invite_not_agency")),
+)
+
+# The consent actions (approve, decline, revoke, retry): the desk names its reason itself.
+CONSENT_DESK: Final[Translations] = (
+    Translation(RefusedError, lambda err: refused(err.key, **err.placeholders)),
+    Translation(NotRecordedError, lambda err: failed(err.key, **err.placeholders)),
 )

@@ -13,7 +13,7 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 
 from .entity import CameraEntity
-from .recorder.supervisor import RecorderState, RecorderStatus
+from .recordings.supervisor import RecorderState, RecorderStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,32 +1,31 @@
-"""The consent desk in Home Assistant: what the owner sees of it, and the owner's errors.
+"""The consent desk in Home Assistant: what the owner sees of it.
 
 The desk (consent/desk.py) decides; this module shows its decisions in Home Assistant: the
 persistent notification of a pending request, the `porchlight_request` bus event, the
 dispatcher signals entities follow, the repair issue of an offer that cannot be delivered,
-the housekeeping timer, and the desk's refusals translated for the actions.
+and the housekeeping timer. The desk's refusals reach the actions translated through
+action_errors.CONSENT_DESK.
 """
 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .consent.desk import ConsentDesk
-from .consent.errors import NotRecordedError, RefusedError
 from .const import DOMAIN
+from .issues import Severity, clear_issue, raise_issue
 from .local_time import clip_link, clip_time, local_iso, when
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Callable
 
     from homeassistant.core import HomeAssistant
 
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from .consent.records import Candidate, FootageRequest
     from .consent.store import ConsentStore
     from .federation_glue import Federation
-    from .recorder.index import ClipIndex
+    from .recordings.index import ClipIndex
 
 EVENT_REQUEST: Final = f"{DOMAIN}_request"
 HOUSEKEEPING_INTERVAL: Final = timedelta(seconds=60)
@@ -154,18 +153,12 @@ class OwnerNotices:
     @callback
     def offer_failed(self, request_id: str, agency: str, error: str) -> None:
         """A repair issue: the offer to agency could not be delivered (retry_delivery)."""
-        ir.async_create_issue(
+        raise_issue(
             self.hass,
-            DOMAIN,
             offer_issue_id(request_id),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=OFFER_ISSUE,
-            translation_placeholders={
-                "agency": plain(agency),
-                "request": request_id,
-                "error": error,
-            },
+            OFFER_ISSUE,
+            {"agency": plain(agency), "request": request_id, "error": error},
+            severity=Severity.ERROR,
         )
 
     @callback
@@ -178,27 +171,7 @@ class OwnerNotices:
             and issue_id.startswith(f"{OFFER_ISSUE}_")
             and not still_failed((issue.translation_placeholders or {}).get("request", ""))
         ]
-        for issue_id in done:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-
-
-@contextmanager
-def translated() -> Generator[None]:
-    """The desk's refusals as Home Assistant's translated errors (for the actions)."""
-    try:
-        yield
-    except RefusedError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.key,
-            translation_placeholders=err.placeholders,
-        ) from err
-    except NotRecordedError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=err.key,
-            translation_placeholders=err.placeholders,
-        ) from err
+        clear_issue(self.hass, *done)
 
 
 _MARKDOWN: Final = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")

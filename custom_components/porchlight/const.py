@@ -70,3 +70,6 @@ REQUEST_DEFAULTS: Final = {
 }
 CONSENT_FILE: Final = "consent.sqlite3"
 AUDIT_FILE: Final = "audit.sqlite3"
+
+# The clip view's path (views.py), signed for the media browser and the notification's links.
+CLIP_URL: Final = "/api/porchlight/clips/{clip_id}.mp4"

@@ -8,14 +8,19 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
+from .action_errors import refused
+from .const import DOMAIN
+
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from homeassistant.core import HomeAssistant
 
     from .background import BackgroundWork
     from .consent.desk import ConsentDesk
     from .federation.identity import Identity
     from .federation_glue import Federation
-    from .recording import HomeRecorder
+    from .recordings_glue import HomeRecorder
 
 
 @dataclass(slots=True)
@@ -38,3 +43,11 @@ class PorchlightData:
 
 
 type PorchlightConfigEntry = ConfigEntry[PorchlightData]
+
+
+def loaded_entry(hass: HomeAssistant) -> PorchlightConfigEntry:
+    """The loaded Porchlight entry, or a translated error for the caller (actions, views)."""
+    entries: list[PorchlightConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise refused("not_loaded")
+    return entries[0]

@@ -13,11 +13,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
-from .recording import signal_status
+from .recordings_glue import signal_status
 
 if TYPE_CHECKING:
     from .data import PorchlightConfigEntry
-    from .recorder.supervisor import RecorderStatus
+    from .recordings.supervisor import RecorderStatus
 
 
 class HomeEntity(Entity):

@@ -1,7 +1,7 @@
 """Home Assistant entry points: setting up, unloading and removing a Porchlight home.
 
 Loaded lazily through the package's __init__, so the HA-free parts of the package
-(federation/, recorder/) import without Home Assistant.
+(federation/, recordings/) import without Home Assistant.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from .federation import identity as identity_file
 from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
 from .issues import Severity, clear_issue, raise_issue
-from .recorder.index import ClipIndex, ClipIndexError
-from .recording import HomeRecorder, RecordingSettings
+from .recordings.index import ClipIndex, ClipIndexError
+from .recordings_glue import HomeRecorder, RecordingSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -8,10 +8,10 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
+from .consent_glue import signal_pending
 from .entity import CameraEntity, HomeEntity
-from .footage import signal_pending
-from .recorder.models import Clip, Trigger
-from .recording import signal_clip
+from .recordings.models import Clip, Trigger
+from .recordings_glue import signal_clip
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

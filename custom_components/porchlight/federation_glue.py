@@ -30,13 +30,13 @@ from homeassistant.helpers.storage import STORAGE_DIR, Store
 from homeassistant.helpers.translation import async_get_translations
 from yarl import URL
 
+from .consent_glue import plain
 from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
 from .federation.api import API_PREFIX
 from .federation.listener import Listener
 from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
-from .footage import plain
 from .issues import Severity, clear_issue, raise_issue
 
 if TYPE_CHECKING:

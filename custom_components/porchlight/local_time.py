@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.util import dt as dt_util
 
+from .const import CLIP_URL
+
 if TYPE_CHECKING:
     from datetime import date, datetime
 
@@ -52,6 +54,4 @@ def when(timestamp: float) -> str:
 
 def clip_link(hass: HomeAssistant, clip_id: str) -> str:
     """A signed path that plays the clip from our clip view (as the media browser does)."""
-    from .views import CLIP_URL  # noqa: PLC0415  # views imports footage, which imports this
-
     return async_sign_path(hass, CLIP_URL.format(clip_id=clip_id), SIGNED_FOR)

@@ -19,15 +19,15 @@ from homeassistant.components.media_source import (
 from homeassistant.exceptions import ServiceValidationError
 
 from .const import DOMAIN
+from .data import loaded_entry
 from .local_time import SIGNED_FOR, clip_day, clip_link, clip_time
-from .services import loaded_entry
 from .views import CLIP_ID, THUMBNAIL_URL
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .data import PorchlightConfigEntry
-    from .recorder.models import Clip
+    from .recordings.models import Clip
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -14,21 +14,21 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 
 from .action_errors import INVITE_REDEMPTION, failed, refused, translating
+from .consent_services import async_setup_consent_services
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
+from .data import loaded_entry
 from .federation.errors import PairingCodeError
 from .federation.identity import Identity
 from .federation.invites import qr_image, qr_svg, token_hash
 from .federation.messages import valid_url
-from .footage_services import async_setup_footage_services
 from .local_time import local_iso
-from .recorder.models import Trigger
+from .recordings.models import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
     from homeassistant.core import HomeAssistant
 
-    from .data import PorchlightConfigEntry
     from .federation.peers import Peer
     from .federation_glue import Federation
 
@@ -76,14 +76,6 @@ ROTATE_SCHEMA: Final = probatio.Schema(
 # The standard target: entity ids (or "all"), devices, areas, floors, labels; as `target:`
 # or in the data, like any entity action.
 CAPTURE_CLIP_SCHEMA: Final = cv.make_entity_service_schema({})
-
-
-def loaded_entry(hass: HomeAssistant) -> PorchlightConfigEntry:
-    """The loaded Porchlight entry, or a translated error for the caller."""
-    entries: list[PorchlightConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
-        raise refused("not_loaded")
-    return entries[0]
 
 
 def _federation(hass: HomeAssistant) -> Federation:
@@ -297,4 +289,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=ROTATE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    async_setup_footage_services(hass)
+    async_setup_consent_services(hass)

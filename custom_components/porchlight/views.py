@@ -24,19 +24,19 @@ from homeassistant.helpers.http import HomeAssistantView
 
 from .consent.delivery import not_found
 from .consent.desk import SHARE_PATH
+from .const import CLIP_URL
+from .data import loaded_entry
 from .federation.canonical import canon
 from .federation.httpsig import CONTENT_TYPE
 from .federation.node import API_PREFIX, IDENTITY, INBOX, PAIR, Node
 from .federation.transport import serve_identity, serve_inbox, serve_pair
-from .services import loaded_entry
 
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from .recorder.models import Clip
+    from .recordings.models import Clip
 
 CLIP_ID = re.compile(r"^[0-9a-f]{16}$")
-CLIP_URL = "/api/porchlight/clips/{clip_id}.mp4"
 THUMBNAIL_URL = "/api/porchlight/clips/{clip_id}.jpg"
 INVITE_QR_URL = "/api/porchlight/invite_qr/{qr_id}.svg"
 # Footage is private: never cached by a proxy or the browser's shared caches.

@@ -24,8 +24,8 @@ from custom_components.porchlight.consent.store import ConsentStore
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.node import OFFER, Node, Settings
 from custom_components.porchlight.federation.peers import Peer
-from custom_components.porchlight.recorder.index import ClipIndex
-from custom_components.porchlight.recorder.models import Clip, Trigger
+from custom_components.porchlight.recordings.index import ClipIndex
+from custom_components.porchlight.recordings.models import Clip, Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator

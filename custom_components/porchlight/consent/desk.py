@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from custom_components.porchlight.federation.node import OFFER
-from custom_components.porchlight.recorder.index import ClipIndexError
+from custom_components.porchlight.recordings.index import ClipIndexError
 
 from .audit import AuditError
 from .delivery import ShareServer
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.federation.node import Node
     from custom_components.porchlight.federation.peers import Peer
-    from custom_components.porchlight.recorder.index import ClipIndex
-    from custom_components.porchlight.recorder.models import Clip
+    from custom_components.porchlight.recordings.index import ClipIndex
+    from custom_components.porchlight.recordings.models import Clip
 
     from .audit import AuditLog
     from .ports import Outgoing, Owner, RunBlocking, StartTask

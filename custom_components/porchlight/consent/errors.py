@@ -1,7 +1,7 @@
 """Why the consent desk did not do what the owner asked. No Home Assistant imports.
 
 Each error carries a stable translation key and its placeholders; Home Assistant's side
-shows it translated (consent_glue.translated), other callers may show the key.
+shows it translated (action_errors.CONSENT_DESK), other callers may show the key.
 """
 
 from __future__ import annotations

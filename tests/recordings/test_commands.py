@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.porchlight.recorder import commands
+from custom_components.porchlight.recordings import commands
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,10 @@ from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse, c
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 
-from .action_errors import AGENCY_IMPORT, failed, translating
-from .consent_glue import shown_candidate, translated
+from .action_errors import AGENCY_IMPORT, CONSENT_DESK, failed, translating
+from .consent_glue import shown_candidate
 from .const import DOMAIN
+from .data import loaded_entry
 from .local_time import local_iso
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ IMPORT_SCHEMA: Final = probatio.Schema(
 
 
 def _data(hass: HomeAssistant) -> PorchlightData:
-    from .services import loaded_entry  # noqa: PLC0415  # services imports this module
-
     return loaded_entry(hass).runtime_data
 
 
@@ -74,7 +73,7 @@ async def _user_name(call: ServiceCall) -> str:
 
 async def _approve(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    with translated():
+    with translating(CONSENT_DESK):
         approval = await desk.async_approve(
             call.data[ATTR_REQUEST], call.data[ATTR_CLIPS], await _user_name(call)
         )
@@ -89,20 +88,20 @@ async def _approve(call: ServiceCall) -> ServiceResponse:
 
 async def _retry(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    with translated():
+    with translating(CONSENT_DESK):
         delivery, offers = await desk.async_retry(call.data[ATTR_REQUEST], await _user_name(call))
     return {**delivery.to_json(), "offers": offers}
 
 
 async def _decline(call: ServiceCall) -> None:
     desk = _desk(call.hass)
-    with translated():
+    with translating(CONSENT_DESK):
         await desk.async_decline(call.data[ATTR_REQUEST], await _user_name(call))
 
 
 async def _revoke(call: ServiceCall) -> ServiceResponse:
     desk = _desk(call.hass)
-    with translated():
+    with translating(CONSENT_DESK):
         revoked, downloaded = await desk.async_revoke(
             call.data[ATTR_REQUEST], call.data.get(ATTR_CLIPS), await _user_name(call)
         )
@@ -164,7 +163,7 @@ async def _import_agency(call: ServiceCall) -> ServiceResponse:
 
 
 @callback
-def async_setup_footage_services(hass: HomeAssistant) -> None:
+def async_setup_consent_services(hass: HomeAssistant) -> None:
     """Register the footage-request actions: the owner's, except checking the audit log.
 
     Approving, declining, revoking, importing an agency and listing requests are admin-only

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
         WebSocketGenerator,
     )
 
-    from custom_components.porchlight.recorder.models import Clip
+    from custom_components.porchlight.recordings.models import Clip
     from porchlight_dev.rtsp import RtspServer
 
 DOORBELL = "event.front_doorbell"

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.porchlight.recorder import supervisor
-from custom_components.porchlight.recorder.clips import is_intact_segment
-from custom_components.porchlight.recorder.supervisor import (
+from custom_components.porchlight.recordings import supervisor
+from custom_components.porchlight.recordings.clips import is_intact_segment
+from custom_components.porchlight.recordings.supervisor import (
     Backoff,
     CameraRecorder,
     RecorderConfig,
@@ -24,7 +24,7 @@ from custom_components.porchlight.recorder.supervisor import (
 )
 
 if TYPE_CHECKING:
-    from custom_components.porchlight.recorder.models import Segment
+    from custom_components.porchlight.recordings.models import Segment
     from porchlight_dev.rtsp import RtspServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -207,7 +207,9 @@ def test_ffmpeg_does_not_outlive_a_killed_home_assistant(tmp_path: Path, rtsp: R
         f"""
         import asyncio, sys
         from pathlib import Path
-        from custom_components.porchlight.recorder.supervisor import CameraRecorder, RecorderConfig
+        from custom_components.porchlight.recordings.supervisor import (
+            CameraRecorder, RecorderConfig
+        )
 
         async def main():
             async def source():

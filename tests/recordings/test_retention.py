@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from custom_components.porchlight.recorder.models import Clip, Trigger
-from custom_components.porchlight.recorder.retention import DAY, RetentionPolicy, clips_to_prune
+from custom_components.porchlight.recordings.models import Clip, Trigger
+from custom_components.porchlight.recordings.retention import DAY, RetentionPolicy, clips_to_prune
 
 NOW = 100 * DAY
 

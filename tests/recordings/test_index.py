@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.porchlight.recorder.index import SCHEMA_VERSION, ClipIndex, ClipIndexError
-from custom_components.porchlight.recorder.models import Clip, Segment, Trigger
+from custom_components.porchlight.recordings.index import SCHEMA_VERSION, ClipIndex, ClipIndexError
+from custom_components.porchlight.recordings.models import Clip, Segment, Trigger
 
 
 def _clip(clip_id: str, start: float, size: int = 100, camera: str = "camera.a") -> Clip:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.porchlight.recorder.clip_maker import FLUSH_MARGIN, ClipMaker
-from custom_components.porchlight.recorder.clips import ClipScheduler, snapshot_growing
-from custom_components.porchlight.recorder.index import ClipIndex
-from custom_components.porchlight.recorder.models import Clip, Trigger
-from custom_components.porchlight.recorder.supervisor import CameraRecorder, RecorderConfig
+from custom_components.porchlight.recordings.clip_maker import FLUSH_MARGIN, ClipMaker
+from custom_components.porchlight.recordings.clips import ClipScheduler, snapshot_growing
+from custom_components.porchlight.recordings.index import ClipIndex
+from custom_components.porchlight.recordings.models import Clip, Trigger
+from custom_components.porchlight.recordings.supervisor import CameraRecorder, RecorderConfig
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator

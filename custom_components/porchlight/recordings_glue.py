@@ -1,4 +1,4 @@
-"""Recording for one home: the HA side of recorder/ (sources, triggers, entities, repairs)."""
+"""Recording for one home: the HA side of recordings/ (sources, triggers, entities, repairs)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ from .const import (
     RECORDING_DEFAULTS,
 )
 from .issues import Severity, clear_issue, raise_issue
-from .recorder.clip_maker import ClipMaker
-from .recorder.clips import ClipScheduler, PendingClip
-from .recorder.models import Clip, Segment, Trigger
-from .recorder.retention import DAY, RetentionPolicy, clips_to_prune
-from .recorder.supervisor import CameraRecorder, RecorderConfig, RecorderStatus
+from .recordings.clip_maker import ClipMaker
+from .recordings.clips import ClipScheduler, PendingClip
+from .recordings.models import Clip, Segment, Trigger
+from .recordings.retention import DAY, RetentionPolicy, clips_to_prune
+from .recordings.supervisor import CameraRecorder, RecorderConfig, RecorderStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .background import BackgroundWork
-    from .recorder.index import ClipIndex
+    from .recordings.index import ClipIndex
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.porchlight.recorder.clips import (
+from custom_components.porchlight.recordings.clips import (
     ClipError,
     ClipScheduler,
     PendingClip,
     build_clip,
     is_intact_segment,
 )
-from custom_components.porchlight.recorder.models import Segment, Trigger
-from custom_components.porchlight.recorder.supervisor import CameraRecorder, RecorderConfig
+from custom_components.porchlight.recordings.models import Segment, Trigger
+from custom_components.porchlight.recordings.supervisor import CameraRecorder, RecorderConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
