@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.recordings.models import Clip, Trigger
-from custom_components.porchlight.recordings_glue import signal_clip
+from custom_components.porchlight.signals import signal_clip
 
 from .conftest import FRONT_DOOR, GARDEN
 

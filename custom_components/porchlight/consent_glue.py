@@ -23,6 +23,7 @@ from .consent.desk import ConsentDesk
 from .const import DOMAIN
 from .issues import Severity, clear_issue, raise_issue
 from .local_time import clip_link, clip_time, local_iso, when
+from .signals import signal_pending, signal_requests
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,16 +41,6 @@ if TYPE_CHECKING:
 EVENT_REQUEST: Final = f"{DOMAIN}_request"
 HOUSEKEEPING_INTERVAL: Final = timedelta(seconds=60)
 OFFER_ISSUE: Final = "offer_undeliverable"
-
-
-def signal_requests(entry_id: str) -> str:
-    """Dispatcher signal: a request or share changed."""
-    return f"{DOMAIN}_{entry_id}_requests"
-
-
-def signal_pending(entry_id: str) -> str:
-    """Dispatcher signal: a request is waiting for the owner (arg: its event data)."""
-    return f"{DOMAIN}_{entry_id}_pending"
 
 
 def offer_issue_id(request_id: str) -> str:

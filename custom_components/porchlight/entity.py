@@ -13,7 +13,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
-from .recordings_glue import signal_status
+from .signals import signal_status
 
 if TYPE_CHECKING:
     from .data import PorchlightConfigEntry

@@ -8,10 +8,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from .consent_glue import signal_pending
 from .entity import CameraEntity, HomeEntity
 from .recordings.models import Clip, Trigger
-from .recordings_glue import signal_clip
+from .signals import signal_clip, signal_pending
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

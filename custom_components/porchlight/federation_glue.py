@@ -38,6 +38,7 @@ from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 from .issues import Severity, clear_issue, raise_issue
+from .signals import SIGNAL_PEERS_CHANGED
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -60,7 +61,6 @@ STORAGE_KEY: Final = f"{DOMAIN}.federation"
 STORAGE_VERSION: Final = 1
 OUTBOX_FILE: Final = "outbox.json"
 DELIVERY_INTERVAL: Final = timedelta(seconds=30)
-SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
 EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
 PORT_ISSUE: Final = "federation_port_unavailable"
 CLOCK_ISSUE: Final = "clock_offset"

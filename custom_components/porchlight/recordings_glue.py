@@ -26,7 +26,6 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_STORAGE_CAP_GB,
     CONF_TRIGGERS,
-    DOMAIN,
     RECORDING_DEFAULTS,
 )
 from .issues import Severity, clear_issue, raise_issue
@@ -35,6 +34,7 @@ from .recordings.clips import ClipScheduler, PendingClip
 from .recordings.models import Clip, Segment, Trigger
 from .recordings.retention import DAY, RetentionPolicy, clips_to_prune
 from .recordings.supervisor import CameraRecorder, RecorderConfig, RecorderStatus
+from .signals import signal_clip, signal_status
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -54,16 +54,6 @@ OVERDUE_GRACE = 30.0
 # Without continuous recording, segments are kept only long enough to serve a pre-roll.
 SEGMENT_BUFFER = 120.0
 GIB = 1024**3
-
-
-def signal_status(entry_id: str) -> str:
-    """Dispatcher signal: a camera's recorder status or storage changed."""
-    return f"{DOMAIN}_{entry_id}_status"
-
-
-def signal_clip(entry_id: str) -> str:
-    """Dispatcher signal: a clip was indexed (args: camera, clip)."""
-    return f"{DOMAIN}_{entry_id}_clip"
 
 
 def unreachable_issue_id(camera: str) -> str:

@@ -14,9 +14,8 @@ from homeassistant.const import UnitOfInformation
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
-from .consent_glue import signal_requests
 from .entity import CameraEntity, HomeEntity
-from .federation_glue import SIGNAL_PEERS_CHANGED
+from .signals import SIGNAL_PEERS_CHANGED, signal_requests
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
