@@ -157,12 +157,8 @@ def _build(
     at: tuple[int, int],
 ) -> Home:
     """A home that imported and trusts one agency, with one clip from an hour ago."""
-    agency = Node(
-        Identity.generate(),
-        Settings(name="Metro PD", role="agency"),
-        clock,
-        endpoints=[AGENCY_ENDPOINT],
-    )
+    agency = Node(Identity.generate(), Settings(name="Metro PD", role="agency"), clock)
+    agency.advertise(AGENCY_ENDPOINT)
     node = Node(identity, Settings(name="Maple Street 12"), clock)
     peer = node.import_agency(agency.create_invite(lan=True).to_text(), lan=True)
     node.peers.set_trusted(peer.keyid, trusted=True)
@@ -281,12 +277,8 @@ async def test_a_request_from_an_agency_this_home_does_not_know_is_rejected(
     home: Home, clock: ManualClock
 ) -> None:
     # A neighbor relays the request of an agency never imported here.
-    home.agency = Node(
-        Identity.generate(),
-        Settings(name="Metro PD", role="agency"),
-        clock,
-        endpoints=[AGENCY_ENDPOINT],
-    )
+    home.agency = Node(Identity.generate(), Settings(name="Metro PD", role="agency"), clock)
+    home.agency.advertise(AGENCY_ENDPOINT)
     oak = Identity.generate()
     neighbor = Peer(
         keyid=oak.keyid,
