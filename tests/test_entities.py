@@ -85,7 +85,8 @@ async def test_entities_keep_their_ids_devices_and_descriptions(
             None,
             False,
         ),
-        # Entity's default: this one is polled (nothing is fetched; its state is rewritten).
+        # Pushed like the rest (it was polled by Entity's default until HomeEntity; polling an
+        # event entity only rewrote its unchanged state every 30 s).
         "event.maple_street_12_footage_request": (
             "ENTRY_request",
             "ENTRY",
@@ -95,7 +96,7 @@ async def test_entities_keep_their_ids_devices_and_descriptions(
             None,
             {"event_types": ["pending"]},
             None,
-            True,
+            False,
         ),
         "sensor.front_door_storage_used": (
             f"{CAMERA}_storage_used",

@@ -21,6 +21,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.porchlight.background import BackgroundWork
 from custom_components.porchlight.consent_glue import HOUSEKEEPING_INTERVAL as DESK_INTERVAL
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation_glue import DELIVERY_INTERVAL
@@ -287,3 +288,33 @@ def _closed(index: ClipIndex) -> bool:
     except sqlite3.ProgrammingError:
         return True
     return False
+
+
+async def test_a_pass_cancelled_elsewhere_still_has_its_thread_awaited(hass: HomeAssistant) -> None:
+    # Home Assistant cancels background tasks when it stops; a pass cancelled that way
+    # leaves its executor thread running, and stopping the work must wait for that thread
+    # before the files it uses are closed.
+    work = BackgroundWork(hass)
+    started, release = threading.Event(), threading.Event()
+    finished: list[bool] = []
+
+    def job() -> None:
+        started.set()
+        release.wait(10)
+        finished.append(True)
+
+    async def a_pass(_now: object) -> None:
+        await work.async_add_executor_job(job)
+
+    work.every(timedelta(seconds=5), a_pass, "porchlight test pass")
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    assert await hass.async_add_executor_job(started.wait, 10)
+    [running] = _running(a_pass.__qualname__)
+    running.cancel()
+    await asyncio.wait([running])
+    stopping = hass.async_create_task(work.async_stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done()  # the thread still runs
+    release.set()
+    await stopping
+    assert finished == [True]

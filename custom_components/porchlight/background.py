@@ -31,24 +31,21 @@ class BackgroundWork:
         """Track work for hass; nothing runs until every() is called."""
         self.hass = hass
         self._timers: list[CALLBACK_TYPE] = []
-        # Each pass, and whether unload may cancel it (True) or must let it finish (False).
-        self._passes: dict[asyncio.Task[None], bool] = {}
+        # The passes under way: unload lets each finish (a pass that changes several files
+        # together must not stop between two of them; a delivery attempt cancelled in flight
+        # would lose the peer's answer).
+        self._passes: set[asyncio.Task[None]] = set()
         self._jobs: set[asyncio.Future[Any]] = set()
 
     @callback
-    def every(self, interval: timedelta, action: Pass, name: str, *, cancel: bool) -> None:
-        """Run action every interval until async_stop.
-
-        cancel: unload may stop a pass at its next await (a delivery round, which can wait
-        on slow peers for a long time); otherwise unload waits for the pass to finish (a
-        pass that changes several files together must not stop between two of them).
-        """
+    def every(self, interval: timedelta, action: Pass, name: str) -> None:
+        """Run action every interval until async_stop, which waits for a pass under way."""
 
         @callback
         def tick(now: datetime) -> None:
             task = self.hass.async_create_background_task(action(now), name)
-            self._passes[task] = cancel
-            task.add_done_callback(self._passes.pop)
+            self._passes.add(task)
+            task.add_done_callback(self._passes.discard)
 
         self._timers.append(
             async_track_time_interval(self.hass, tick, interval, name=name, cancel_on_shutdown=True)
@@ -65,7 +62,7 @@ class BackgroundWork:
         return await asyncio.shield(job)
 
     async def async_stop(self) -> None:
-        """Start no pass again; cancel or await those under way, then their threads (unload).
+        """Start no pass again; await those under way, then their threads (unload).
 
         When this returns, nothing a timer started touches the home's files any more. The
         timers are cancelled before the first await, so no pass starts once unload began.
@@ -74,10 +71,9 @@ class BackgroundWork:
             unsubscribe()
         self._timers.clear()
         if self._passes:
-            for task, cancel in self._passes.items():
-                if cancel:
-                    task.cancel()
             # asyncio.wait leaves a failed pass's exception to be reported as it always is.
             await asyncio.wait(list(self._passes))
+        # A pass cancelled by someone else (Home Assistant cancels background tasks when it
+        # stops) leaves its thread running: that is waited for too.
         if self._jobs:
             await asyncio.wait(list(self._jobs))

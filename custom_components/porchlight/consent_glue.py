@@ -79,7 +79,7 @@ def consent_desk(  # noqa: PLR0913  # everything the desk is wired to, injected
         run_blocking=hass.async_add_executor_job,
         start_task=hass.async_create_task,
     )
-    work.every(HOUSEKEEPING_INTERVAL, desk.async_housekeeping, "porchlight requests", cancel=False)
+    work.every(HOUSEKEEPING_INTERVAL, desk.async_housekeeping, "porchlight requests")
     return desk
 
 

@@ -1,7 +1,7 @@
 """The bases of Porchlight's entities: the home's own, and one device per recorded camera.
 
-Both are pushed, never polled (the one exception says so where it is declared), and take their
-unique id from the entry id and the description's key, so ids survive renames.
+Both are pushed, never polled, and take their unique id from the entry id and the
+description's key, so ids survive renames.
 """
 
 from __future__ import annotations

@@ -262,8 +262,8 @@ async def _async_close_index(hass: HomeAssistant, data: PorchlightData) -> None:
     """
     # No delivery attempt starts any more, and the one under way is recorded: cancelled in
     # flight, a message the peer received would stay queued and go again after the reload.
-    await data.federation.node.stop_delivering()
-    # The timers' passes (awaited, or cancelled and their threads awaited); then the desk's
+    await data.federation.async_stop_delivering()
+    # The timers' passes and their threads (awaited, never cancelled); then the desk's
     # pass and requests being judged: nothing in the background touches a file after this.
     await data.work.async_stop()
     await data.desk.async_stop()

@@ -45,10 +45,6 @@ async def async_setup_entry(
 class RequestEvent(HomeEntity, EventEntity):
     """Fires when a footage request waits for the owner (never for declined ones)."""
 
-    # Polled, as it always was (Entity's default, before HomeEntity): nothing is fetched, its
-    # unchanged state is only written again. Kept as it was; whether to stop is another issue.
-    _attr_should_poll = True
-
     async def async_added_to_hass(self) -> None:
         """Listen for pending requests."""
         self.async_on_remove(

@@ -454,13 +454,20 @@ class Federation:
         if listener is not None:
             await listener.close()
 
-    async def async_close(self) -> None:
-        """Close the federation port; flush state and outbox (entry unload)."""
-        # First what the delivery under way learns: saved before its answer, a delivered
-        # message would be read back by the reloaded home and sent again.
+    async def async_stop_delivering(self) -> None:
+        """Start no delivery attempt; wait for the one under way and for the desk's report.
+
+        First at unload: saved before its answer, a delivered message would be read back by
+        the reloaded home and sent again; and an offer given up reports to the desk, whose
+        audit log and store must still be open for it.
+        """
         await self.node.stop_delivering()
         if self._offer_tasks:
             await asyncio.wait(list(self._offer_tasks))
+
+    async def async_close(self) -> None:
+        """Close the federation port; flush state and outbox (entry unload)."""
+        await self.async_stop_delivering()
         await self.async_stop_listener()
         clear_issue(self.hass, PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE)
         await self.store.async_save(self.node.state_json())
@@ -510,8 +517,8 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
 ) -> Federation:
     """Load the node's state and outbox, wire it to the audit log, start delivering.
 
-    Delivery rounds and their audit writes run through work: unload cancels a round under
-    way and waits for its write before the audit log closes.
+    Delivery rounds and their audit writes run through work: unload stops the node
+    delivering, then waits for the round's attempt and its write before the audit log closes.
     """
     store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY, private=True)
     outbox = Outbox(outbox_path(hass))
@@ -551,7 +558,7 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # Unload first stops the node delivering, which ends a round after its current attempt
     # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
     # holds the reload up for one attempt at most, and what it did not try stays queued.
-    work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox", cancel=False)
+    work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     ir.async_delete_issue(hass, DOMAIN, CLOCK_ISSUE)
     federation.pairing_notices()

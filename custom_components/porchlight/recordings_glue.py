@@ -171,9 +171,7 @@ class HomeRecorder:
             )
         # Awaited, not cancelled, at unload: a pass stopped between pruning a clip from the
         # index and deleting its file would leave the file behind.
-        self.work.every(
-            HOUSEKEEPING_INTERVAL, self._housekeeping, "porchlight housekeeping", cancel=False
-        )
+        self.work.every(HOUSEKEEPING_INTERVAL, self._housekeeping, "porchlight housekeeping")
         await self._housekeeping()
 
     async def async_stop(self) -> None:
