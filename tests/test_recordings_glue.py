@@ -25,7 +25,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 
-from custom_components.porchlight import recording
+from custom_components.porchlight import recordings_glue
 from custom_components.porchlight.const import (
     CONF_CAMERAS,
     CONF_DOORBELL_ENTITIES,
@@ -211,9 +211,9 @@ async def test_lost_camera_raises_a_repair_that_clears_when_it_returns(
     rtsp: RtspServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(recording, "UNREACHABLE_AFTER", 0.0)
+    monkeypatch.setattr(recordings_glue, "UNREACHABLE_AFTER", 0.0)
     issues = ir.async_get(hass)
-    issue_id = recording.unreachable_issue_id(FRONT_DOOR)
+    issue_id = recordings_glue.unreachable_issue_id(FRONT_DOOR)
     await wait_for(
         hass, lambda: hass.states.get("binary_sensor.front_door_stream").state == STATE_ON
     )
@@ -240,7 +240,7 @@ async def test_clips_survive_a_restart(
     await wait_for(
         hass, lambda: hass.states.get("binary_sensor.front_door_stream").state == STATE_ON
     )
-    entry.runtime_data.recorder.trigger(FRONT_DOOR, recording.Trigger.MANUAL)
+    entry.runtime_data.recorder.trigger(FRONT_DOOR, recordings_glue.Trigger.MANUAL)
     await wait_for(hass, lambda: clips(entry))
     before = clips(entry)
 
@@ -256,7 +256,7 @@ async def test_pending_clip_is_cut_when_home_assistant_stops(
     entry = init_integration
     recorder = entry.runtime_data.recorder
     await wait_for(hass, lambda: len(recorder.index.segments(FRONT_DOOR, 0, time.time())) >= 2)
-    recorder.trigger(FRONT_DOOR, recording.Trigger.MANUAL)
+    recorder.trigger(FRONT_DOOR, recordings_glue.Trigger.MANUAL)
     # Stopping before the post-roll is recorded still keeps what exists.
     await recorder.async_stop()
     (clip,) = clips(entry)
@@ -285,7 +285,7 @@ def capture_started(entry: MockConfigEntry, camera: str = FRONT_DOOR) -> bool:
     if pending is None:
         return False
     entry.runtime_data.recorder.scheduler.take(camera)
-    return pending.trigger is recording.Trigger.MANUAL
+    return pending.trigger is recordings_glue.Trigger.MANUAL
 
 
 @pytest.mark.parametrize(
