@@ -35,9 +35,9 @@ from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import ENDPOINT_ISSUE, PORT_ISSUE
 from porchlight_dev.rtsp import free_port
 
-from .conftest import FRONT_DOOR
 from .federation.loopback import Running
-from .federation.test_listener import BODY_TIMEOUT, Client, hung_up, slow_head, trickle
+from .federation.raw_http import BODY_TIMEOUT, Client, hung_up, slow_head, trickle
+from .home import FRONT_DOOR
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

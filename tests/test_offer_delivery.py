@@ -26,14 +26,12 @@ from custom_components.porchlight.federation.node import OFFER
 from custom_components.porchlight.federation.transport import make_app
 
 from .federation.loopback import Running
-from .test_footage import (
-    agency,
+from .footage_helpers import (
     call,
     desk,
     neighbor_of_home,
     offers,
     pair_agency,
-    recorded,
     request_body,
     send_request,
 )
@@ -46,8 +44,6 @@ if TYPE_CHECKING:
     from custom_components.porchlight.recordings.models import Clip
 
     from .federation.loopback import Network
-
-__all__ = ["agency", "recorded"]  # fixtures, used by name
 
 
 class Gate:

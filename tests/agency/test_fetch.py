@@ -20,10 +20,8 @@ from custom_components.porchlight.federation.node import OFFER
 from porchlight_agency import fetch
 from porchlight_agency.profile import Profile
 
-from .conftest import issue_request, paired_home
+from .cli_helpers import Served, issue_request, one_line_error, paired_home
 from .share_server import ShareServer
-from .test_cli_errors import one_line_error
-from .test_inbox import Served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -33,7 +31,7 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.messages import Envelope
     from tests.federation.loopback import Network, Running
 
-    from .conftest import Cli
+    from .cli_helpers import Cli
 
 DAY = 86400
 
