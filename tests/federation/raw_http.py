@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from custom_components.porchlight.federation.httpsig import sign_request
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
     from custom_components.porchlight.federation.identity import Identity
 
     from .loopback import Network, Running
@@ -117,3 +119,22 @@ async def hung_up(client: Client) -> bool:
         return await client.closed()
     except ConnectionError:
         return True
+
+
+@contextlib.asynccontextmanager
+async def trickling(
+    slow: list[Client], heads: list[bytes]
+) -> AsyncGenerator[list[asyncio.Task[Response]]]:
+    """Each client trickles its head's body; yields the tasks awaiting their answers.
+
+    On the way out every task is cancelled and every connection closed, whatever happened.
+    """
+    trickles = [asyncio.create_task(trickle(c, head)) for c, head in zip(slow, heads, strict=True)]
+    answers = [asyncio.create_task(c.response()) for c in slow]
+    try:
+        yield answers
+    finally:
+        for task in (*trickles, *answers):
+            task.cancel()
+        for c in slow:
+            c.close()

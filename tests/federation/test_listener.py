@@ -28,7 +28,7 @@ from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node
 from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY, HttpSender
 
 from .loopback import offer_body, request_body
-from .raw_http import BODY_TIMEOUT, Client, hung_up, request, slow_head, trickle
+from .raw_http import BODY_TIMEOUT, Client, hung_up, request, slow_head, trickle, trickling
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -778,10 +778,8 @@ async def test_many_slow_bodies_get_408_while_a_peer_gets_through(
     await network.pair(home, neighbor)
     slow = [await Client.connect(home.port) for _ in range(SLOW_CLIENTS)]
     head = slow_head(network, neighbor.node.identity, home, INBOX)
-    trickles = [asyncio.create_task(trickle(c, head)) for c in slow]
-    answers = [asyncio.create_task(c.response()) for c in slow]
     loop = asyncio.get_running_loop()
-    try:
+    async with trickling(slow, [head] * len(slow)) as answers:
         await asyncio.sleep(0.1)  # every slow request is in, trickling
         started = loop.time()
         neighbor.node.broadcast_alert("Gate left open")
@@ -793,11 +791,6 @@ async def test_many_slow_bodies_get_408_while_a_peer_gets_through(
         assert all([await hung_up(c) for c in slow])
         # Answered at the deadline, not when the 600 bytes would have been complete (30 s).
         assert loop.time() - started < BODY_TIMEOUT + 3
-    finally:
-        for task in (*trickles, *answers):
-            task.cancel()
-        for c in slow:
-            c.close()
     assert [e.body["text"] for e in home.node.received] == ["Gate left open"]
 
 
