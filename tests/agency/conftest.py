@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from porchlight_agency import fetch
 from porchlight_dev.rtsp import free_port
 from tests.hass_free import auto_enable_custom_integrations
 
 from .cli_helpers import Cli
+from .share_server import ShareServer
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
     from pathlib import Path
 
 __all__ = ["auto_enable_custom_integrations"]  # a fixture, used by name
@@ -26,3 +29,18 @@ __all__ = ["auto_enable_custom_integrations"]  # a fixture, used by name
 def cli(socket_enabled: None, tmp_path: Path) -> Cli:
     """A fresh agency profile directory (not created yet) and a free port for its inbox."""
     return Cli(tmp_path / "agency", free_port())
+
+
+@pytest.fixture
+async def shares(socket_enabled: None) -> AsyncGenerator[ShareServer]:
+    """The homes' clip downloads (a stand-in for the share view) on loopback."""
+    server = ShareServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resume at once in tests (the download and fetch tests use it throughout)."""
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0)

@@ -21,10 +21,8 @@ from porchlight_agency import fetch
 from porchlight_agency.profile import Profile
 
 from .cli_helpers import Served, issue_request, one_line_error, paired_home
-from .share_server import ShareServer
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
     from pathlib import Path
 
     from custom_components.porchlight.federation.canonical import JSON
@@ -32,23 +30,12 @@ if TYPE_CHECKING:
     from tests.federation.loopback import Network, Running
 
     from .cli_helpers import Cli
+    from .share_server import ShareServer
 
 DAY = 86400
 
 
-@pytest.fixture
-async def shares(socket_enabled: None) -> AsyncGenerator[ShareServer]:
-    """The homes' clip downloads (a stand-in for the share view) on loopback."""
-    server = ShareServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Resume at once in tests."""
-    monkeypatch.setattr(fetch, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
 
 class Clips:
