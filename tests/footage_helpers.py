@@ -107,24 +107,22 @@ async def pair_agency(
     """
     if agency is None:
         agency = await network.start("Metro PD", role="agency")
-    invite = await hass.services.async_call(
-        DOMAIN,
-        "create_invite",
-        {"endpoint": endpoint, "lan": True},
-        blocking=True,
-        return_response=True,
-    )
-    peer = await agency.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
-    agency.node.confirm_pairing(peer.keyid, peer.pairing_code)
-    fingerprint = agency.node.identity.fingerprint
-    await call(hass, "confirm_pairing", fingerprint=fingerprint, code=peer.pairing_code)
-    await call(hass, "trust_agency", fingerprint=fingerprint)
+    await redeem_invite(hass, endpoint, network, agency)
+    await call(hass, "trust_agency", fingerprint=agency.node.identity.fingerprint)
     return agency
 
 
 async def neighbor_of_home(hass: HomeAssistant, endpoint: str, network: Network) -> Running:
     """A neighbor on loopback that redeemed this home's invite; codes compared on both sides."""
     neighbor = await network.start("Oak 3")
+    await redeem_invite(hass, endpoint, network, neighbor)
+    return neighbor
+
+
+async def redeem_invite(
+    hass: HomeAssistant, endpoint: str, network: Network, guest: Running
+) -> None:
+    """The guest redeems a new LAN invite of this home; both sides confirm the pairing code."""
     invite = await hass.services.async_call(
         DOMAIN,
         "create_invite",
@@ -132,11 +130,10 @@ async def neighbor_of_home(hass: HomeAssistant, endpoint: str, network: Network)
         blocking=True,
         return_response=True,
     )
-    peer = await neighbor.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
-    neighbor.node.confirm_pairing(peer.keyid, peer.pairing_code)
-    fingerprint = neighbor.node.identity.fingerprint
+    peer = await guest.node.accept_invite(str(invite["invite"]), network.sender, lan=True)
+    guest.node.confirm_pairing(peer.keyid, peer.pairing_code)
+    fingerprint = guest.node.identity.fingerprint
     await call(hass, "confirm_pairing", fingerprint=fingerprint, code=peer.pairing_code)
-    return neighbor
 
 
 def request_body(**changes: JSON) -> dict[str, JSON]:
