@@ -1,9 +1,16 @@
-"""Shared fixtures: a hass with real cameras, a Porchlight entry, a loaded integration."""
+"""Shared fixtures: a hass with real cameras, a Porchlight entry, a loaded integration.
+
+Also the loopback federation (`clock`, `network`) that every folder's tests use, and the
+agency with recorded clips that the footage tests use (`recorded`, `agency`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import shutil
+import time
 from typing import TYPE_CHECKING, Any
 
 # Must come before Home Assistant's loader runs: phcc's testing config has its own
@@ -15,7 +22,6 @@ import aiohttp
 import pytest
 import pytest_socket
 from homeassistant.components.camera import Camera, CameraEntityFeature
-from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -34,9 +40,12 @@ from custom_components.porchlight.const import (
     RECORDING_DEFAULTS,
 )
 from custom_components.porchlight.federation.node import API_PREFIX
+from custom_components.porchlight.recordings.models import Clip, Trigger
 from porchlight_dev.rtsp import RtspServer, make_camera_video
 
 from .federation.loopback import FollowingClock, Network
+from .footage_helpers import index_root, pair_agency
+from .home import FRONT_DOOR, GARDEN, HOME
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator
@@ -46,11 +55,9 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddEntitiesCallback
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-FRONT_DOOR = "camera.front_door"
-GARDEN = "camera.garden"
-SNAPSHOT_ONLY = "camera.porch_snapshots"
-SWITCHED_OFF = "camera.garage"
-HOME = {CONF_LATITUDE: 52.379189, CONF_LONGITUDE: 4.899431}
+    from custom_components.porchlight.federation.clock import ManualClock
+
+    from .federation.loopback import Running
 
 
 # What a log record must name to count as Porchlight's: its own loggers, or a report by
@@ -268,10 +275,20 @@ async def init_integration(
 
 
 @pytest.fixture
-async def network(socket_enabled: None) -> AsyncGenerator[Network]:
-    """Other instances on loopback, on real time (Home Assistant's node uses the system clock)."""
+def clock() -> ManualClock:
+    """The loopback nodes' clock: real time plus what a test moved it by.
+
+    Home Assistant's node and the agency CLI sign with the system clock. The HA-free library
+    tests (federation/, consent/) move time by hand instead (hass_free.hand_moved_clock).
+    """
+    return FollowingClock()
+
+
+@pytest.fixture
+async def network(socket_enabled: None, clock: ManualClock) -> AsyncGenerator[Network]:
+    """Other instances on loopback, on the test's clock, sharing one client session."""
     async with aiohttp.ClientSession() as session:
-        net = Network(FollowingClock(), session)
+        net = Network(clock, session)
         yield net
         for running in list(net.running):
             await net.stop(running)
@@ -282,3 +299,46 @@ async def endpoint(socket_enabled: None, hass_client_no_auth: ClientSessionGener
     """Home Assistant's federation endpoint on its test server."""
     client = await hass_client_no_auth()
     return str(client.make_url(API_PREFIX))
+
+
+@pytest.fixture
+async def recorded(
+    hass: HomeAssistant, init_integration: MockConfigEntry, camera_video: Path
+) -> list[Clip]:
+    """Three real clips of the front door in the last hour, in the real index."""
+    index = init_integration.runtime_data.recorder.index
+    root = index_root(init_integration)
+    now = time.time()
+    made: list[Clip] = []
+    for n, age in enumerate((3000, 2000, 1000)):
+        clip_id = f"{n:02d}" + "c" * 14
+        path = root / f"{clip_id}.mp4"
+        await hass.async_add_executor_job(shutil.copyfile, camera_video, path)
+        data = path.read_bytes()
+        clip = Clip(
+            id=clip_id,
+            camera=FRONT_DOOR,
+            trigger=Trigger.DOORBELL,
+            start=now - age,
+            end=now - age + 20,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            path=path,
+            thumbnail=None,
+            created=now - age + 21,
+        )
+        await hass.async_add_executor_job(index.add_clip, clip)
+        made.append(clip)
+    return made
+
+
+@pytest.fixture
+async def agency(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recorded: list[Clip],
+    endpoint: str,
+    network: Network,
+) -> Running:
+    """A trusted agency paired with this home, which has three matching clips."""
+    return await pair_agency(hass, init_integration, endpoint, network)

@@ -23,8 +23,8 @@ from custom_components.porchlight.const import (
 from custom_components.porchlight.federation.evidence import read_manifest
 from porchlight_dev.rtsp import free_port
 
-from .agency.conftest import Cli, iso, wait_listening
-from .conftest import FRONT_DOOR, HOME
+from .agency.cli_helpers import Cli, iso, wait_listening
+from .home import FRONT_DOOR, HOME
 
 if TYPE_CHECKING:
     from pathlib import Path

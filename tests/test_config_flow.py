@@ -33,7 +33,7 @@ from custom_components.porchlight.const import (
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.node import Node, Settings
 
-from .conftest import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
+from .home import FRONT_DOOR, GARDEN, HOME, SNAPSHOT_ONLY, SWITCHED_OFF
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

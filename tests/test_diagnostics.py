@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.porchlight.federation.identity import Identity
 
-from .conftest import HOME
+from .home import HOME
 
 if TYPE_CHECKING:
     from pathlib import Path

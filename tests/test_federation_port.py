@@ -35,9 +35,9 @@ from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import ENDPOINT_ISSUE, PORT_ISSUE
 from porchlight_dev.rtsp import free_port
 
-from .conftest import FRONT_DOOR
 from .federation.loopback import Running
-from .federation.test_listener import BODY_TIMEOUT, Client, hung_up, slow_head, trickle
+from .federation.raw_http import BODY_TIMEOUT, Client, hung_up, slow_head, trickling
+from .home import FRONT_DOOR
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -330,13 +330,9 @@ async def test_slow_bodies_on_home_assistants_port_get_408_while_a_peer_gets_thr
     head = slow_head(network, neighbor.node.identity, home, f"{API_PREFIX}/inbox".encode())
     pair_head = slow_head(network, Identity.generate(), home, f"{API_PREFIX}/pair".encode())
     # Four on /pair: its per-address limit (5/min) already counted the neighbor's pairing.
-    trickles = [
-        asyncio.create_task(trickle(c, pair_head if i % 5 == 0 else head))
-        for i, c in enumerate(slow)
-    ]
-    answers = [asyncio.create_task(c.response()) for c in slow]
+    heads = [pair_head if i % 5 == 0 else head for i in range(len(slow))]
     loop = asyncio.get_running_loop()
-    try:
+    async with trickling(slow, heads) as answers:
         await asyncio.sleep(0.1)
         started = loop.time()
         neighbor.node.broadcast_alert("Gate left open")
@@ -346,11 +342,6 @@ async def test_slow_bodies_on_home_assistants_port_get_408_while_a_peer_gets_thr
         assert refused == {(408, "timeout")}
         assert all([await hung_up(c) for c in slow])
         assert loop.time() - started < BODY_TIMEOUT + 3
-    finally:
-        for task in (*trickles, *answers):
-            task.cancel()
-        for c in slow:
-            c.close()
     assert [e.body["text"] for e in node.received] == ["Gate left open"]
 
 

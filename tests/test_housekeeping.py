@@ -19,7 +19,7 @@ from custom_components.porchlight.recordings.index import ClipIndex
 from custom_components.porchlight.recordings.models import Clip, Segment, Trigger
 from custom_components.porchlight.recordings_glue import GIB
 
-from .conftest import FRONT_DOOR
+from .home import FRONT_DOOR
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -21,7 +21,7 @@ from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.recordings.models import Clip, Trigger
 from custom_components.porchlight.signals import signal_clip
 
-from .conftest import FRONT_DOOR, GARDEN
+from .home import FRONT_DOOR, GARDEN
 
 if TYPE_CHECKING:
     from pathlib import Path

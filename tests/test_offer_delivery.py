@@ -26,14 +26,12 @@ from custom_components.porchlight.federation.node import OFFER
 from custom_components.porchlight.federation.transport import make_app
 
 from .federation.loopback import Running
-from .test_footage import (
-    agency,
+from .footage_helpers import (
     call,
     desk,
     neighbor_of_home,
     offers,
     pair_agency,
-    recorded,
     request_body,
     send_request,
 )
@@ -46,8 +44,6 @@ if TYPE_CHECKING:
     from custom_components.porchlight.recordings.models import Clip
 
     from .federation.loopback import Network
-
-__all__ = ["agency", "recorded"]  # fixtures, used by name
 
 
 class Gate:
@@ -86,6 +82,16 @@ async def slow_agency(network: Network, gate: Gate) -> Running:
     return running
 
 
+async def gated_request(
+    hass: HomeAssistant, entry: MockConfigEntry, endpoint: str, network: Network
+) -> tuple[Gate, Running, Envelope]:
+    """A paired agency behind an (open) gate, and the request it sent the home."""
+    gate = Gate()
+    agency = await pair_agency(hass, entry, endpoint, network, await slow_agency(network, gate))
+    envelope = await send_request(hass, agency, network)
+    return gate, agency, envelope
+
+
 async def sent_to(hass: HomeAssistant, entry: MockConfigEntry, agency: Running) -> int:
     """How many messages the home's audit log says it sent to the agency's endpoint."""
     audit = desk(entry).audit
@@ -112,11 +118,7 @@ async def test_an_offer_answered_during_a_reload_is_not_sent_again(
     Before, unload saved the outbox while the offer was still in flight; the reloaded home
     read the offer back from that file and sent it again at its first delivery round.
     """
-    gate = Gate()
-    agency = await pair_agency(
-        hass, init_integration, endpoint, network, await slow_agency(network, gate)
-    )
-    envelope = await send_request(hass, agency, network)
+    gate, agency, envelope = await gated_request(hass, init_integration, endpoint, network)
     gate.opened.clear()
     approving = hass.async_create_task(
         call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
@@ -148,11 +150,7 @@ async def test_a_delivered_offer_is_sent_once_across_timer_rounds(
     network: Network,
 ) -> None:
     """A timer round that starts while the approval's own round waits for the agency."""
-    gate = Gate()
-    agency = await pair_agency(
-        hass, init_integration, endpoint, network, await slow_agency(network, gate)
-    )
-    envelope = await send_request(hass, agency, network)
+    gate, agency, envelope = await gated_request(hass, init_integration, endpoint, network)
     gate.opened.clear()
     approving = hass.async_create_task(
         call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=[recorded[0].id])
@@ -466,11 +464,7 @@ async def test_an_offer_refused_while_the_home_unloads_is_still_reported(
     network: Network,
 ) -> None:
     """Unload waits for the report too: the audit log and the store are still open for it."""
-    gate = Gate()
-    agency = await pair_agency(
-        hass, init_integration, endpoint, network, await slow_agency(network, gate)
-    )
-    envelope = await send_request(hass, agency, network)
+    gate, agency, envelope = await gated_request(hass, init_integration, endpoint, network)
     agency.node.issued.clear()  # it will answer 403
     gate.opened.clear()
     approving = hass.async_create_task(

@@ -16,8 +16,8 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.porchlight.const import DOMAIN
 
-from .conftest import FRONT_DOOR
-from .test_footage import agency, call, recorded, send_request  # noqa: F401  # fixtures used here
+from .footage_helpers import call, send_request
+from .home import FRONT_DOOR
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -61,8 +61,8 @@ async def websocket_api(hass: HomeAssistant) -> None:
 async def pending(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
-    agency: Running,  # noqa: F811  # the fixture imported above
-    recorded: list[Clip],  # noqa: F811
+    agency: Running,
+    recorded: list[Clip],
     network: Network,
 ) -> dict[str, str]:
     """A trusted agency's request waiting for the owner (one clip already shared), an invite."""

@@ -38,7 +38,7 @@ from custom_components.porchlight.const import (
     SERVICE_CAPTURE_CLIP,
 )
 
-from .conftest import FRONT_DOOR, GARDEN, SNAPSHOT_ONLY
+from .home import FRONT_DOOR, GARDEN, SNAPSHOT_ONLY
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -28,8 +28,8 @@ from custom_components.porchlight.federation_glue import DELIVERY_INTERVAL
 from custom_components.porchlight.recordings.models import Clip, Trigger
 from custom_components.porchlight.recordings_glue import HOUSEKEEPING_INTERVAL
 
-from .conftest import FRONT_DOOR
-from .test_footage import call, fetch, index_root, offers, pair_agency, send_request
+from .footage_helpers import call, fetch, index_root, offers, pair_agency, send_request
+from .home import FRONT_DOOR
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -21,7 +21,7 @@ from porchlight_agency import profile as profile_module
 from porchlight_agency.cli import configure_logging, main
 from porchlight_agency.profile import HOME_ENV, Profile, default_root
 
-from .conftest import issue_request, paired_home
+from .cli_helpers import issue_request, one_line_error, paired_home
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable
@@ -29,13 +29,7 @@ if TYPE_CHECKING:
 
     from tests.federation.loopback import Network
 
-    from .conftest import Cli
-
-
-def one_line_error(err: str) -> str:
-    assert err.startswith("porchlight-agency: error: "), err
-    assert err.count("\n") == 1, err
-    return err.removeprefix("porchlight-agency: error: ").rstrip("\n")
+    from .cli_helpers import Cli
 
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,6 @@ import pytest
 from aiohttp import web
 
 from custom_components.porchlight.federation.transport import HttpSender
-from porchlight_agency import fetch
 from porchlight_agency.fetch import (
     Downloader,
     Expected,
@@ -26,31 +25,19 @@ from porchlight_agency.fetch import (
 )
 from porchlight_dev.rtsp import free_port
 
-from .share_server import ShareServer
-
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
     from pathlib import Path
 
     from tests.federation.loopback import Network
 
+    from .share_server import ShareServer
+
 CLIP = os.urandom(300_000)
 EXPECTED = Expected(len(CLIP), hashlib.sha256(CLIP).hexdigest())
 
 
-@pytest.fixture
-async def shares(socket_enabled: None) -> AsyncGenerator[ShareServer]:
-    """A stand-in share view on loopback."""
-    server = ShareServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Resume at once in tests."""
-    monkeypatch.setattr(fetch, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
 
 def downloader(network: Network, *, lan: bool = True) -> tuple[Downloader, io.StringIO]:

@@ -20,37 +20,22 @@ from custom_components.porchlight.federation.node import OFFER
 from porchlight_agency import fetch
 from porchlight_agency.profile import Profile
 
-from .conftest import issue_request, paired_home
-from .share_server import ShareServer
-from .test_cli_errors import one_line_error
-from .test_inbox import Served
+from .cli_helpers import Served, issue_request, one_line_error, paired_home
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
     from pathlib import Path
 
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from tests.federation.loopback import Network, Running
 
-    from .conftest import Cli
+    from .cli_helpers import Cli
+    from .share_server import ShareServer
 
 DAY = 86400
 
 
-@pytest.fixture
-async def shares(socket_enabled: None) -> AsyncGenerator[ShareServer]:
-    """The homes' clip downloads (a stand-in for the share view) on loopback."""
-    server = ShareServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Resume at once in tests."""
-    monkeypatch.setattr(fetch, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_retry_delay")
 
 
 class Clips:

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,14 +19,14 @@ from porchlight_agency import profile as profile_module
 from porchlight_agency.profile import Profile
 from tests.federation import loopback
 
-from .conftest import issue_request, paired_home, wait_listening
+from .cli_helpers import Served, issue_request, paired_home, wait_listening
 
 if TYPE_CHECKING:
     from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from tests.federation.loopback import Network, Running
 
-    from .conftest import Cli, Result
+    from .cli_helpers import Cli
 
 DAY = 86400
 
@@ -43,24 +43,6 @@ async def send_offer(
     envelope = home.node.send(agency_keyid, "footage_offer", body, lifetime=DAY, route=OFFER)
     assert await home.node.deliver(network.sender) == 1
     return envelope
-
-
-class Served:
-    """The inbox command running in a worker thread."""
-
-    def __init__(self, cli: Cli, *argv: str) -> None:
-        self.cli = cli
-        self.task = asyncio.create_task(cli.run("inbox", "--port", str(cli.port), *argv))
-
-    async def __aenter__(self) -> Self:
-        await wait_listening(self.cli.port)
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.task
-
-    async def result(self) -> Result:
-        return await self.task
 
 
 async def test_inbox_keeps_offers_from_homes_it_never_paired_with(

@@ -15,7 +15,7 @@ from custom_components.porchlight.federation.invites import Invite
 if TYPE_CHECKING:
     from tests.federation.loopback import Network
 
-    from .conftest import Cli
+    from .cli_helpers import Cli
 
 
 def test_init_prints_the_fingerprint_and_keeps_the_key_private(cli: Cli) -> None:

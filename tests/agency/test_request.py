@@ -14,7 +14,7 @@ from custom_components.porchlight.federation.node import NodeHooks
 from porchlight_agency.errors import UsageError
 from porchlight_agency.request import format_time, parse_time
 
-from .conftest import iso, issue_request, paired_home
+from .cli_helpers import iso, issue_request, paired_home
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.peers import Peer
     from tests.federation.loopback import Network
 
-    from .conftest import Cli
+    from .cli_helpers import Cli
 
 
 class Heard:

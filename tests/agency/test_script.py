@@ -10,7 +10,7 @@ from pathlib import Path
 
 from porchlight_dev.rtsp import free_port
 
-from .conftest import wait_listening
+from .cli_helpers import wait_listening
 
 SCRIPT = Path(sys.executable).parent / "porchlight-agency"
 

@@ -10,6 +10,7 @@ import pytest
 from custom_components.porchlight.consent.audit import AuditLog
 from custom_components.porchlight.federation.clock import ManualClock
 from custom_components.porchlight.federation.identity import Identity
+from tests.hass_free import auto_enable_custom_integrations, hand_moved_clock
 
 from .audit_helpers import _fill
 
@@ -18,16 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Override the package-wide fixture: no hass, no custom integrations to enable."""
-    return
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """Time that moves only when a test moves it."""
-    return ManualClock()
+__all__ = ["auto_enable_custom_integrations", "hand_moved_clock"]  # fixtures, used by name
 
 
 @pytest.fixture(scope="session")

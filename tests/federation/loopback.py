@@ -115,6 +115,19 @@ class Network:
             inviter.node.confirm_pairing(invitee.node.identity.keyid, peer.pairing_code)
 
 
+def request_body(clock_now: int, *, max_hops: int = 1) -> dict[str, JSON]:
+    """A small circle around a park, the last two hours."""
+    return {
+        "case": "2026-000123",
+        "reason": "Burglary reported at 14:05",
+        "area": {"kind": "circle", "lat": 40_712_800, "lon": -74_006_000, "radius_m": 200},
+        "start": clock_now - 7200,
+        "end": clock_now - 60,
+        "reply_to": "http://127.0.0.1:1/api/porchlight/v1",
+        "max_hops": max_hops,
+    }
+
+
 def offer_body(
     home: Running, agency: str, request_id: str, clips: tuple[str, ...] = ("abc123",)
 ) -> dict[str, JSON]:

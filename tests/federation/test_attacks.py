@@ -30,7 +30,7 @@ from custom_components.porchlight.federation.node import INBOX, PAIR
 from custom_components.porchlight.federation.peers import Peer
 
 if TYPE_CHECKING:
-    from .conftest import Network, Running
+    from .loopback import Network, Running
 
 ALERT = {"text": "Someone tried the car doors", "max_hops": 1}
 

@@ -19,7 +19,7 @@ from custom_components.porchlight.federation.transport import HttpSender
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
-    from .conftest import Network
+    from .loopback import Network
 
 
 async def test_clock_skew_refusal_reports_the_offset_and_is_retried(network: Network) -> None:

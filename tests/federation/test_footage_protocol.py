@@ -17,7 +17,7 @@ from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import NodeHooks
 
-from .loopback import offer_body
+from .loopback import offer_body, request_body
 
 if TYPE_CHECKING:
     from custom_components.porchlight.federation.canonical import JSON
@@ -27,19 +27,6 @@ if TYPE_CHECKING:
     from .loopback import Network, Running
 
 DAY = 86400
-
-
-def request_body(clock_now: int, *, max_hops: int = 1) -> dict[str, JSON]:
-    """A small circle around a park, the last two hours."""
-    return {
-        "case": "2026-000123",
-        "reason": "Burglary reported at 14:05",
-        "area": {"kind": "circle", "lat": 40_712_800, "lon": -74_006_000, "radius_m": 200},
-        "start": clock_now - 7200,
-        "end": clock_now - 60,
-        "reply_to": "http://127.0.0.1:1/api/porchlight/v1",
-        "max_hops": max_hops,
-    }
 
 
 class Heard:

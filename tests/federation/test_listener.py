@@ -7,12 +7,9 @@ Peers' requests go through the node's own handlers; unknown keys get the aiohttp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
-import json
 import socket
 import ssl
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +27,14 @@ from custom_components.porchlight.federation.messages import BROADCAST, seal
 from custom_components.porchlight.federation.node import API_PREFIX, OFFER, Node, Settings
 from custom_components.porchlight.federation.transport import UNKNOWN_KEY_BODY, HttpSender
 
-from .loopback import offer_body
-from .test_footage_protocol import request_body
+from .loopback import offer_body, request_body
+from .raw_http import BODY_TIMEOUT, Client, hung_up, request, slow_head, trickle, trickling
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
     from pathlib import Path
 
-    from .conftest import Network
-    from .loopback import Running
+    from .loopback import Network, Running
 
 INBOX = f"{API_PREFIX}/inbox".encode()
 IDENTITY = f"{API_PREFIX}/identity".encode()
@@ -46,71 +42,6 @@ PAIR = f"{API_PREFIX}/pair".encode()
 OFFER_PATH = f"{API_PREFIX}{OFFER}".encode()
 STRANGER = 'pl=("@method");keyid="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"'
 LIMITS = Limits(max_head=2048, max_headers=20, timeout=0.4, max_connections=4)
-
-
-@dataclass
-class Response:
-    """One parsed answer."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        """The body, parsed."""
-        return json.loads(self.body)
-
-
-class Client:
-    """A raw HTTP/1.1 connection: what we send is exactly what the listener gets."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def connect(cls, port: int) -> Client:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def response(self) -> Response:
-        async with asyncio.timeout(5):
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            status_line, *fields = head[:-4].decode("latin-1").split("\r\n")
-            headers: dict[str, str] = {}
-            for field in fields:
-                name, _, value = field.partition(":")
-                headers[name.lower()] = value.strip()
-            body = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        return Response(int(status_line.split(" ")[1]), headers, body)
-
-    async def closed(self) -> bool:
-        """Whether the listener closed the connection (nothing more to read)."""
-        async with asyncio.timeout(5):
-            return await self.reader.read() == b""
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-def request(
-    method: bytes,
-    path: bytes,
-    *fields: bytes,
-    body: bytes = b"",
-    version: bytes = b"1.1",
-    host: bytes | None = b"127.0.0.1",
-) -> bytes:
-    lines = [method + b" " + path + b" HTTP/" + version]
-    if host is not None:
-        lines.append(b"Host: " + host)
-    lines += fields
-    return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 def stranger_post(*fields: bytes, body: bytes = b"{}") -> bytes:
@@ -828,40 +759,7 @@ async def test_port_in_use_raises(network: Network, home: Running) -> None:
 
 
 # --- slow bodies: the same deadline on the listener and on aiohttp (HA's port, agencies) -------
-BODY_TIMEOUT = 2.0
 SLOW_CLIENTS = 40
-
-
-def slow_head(network: Network, signer: Identity, to: Running, path: bytes) -> bytes:
-    """A signed POST head announcing 600 bytes of body (the body itself is trickled)."""
-    body = b"x" * 600
-    url = f"http://127.0.0.1:{to.port}{path.decode()}"
-    headers = sign_request(signer, "POST", url, body, now=network.clock.now())
-    fields = [f"{k}: {v}".encode() for k, v in headers.items()]
-    fields.append(b"Content-Length: %d" % len(body))
-    raw = request(b"POST", path, *fields, host=f"127.0.0.1:{to.port}".encode())
-    return raw.removesuffix(b"\r\n\r\n") + b"\r\n\r\n"
-
-
-async def trickle(client: Client, head: bytes) -> None:
-    """Send head, then one body byte every 50 ms (600 bytes would take 30 s).
-
-    The bytes stop shortly before the deadline: bytes arriving after the server closed make
-    its kernel answer with a reset, which may discard the 408 before the client reads it.
-    """
-    await client.send(head)
-    with contextlib.suppress(ConnectionError):
-        for _ in range(int(BODY_TIMEOUT * 0.5 / 0.05)):
-            await asyncio.sleep(0.05)
-            await client.send(b"x")
-
-
-async def hung_up(client: Client) -> bool:
-    """Whether the server closed the connection (a trickled byte may have met the close)."""
-    try:
-        return await client.closed()
-    except ConnectionError:
-        return True
 
 
 async def serve_home(network: Network, server: str, *, role: str = "neighbor") -> Running:
@@ -880,10 +778,8 @@ async def test_many_slow_bodies_get_408_while_a_peer_gets_through(
     await network.pair(home, neighbor)
     slow = [await Client.connect(home.port) for _ in range(SLOW_CLIENTS)]
     head = slow_head(network, neighbor.node.identity, home, INBOX)
-    trickles = [asyncio.create_task(trickle(c, head)) for c in slow]
-    answers = [asyncio.create_task(c.response()) for c in slow]
     loop = asyncio.get_running_loop()
-    try:
+    async with trickling(slow, [head] * len(slow)) as answers:
         await asyncio.sleep(0.1)  # every slow request is in, trickling
         started = loop.time()
         neighbor.node.broadcast_alert("Gate left open")
@@ -895,11 +791,6 @@ async def test_many_slow_bodies_get_408_while_a_peer_gets_through(
         assert all([await hung_up(c) for c in slow])
         # Answered at the deadline, not when the 600 bytes would have been complete (30 s).
         assert loop.time() - started < BODY_TIMEOUT + 3
-    finally:
-        for task in (*trickles, *answers):
-            task.cancel()
-        for c in slow:
-            c.close()
     assert [e.body["text"] for e in home.node.received] == ["Gate left open"]
 
 

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 
     from custom_components.porchlight.federation.canonical import JSON
 
-    from .conftest import Network
-    from .loopback import Running
+    from .loopback import Network, Running
 
 
 async def test_pairing_pins_both_keys(network: Network) -> None:

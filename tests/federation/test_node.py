@@ -26,7 +26,7 @@ from custom_components.porchlight.federation.node import NodeHooks
 from custom_components.porchlight.federation.peers import Peer, PeerRegistry
 
 if TYPE_CHECKING:
-    from .conftest import Network
+    from .loopback import Network
 
 
 async def test_callbacks_report_changes_and_messages(network: Network) -> None:

@@ -12,7 +12,7 @@ from custom_components.porchlight.federation.errors import ProtocolError, RateLi
 from custom_components.porchlight.federation.ratelimit import RateLimiter, address_key
 
 if TYPE_CHECKING:
-    from .conftest import Network
+    from .loopback import Network
 
 NOW = 1_700_000_000
 

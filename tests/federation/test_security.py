@@ -36,7 +36,7 @@ from custom_components.porchlight.federation.transport import (
 )
 
 if TYPE_CHECKING:
-    from .conftest import Network
+    from .loopback import Network
 
 REFUSED = [
     ("127.0.0.1", "loopback"),
