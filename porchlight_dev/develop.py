@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     # in the finally below, outside any signal handler, so on every way out (signal, error,
     # hass exiting by itself) hass and the RTSP server are stopped and waited for.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Set, not assumed: a shell starting `scripts/develop &` without job control starts
+    # it with SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _run(hass, rtsp, args.config)
     except KeyboardInterrupt:

@@ -25,8 +25,29 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
     return found
 
 
-def _type_checking_only(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+def _runs(node: ast.AST) -> list[ast.AST]:
+    """The parts of node that run: an `if TYPE_CHECKING:` runs only its else branch."""
+    if isinstance(node, ast.If) and ast.unparse(node.test) in {
+        "TYPE_CHECKING",
+        "typing.TYPE_CHECKING",
+    }:
+        return list(node.orelse)
+    return list(ast.iter_child_nodes(node))
+
+
+def _with_packages(targets: set[str], importer: str, known: dict[str, Path]) -> set[str]:
+    """The targets and the packages above them, which Python initializes first.
+
+    Not the importer's own packages: they are being initialized already when it runs.
+    """
+    found = set(targets)
+    for target in targets:
+        parts = target.split(".")
+        for n in range(len(parts) - 1, 0, -1):
+            package = ".".join(parts[:n])
+            if package in known and not importer.startswith(package + "."):
+                found.add(package)
+    return found
 
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
@@ -36,9 +57,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if _type_checking_only(child):
-                continue
+        for child in _runs(node):
             if isinstance(child, ast.Import):
                 found.update(a.name for a in child.names if a.name in known)
             elif isinstance(child, ast.ImportFrom):
@@ -54,6 +73,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             visit(child)
 
     visit(tree)
+    found = _with_packages(found, name, known)
     found.discard(name)
     return found
 
@@ -100,10 +120,28 @@ def test_the_cycle_check_finds_a_lazy_cycle(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import x\n"
     )
     (package / "d.py").write_text("from . import c\n")
+    # Imports that run although TYPE_CHECKING is named: an else branch, a negated test.
+    (package / "e.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    pass\nelse:\n    from .f import y\n"
+    )
+    (package / "f.py").write_text(
+        "from typing import TYPE_CHECKING\nif not TYPE_CHECKING:\n    from .e import z\n"
+    )
+    # A package whose __init__ imports back the module that imports one of its submodules.
+    (package / "sub").mkdir()
+    (package / "sub" / "__init__.py").write_text("from ..g import w\n")
+    (package / "sub" / "inner.py").write_text("")
+    (package / "g.py").write_text("from .sub.inner import v\n")
     edges = graph(tmp_path)
     assert edges[f"{PACKAGE}.d"] == {f"{PACKAGE}.c"}  # the submodule, not the package
     assert edges[f"{PACKAGE}.c"] == set()
-    assert cycles(edges) == [[f"{PACKAGE}.a", f"{PACKAGE}.b"]]
+    assert edges[f"{PACKAGE}.sub.inner"] == set()  # its own package is initializing already
+    assert cycles(edges) == [
+        [f"{PACKAGE}.a", f"{PACKAGE}.b"],
+        [f"{PACKAGE}.e", f"{PACKAGE}.f"],
+        [f"{PACKAGE}.g", f"{PACKAGE}.sub"],
+    ]
 
 
 # Which of the integration's packages each library may import (docs/architecture.md).
@@ -119,10 +157,12 @@ ALLOWED = {
 def test_each_library_imports_only_the_layers_below_it(library: str) -> None:
     prefix = f"{PACKAGE}.{library}"
     allowed = [f"{PACKAGE}.{name}" for name in ALLOWED[library]]
+    # The packages above an allowed module run first (their __init__), and are allowed too.
+    above = {a.rsplit(".", n)[0] for a in allowed for n in range(1, a.count(".") + 1)}
     for name, targets in graph().items():
         if name != prefix and not name.startswith(prefix + "."):
             continue
-        for target in targets:
+        for target in targets - above:
             assert any(target == a or target.startswith(a + ".") for a in allowed), (
                 f"{name} imports {target}"
             )

@@ -22,7 +22,6 @@ from homeassistant.components import persistent_notification
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.network import NoURLAvailableError, get_url
@@ -560,12 +559,12 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # holds the reload up for one attempt at most, and what it did not try stays queued.
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
-    ir.async_delete_issue(hass, DOMAIN, CLOCK_ISSUE)
+    clear_issue(hass, CLOCK_ISSUE)
     federation.pairing_notices()
     if port := entry.options.get(CONF_FEDERATION_PORT):
         await federation.async_listen(port)
     else:
-        ir.async_delete_issue(hass, DOMAIN, PORT_ISSUE)
+        clear_issue(hass, PORT_ISSUE)
     # HA does not unload entries when it stops; the port is closed on stop as well.
     entry.async_on_unload(
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, federation.async_stop_listener)

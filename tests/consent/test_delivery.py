@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,8 @@ class Desk:
     server: ShareServer
     ended: list[Share] = field(default_factory=list)
     clip_present: bool = True
+    # The threads the clip's path was looked up in (the index is SQLite: never the loop's).
+    looked_up_in: list[threading.Thread] = field(default_factory=list)
 
     def share(self, **changes: object) -> str:
         """A new share for the clip; returns its token."""
@@ -144,9 +147,11 @@ async def desk(socket_enabled: None, tmp_path: Path) -> AsyncGenerator[Desk]:
     async def ended(share: Share) -> None:
         holder["desk"].ended.append(share)
 
-    server = ShareServer(
-        store, audit, clock, lambda _c: clip if holder["desk"].clip_present else None, ended
-    )
+    def clip_path(_clip: str) -> Path | None:
+        holder["desk"].looked_up_in.append(threading.current_thread())
+        return clip if holder["desk"].clip_present else None
+
+    server = ShareServer(store, audit, clock, clip_path, ended)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await server.serve(request, request.match_info["token"])
@@ -191,6 +196,14 @@ async def test_single_use_link_serves_once_then_answers_like_an_unknown_one(
     assert [(e.size, e.data["first"], e.data["last"]) for e in downloads] == [(300_000, 0, 299_999)]
     # The file went out once: aiohttp did not try to send the prepared response again.
     assert "Unhandled exception" not in caplog.text
+
+
+async def test_the_clip_is_looked_up_outside_the_event_loop(desk: Desk) -> None:
+    # Every download asks the clip index (SQLite, behind a lock the executor's writers
+    # hold) where the file is: in the event loop that would stall Home Assistant.
+    assert (await desk.get(desk.share()))[0] == 200
+    assert desk.looked_up_in
+    assert threading.main_thread() not in desk.looked_up_in
 
 
 async def test_ranges_resume_and_the_last_byte_uses_the_link(desk: Desk) -> None:

@@ -11,6 +11,7 @@ from aiohttp import StreamReader, web
 from aiohttp.test_utils import make_mocked_request
 
 from custom_components.porchlight.federation import transport
+from custom_components.porchlight.federation.api import OFFER
 from custom_components.porchlight.federation.canonical import canon
 from custom_components.porchlight.federation.errors import (
     BodyTooLargeError,
@@ -24,6 +25,8 @@ from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import seal
 from custom_components.porchlight.federation.node import NodeHooks
 from custom_components.porchlight.federation.peers import Peer, PeerRegistry
+
+from .loopback import offer_body
 
 if TYPE_CHECKING:
     from .loopback import Network
@@ -242,3 +245,24 @@ async def test_pairing_that_cannot_be_recorded_changes_nothing(network: Network)
     disk_full = False
     await neighbor.node.accept_invite(text, network.sender, lan=True)
     assert [p.keyid for p in home.node.peers] == [neighbor.node.identity.keyid]
+
+
+async def test_a_full_outbox_still_queues_the_owners_offer(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cap keeps floods of alerts out; an offer is the owner's approval of clips and is
+    # queued all the same (dropped, the approval would be recorded and nothing sent).
+    monkeypatch.setattr("custom_components.porchlight.federation.outbox.MAX_ENTRIES", 0)
+    home = await network.start("Maple Street 12")
+    agency = await network.start("Metro PD", role="agency")
+    await network.pair(agency, home)
+    envelope = home.node.send(
+        agency.node.identity.keyid,
+        "footage_offer",
+        offer_body(home, agency.node.identity.keyid, "1" * 64),
+        lifetime=3600,
+        route=OFFER,
+    )
+    [entry] = list(home.node.outbox)
+    assert entry.route == OFFER
+    assert home.node.offer_entry(envelope) is entry

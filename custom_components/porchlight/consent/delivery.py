@@ -85,6 +85,7 @@ class ShareServer:
     store: ConsentStore
     audit: AuditLog
     clock: Clock
+    # Blocking (the clip index is SQLite): called in the executor like the store.
     clip_path: Callable[[str], Path | None]
     # Called (in the loop) when a share ends: the clip's hold can go.
     on_ended: Callable[[Share], Awaitable[None]]
@@ -134,7 +135,7 @@ class ShareServer:
             return not_found()
         stored: FootageRequest | None = await self._run(self.store.request, share.request)
         consent = stored.approved(share.clip) if stored is not None else None
-        path = self.clip_path(share.clip)
+        path = await self._run(self.clip_path, share.clip)
         # No consent record, no bytes: checked at every download, not only when the link
         # was made (the owner's record is the authority, not the link).
         if consent is None or consent.record_hash != share.consent or path is None:

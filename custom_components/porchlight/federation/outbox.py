@@ -118,10 +118,23 @@ class Outbox:
             write_json(self.path, snapshot if snapshot is not None else self.snapshot())
 
     def enqueue(  # noqa: PLR0913  # one keyword per field of an entry
-        self, *, peer: str, payload: str, signer: str, expires: int, now: int, route: str = "/inbox"
+        self,
+        *,
+        peer: str,
+        payload: str,
+        signer: str,
+        expires: int,
+        now: int,
+        route: str = "/inbox",
+        always: bool = False,
     ) -> bool:
-        """Queue a message; False if the outbox is full (the message is dropped)."""
-        if len(self._entries) >= MAX_ENTRIES:
+        """Queue a message; False if the outbox is full (the message is dropped).
+
+        always: queue it even over the cap. For an owner's own decision (an offer of
+        approved clips): the cap keeps floods of alerts and relays from filling the disk,
+        and must never silently undo what the owner approved.
+        """
+        if len(self._entries) >= MAX_ENTRIES and not always:
             return False
         entry_id = secrets.token_urlsafe(12)
         self._entries[entry_id] = OutboxEntry(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .api import INBOX
+from .api import INBOX, OFFER
 from .httpsig import new_nonce
 from .identity import grouped
 from .messages import BROADCAST, seal
@@ -50,6 +50,7 @@ class Sending:
             expires=envelope.expires,
             now=now,
             route=route,
+            always=route == OFFER,
         )
         if not queued:
             _LOGGER.warning("Outbox full; a message for %s was dropped", grouped(peer))
