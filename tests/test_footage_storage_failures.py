@@ -6,6 +6,7 @@ Fixtures `agency` and `recorded`: conftest.py; sending and reading back: footage
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,3 +183,123 @@ async def test_an_undo_that_fails_too_is_logged_and_shares_nothing(
     assert "Could not undo a failed approval" in caplog.text
     assert await hass.async_add_executor_job(the_desk.store.shares, None) == []
     assert offers(agency) == []
+
+
+@pytest.mark.allow_porchlight_warnings(r"The clips of footage request \w+ could not be held")
+async def test_a_request_whose_clips_cannot_be_held_is_announced(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = init_integration.runtime_data.recorder.index
+
+    def full(*_args: object) -> None:
+        msg = "database or disk is full"
+        raise sqlite3.OperationalError(msg)
+
+    monkeypatch.setattr(index, "hold", full)
+    envelope = await send_request(hass, agency, network)
+    # Before: stored pending, and the owner never told until a restart.
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    assert stored.state is RequestState.PENDING
+    assert len(notifications(hass)) == 1
+    assert offers(agency) == []
+
+
+def _refusing_log(monkeypatch: pytest.MonkeyPatch, entry: MockConfigEntry) -> None:
+    """The audit log refuses every entry from now on."""
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        msg = "database or disk is full"
+        raise AuditError(msg)
+
+    monkeypatch.setattr(desk(entry).audit, "append", full)
+
+
+@pytest.mark.allow_porchlight_warnings(r"Decline not recorded: database or disk is full")
+async def test_a_decline_the_audit_log_refuses_is_translated_and_leaves_the_request_open(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    _refusing_log(monkeypatch, init_integration)
+    # Before: the raw AuditError, untranslated.
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "decline_request", request_id=envelope.event_id)
+    assert err.value.translation_key == "decline_failed"
+    stored = await hass.async_add_executor_job(
+        desk(init_integration).store.request, envelope.event_id
+    )
+    assert stored.state is RequestState.PENDING
+    assert len(notifications(hass)) == 1
+
+
+@pytest.mark.allow_porchlight_warnings(r"Revocation not recorded: database or disk is full")
+async def test_a_revocation_the_audit_log_refuses_is_translated_and_revokes_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = await send_request(hass, agency, network)
+    ids = [recorded[0].id, recorded[1].id]
+    await call(hass, "approve_clips", request_id=envelope.event_id, clip_ids=ids)
+    _refusing_log(monkeypatch, init_integration)
+    # Before: the raw AuditError, and the first share revoked without its log entry.
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "revoke_share", request_id=envelope.event_id)
+    assert err.value.translation_key == "revoke_failed"
+    assert err.value.translation_placeholders == {
+        "error": "database or disk is full",
+        "revoked": "0",
+    }
+    shares = await hass.async_add_executor_job(desk(init_integration).store.shares, None)
+    assert [s.state for s in shares] == [ShareState.OFFERED, ShareState.OFFERED]
+
+
+async def test_an_agency_import_the_audit_log_refuses_pins_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    metro = await network.start("Metro PD", role="agency")
+    node = init_integration.runtime_data.federation.node
+    _refusing_log(monkeypatch, init_integration)
+    # Before: the raw AuditError, with the agency pinned and no entry in the log.
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "import_agency", invite=metro.node.create_invite().to_text())
+    assert err.value.translation_key == "agency_import_not_recorded"
+    assert node.peers.get(metro.node.identity.keyid) is None
+    monkeypatch.undo()
+    await call(hass, "import_agency", invite=metro.node.create_invite().to_text())
+    assert node.peers.get(metro.node.identity.keyid) is not None
+
+
+async def test_a_re_import_the_audit_log_refuses_keeps_the_agency_as_it_was(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    node = init_integration.runtime_data.federation.node
+    before = node.peers.get(agency.node.identity.keyid)
+    assert before is not None
+    _refusing_log(monkeypatch, init_integration)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(
+            hass, "import_agency", invite=agency.node.create_invite().to_text(), lan=not before.lan
+        )
+    assert err.value.translation_key == "agency_import_not_recorded"
+    assert node.peers.get(agency.node.identity.keyid) == before

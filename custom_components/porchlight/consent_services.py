@@ -11,6 +11,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 
 from .action_errors import AGENCY_IMPORT, CONSENT_DESK, failed, translating
+from .consent.audit import AuditError
 from .consent_glue import shown_candidate
 from .const import DOMAIN
 from .data import loaded_entry
@@ -148,17 +149,26 @@ async def _verify_audit(call: ServiceCall) -> ServiceResponse:
 async def _import_agency(call: ServiceCall) -> ServiceResponse:
     data = _data(call.hass)
     node = data.federation.node
-    known = {p.keyid for p in node.peers.agencies()}
+    known = {p.keyid: p for p in node.peers.agencies()}
     with translating(AGENCY_IMPORT):
         peer = node.import_agency(call.data[ATTR_INVITE], lan=call.data.get(ATTR_LAN))
-    data.federation.changed("state")
-    await call.hass.async_add_executor_job(
-        lambda: data.desk.audit.append(
-            "peer_paired",
-            subject=peer.keyid,
-            data={"one_sided": True, "again": peer.keyid in known, "lan": peer.lan},
+    try:
+        await call.hass.async_add_executor_job(
+            lambda: data.desk.audit.append(
+                "peer_paired",
+                subject=peer.keyid,
+                data={"one_sided": True, "again": peer.keyid in known, "lan": peer.lan},
+            )
         )
-    )
+    except AuditError as err:
+        # No agency pinned without its entry in the log: the peers as they were before.
+        if (before := known.get(peer.keyid)) is not None:
+            node.peers.add(before)
+        else:
+            node.peers.remove(peer.keyid)
+        data.federation.changed("state")
+        raise failed("agency_import_not_recorded", error=str(err)) from err
+    data.federation.changed("state")
     return {"fingerprint": peer.fingerprint, "name": peer.name, "trusted": peer.trusted}
 
 

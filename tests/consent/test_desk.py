@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -55,6 +55,8 @@ class Owner(ports.Owner):
     store: ConsentStore
     audit: AuditLog
     told: list[tuple[str, str]] = field(default_factory=list)
+    # What happens to the home when the desk next reports a change (a disk failing then).
+    on_changed: Callable[[], None] | None = None
     # At each announcement: the request as stored, and the kinds of the log's entries.
     seen: dict[str, tuple[FootageRequest | None, list[str]]] = field(default_factory=dict)
 
@@ -70,6 +72,8 @@ class Owner(ports.Owner):
 
     def changed(self) -> None:
         """Counts only; entities are Home Assistant's."""
+        if self.on_changed is not None:
+            self.on_changed()
 
     def offer_failed(self, request_id: str, agency: str, error: str) -> None:
         self.told.append(("offer_failed", f"{request_id} {agency} {error}"))
@@ -426,3 +430,96 @@ async def test_housekeeping_expires_what_is_past_its_time(home: Home, clock: Man
     assert [s.state for s in home.desk.store.shares()] == [ShareState.EXPIRED]
     assert "share_expired" in home.log()
     assert home.holds() == frozenset()
+
+
+# --- storage that fails part way ---------------------------------------------------------------
+@pytest.mark.allow_porchlight_warnings(r"The clips of footage request \w+ could not be held")
+async def test_a_request_whose_clips_cannot_be_held_is_still_announced(
+    home: Home, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The clip index fails just after the request is stored, before its clips are held.
+    home.owner.on_changed = home.index.close
+    envelope = home.ask()
+
+    request = await home.receive(envelope)
+
+    # Before: stored pending but never announced, and the agency's resend a duplicate.
+    assert request.state is RequestState.PENDING
+    assert home.owner.told == [("announce", request.id)]
+    assert home.log()[-2:] == ["request_received", "request_pending"]
+    assert "could not be held" in caplog.text
+    assert len(home.node.outbox) == 0  # nothing is shared without the owner's consent
+    with ClipIndex(tmp_path / "index.sqlite3") as index:
+        clip = index.clip(home.clip.id)
+        assert clip is not None
+        assert clip.holds == frozenset()
+
+
+@pytest.mark.allow_porchlight_warnings(r"Decline not recorded: the audit log is not open")
+async def test_a_decline_the_audit_log_refuses_changes_nothing(home: Home) -> None:
+    request = await home.receive(home.ask())
+    home.desk.audit.close()
+
+    # Before: a raw AuditError, which Home Assistant shows untranslated.
+    with pytest.raises(NotRecordedError) as failed:
+        await home.desk.async_decline(request.id, "Alex")
+
+    assert failed.value.key == "decline_failed"
+    assert failed.value.placeholders == {"error": "the audit log is not open"}
+    home.desk.audit.open()
+    assert home.desk.store.request(request.id) == request
+    assert home.holds() == {f"request:{request.id[:16]}"}
+    assert home.owner.told == [("announce", request.id)]
+    assert home.log()[-1] == "request_pending"
+
+
+async def _two_shares(home: Home) -> FootageRequest:
+    """A request with two clips, both approved."""
+    video = home.clip.path.with_name("second.mp4")
+    video.write_bytes(home.clip.path.read_bytes())
+    home.index.add_clip(replace(home.clip, id="01bbbbbbbbbbbbbb", path=video))
+    request = await home.receive(home.ask())
+    await home.desk.async_approve(request.id, [c.clip for c in request.candidates], "Alex")
+    assert len(home.desk.store.shares(request.id)) == 2
+    return request
+
+
+@pytest.mark.allow_porchlight_warnings(r"Revocation not recorded: the audit log is not open")
+async def test_a_revocation_the_audit_log_refuses_revokes_nothing(home: Home) -> None:
+    request = await _two_shares(home)
+    home.desk.audit.close()
+
+    # Before: a raw AuditError, the first share revoked without its entry in the log.
+    with pytest.raises(NotRecordedError) as failed:
+        await home.desk.async_revoke(request.id, None, "Alex")
+
+    assert failed.value.key == "revoke_failed"
+    assert failed.value.placeholders == {"error": "the audit log is not open", "revoked": "0"}
+    home.desk.audit.open()
+    shares = home.desk.store.shares(request.id)
+    assert [s.state for s in shares] == [ShareState.OFFERED, ShareState.OFFERED]
+    assert "share_revoked" not in home.log()
+
+
+@pytest.mark.allow_porchlight_warnings(r"Revocation not recorded: the audit log is not open")
+async def test_each_revocation_is_in_the_audit_log_when_the_log_fails_half_way(
+    home: Home,
+) -> None:
+    request = await _two_shares(home)
+    # The log fails once the first share is revoked.
+    home.owner.on_changed = home.desk.audit.close
+
+    with pytest.raises(NotRecordedError) as failed:
+        await home.desk.async_revoke(request.id, None, "Alex")
+
+    home.owner.on_changed = None
+    assert failed.value.placeholders == {"error": "the audit log is not open", "revoked": "1"}
+    home.desk.audit.open()
+    # Every share revoked has its entry, and no entry is without its revocation.
+    shares = home.desk.store.shares(request.id)
+    assert sorted(s.state for s in shares) == [ShareState.OFFERED, ShareState.REVOKED]
+    revoked = [e.data["clip"] for e in home.desk.audit.entries() if e.kind == "share_revoked"]
+    assert revoked == [s.clip for s in shares if s.state is ShareState.REVOKED]
+    # Revoking again revokes what is left.
+    assert await home.desk.async_revoke(request.id, None, "Alex") == (1, [])
+    assert [s.state for s in home.desk.store.shares(request.id)] == [ShareState.REVOKED] * 2

@@ -21,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from custom_components.porchlight.federation.node import OFFER
@@ -44,7 +46,7 @@ from .rules import Ask, Rules, Why, judge, still_acceptable
 from .store import ConsentStoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
     from pathlib import Path
 
@@ -63,6 +65,8 @@ _LOGGER = logging.getLogger(__name__)
 SHARE_PATH: Final = "/share"
 DEFAULT_SHARE_HOURS: Final = 72
 DEFAULT_MAX_DOWNLOADS: Final = 1
+# What the clip index raises when its file fails: its own error when opening, SQLite's after.
+INDEX_ERRORS: Final = (ClipIndexError, sqlite3.Error)
 
 
 def _hold(request_id: str) -> str:
@@ -183,7 +187,7 @@ class ConsentDesk:
                 return  # unloading; the agency's outbox retries would be refused anyway
             try:
                 request = await self._judge(envelope, origin, via)
-            except AuditError, ConsentStoreError:
+            except (AuditError, ConsentStoreError, *INDEX_ERRORS):
                 # Nothing is held and nobody told: the request is as if it never came.
                 _LOGGER.exception(
                     "Footage request %s could not be recorded", envelope.event_id[:12]
@@ -241,7 +245,17 @@ class ConsentDesk:
         await self._put(request)
         # Held only once the request is stored: a request that could not be recorded holds
         # nothing that housekeeping or a decline could never release.
-        await self._hold_candidates(request)
+        try:
+            await self._hold_candidates(request)
+        except INDEX_ERRORS:
+            # Stored, so the agency's resend would be a duplicate: the owner is told anyway.
+            # A clip pruned before the owner decides is refused as gone; nothing is shared
+            # without consent either way.
+            _LOGGER.exception(
+                "The clips of footage request %s could not be held; retention may delete them"
+                " before you decide",
+                request.id[:12],
+            )
         return request
 
     async def _candidates(self, request: FootageRequest) -> list[Candidate]:
@@ -471,7 +485,7 @@ class ConsentDesk:
             for share in shares:
                 await self._put_share(share)
                 await self.run_blocking(self.index.hold, share.clip, _share_hold(share.id))
-        except (ConsentStoreError, ClipIndexError) as err:
+        except (ConsentStoreError, *INDEX_ERRORS) as err:
             await self._undo_approval(request, shares)
             raise _not_recorded(err) from err
         envelope = self.node.send(
@@ -512,7 +526,7 @@ class ConsentDesk:
             for share in shares:
                 if await self.run_blocking(self.store.share, share.id):
                     await self._end_share(share.id, ShareState.REVOKED)
-        except ConsentStoreError, ClipIndexError:
+        except (ConsentStoreError, *INDEX_ERRORS):
             # The tokens were never sent: even a share left behind opens for nobody.
             _LOGGER.exception("Could not undo a failed approval of request %s", before.id[:12])
 
@@ -528,10 +542,15 @@ class ConsentDesk:
                 )
             else:
                 request = replace(request, closed_at=now, declined_clips=left)
-            await self._log(
-                "request_declined", actor=by, subject=request.id, data={"clips": len(left)}
-            )
-            await self._put(request)
+            # First the audit log, then the store: a decline either side refuses leaves the
+            # request open (a log entry without its decline at worst): try again.
+            try:
+                await self._log(
+                    "request_declined", actor=by, subject=request.id, data={"clips": len(left)}
+                )
+                await self._put(request)
+            except (AuditError, ConsentStoreError) as err:
+                raise _not_recorded(err, "decline_failed", "Decline") from err
             await self._release(request)
         self.owner.withdraw(request.id)
 
@@ -559,7 +578,18 @@ class ConsentDesk:
             for share in chosen:
                 if share.state is not ShareState.OFFERED:
                     continue
-                ended = await self._end_share(share.id, ShareState.REVOKED)
+                # Each revocation in the audit log before it is applied, in the store's one
+                # step (a share downloaded meanwhile gets no entry): a log that refuses one
+                # leaves that share and the ones after it as they were (the answer says how
+                # many went), never a share revoked without its entry.
+                try:
+                    ended = await self._end_share(
+                        share.id, ShareState.REVOKED, partial(self._record_revoked, by)
+                    )
+                except AuditError as err:
+                    raise _not_recorded(
+                        err, "revoke_failed", "Revocation", revoked=str(revoked)
+                    ) from err
                 if ended.state is ShareState.DOWNLOADED:  # its last byte went out meanwhile
                     downloaded.append(share.clip)
                 if ended.state is not ShareState.REVOKED:
@@ -567,21 +597,31 @@ class ConsentDesk:
                 # A download in flight stops at its next chunk: consent holds until the
                 # last byte.
                 self.shares.stop(share.id)
-                await self._log(
-                    "share_revoked", actor=by, subject=request_id, data={"clip": share.clip}
-                )
                 revoked += 1
         return revoked, downloaded
 
-    async def _end_share(self, share_id: str, state: ShareState) -> Share:
+    def _record_revoked(self, by: str, share: Share) -> None:
+        """The audit entry of a revocation, written just before it is applied (blocking)."""
+        self.audit.append(
+            "share_revoked", actor=by, subject=share.request, data={"clip": share.clip}
+        )
+
+    async def _end_share(
+        self, share_id: str, state: ShareState, record: Callable[[Share], None] | None = None
+    ) -> Share:
         """End a share if it is still offered; returns it as stored now.
 
         Applied to the stored share in one step: a download may have used it up, or the
-        owner revoked it, since it was read.
+        owner revoked it, since it was read. `record` writes the change's audit entry in
+        that step, before it: should it raise, the share stays as it was.
         """
 
         def end(share: Share) -> Share:
-            return replace(share, state=state) if share.state is ShareState.OFFERED else share
+            if share.state is not ShareState.OFFERED:
+                return share
+            if record is not None:
+                record(share)
+            return replace(share, state=state)
 
         share = await self.run_blocking(self.store.change_share, share_id, end)
         self.owner.changed()
@@ -681,10 +721,12 @@ def _ask(request: FootageRequest) -> Ask:
     )
 
 
-def _not_recorded(err: Exception) -> NotRecordedError:
-    """An approval the home could not record: nothing was shared."""
-    _LOGGER.error("Approval not recorded: %s", err)
-    return NotRecordedError("approval_failed", error=str(err))
+def _not_recorded(
+    err: Exception, key: str = "approval_failed", what: str = "Approval", **placeholders: str
+) -> NotRecordedError:
+    """An owner's decision the home could not record (by default an approval: nothing shared)."""
+    _LOGGER.error("%s not recorded: %s", what, err)
+    return NotRecordedError(key, error=str(err), **placeholders)
 
 
 def _refused(key: str, **placeholders: str) -> RefusedError:
