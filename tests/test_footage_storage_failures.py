@@ -6,7 +6,6 @@ Fixtures `agency` and `recorded`: conftest.py; sending and reading back: footage
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 from custom_components.porchlight.consent.audit import AuditError
 from custom_components.porchlight.consent.records import RequestState, Share, ShareState
 from custom_components.porchlight.consent.store import ConsentStore, ConsentStoreError
+from custom_components.porchlight.recordings.index import ClipIndexError
 
 from .footage_helpers import call, desk, notifications, offers, send_request
 
@@ -197,8 +197,8 @@ async def test_a_request_whose_clips_cannot_be_held_is_announced(
     index = init_integration.runtime_data.recorder.index
 
     def full(*_args: object) -> None:
-        msg = "database or disk is full"
-        raise sqlite3.OperationalError(msg)
+        msg = "clip index: database or disk is full"  # what hold raises when SQLite does
+        raise ClipIndexError(msg)
 
     monkeypatch.setattr(index, "hold", full)
     envelope = await send_request(hass, agency, network)

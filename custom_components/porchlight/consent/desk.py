@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -65,8 +64,6 @@ _LOGGER = logging.getLogger(__name__)
 SHARE_PATH: Final = "/share"
 DEFAULT_SHARE_HOURS: Final = 72
 DEFAULT_MAX_DOWNLOADS: Final = 1
-# What the clip index raises when its file fails: its own error when opening, SQLite's after.
-INDEX_ERRORS: Final = (ClipIndexError, sqlite3.Error)
 
 
 def _hold(request_id: str) -> str:
@@ -187,7 +184,7 @@ class ConsentDesk:
                 return  # unloading; the agency's outbox retries would be refused anyway
             try:
                 request = await self._judge(envelope, origin, via)
-            except (AuditError, ConsentStoreError, *INDEX_ERRORS):
+            except AuditError, ConsentStoreError, ClipIndexError:
                 # Nothing is held and nobody told: the request is as if it never came.
                 _LOGGER.exception(
                     "Footage request %s could not be recorded", envelope.event_id[:12]
@@ -247,7 +244,7 @@ class ConsentDesk:
         # nothing that housekeeping or a decline could never release.
         try:
             await self._hold_candidates(request)
-        except INDEX_ERRORS:
+        except ClipIndexError:
             # Stored, so the agency's resend would be a duplicate: the owner is told anyway.
             # A clip pruned before the owner decides is refused as gone; nothing is shared
             # without consent either way.
@@ -485,7 +482,7 @@ class ConsentDesk:
             for share in shares:
                 await self._put_share(share)
                 await self.run_blocking(self.index.hold, share.clip, _share_hold(share.id))
-        except (ConsentStoreError, *INDEX_ERRORS) as err:
+        except (ConsentStoreError, ClipIndexError) as err:
             await self._undo_approval(request, shares)
             raise _not_recorded(err) from err
         envelope = self.node.send(
@@ -526,7 +523,7 @@ class ConsentDesk:
             for share in shares:
                 if await self.run_blocking(self.store.share, share.id):
                     await self._end_share(share.id, ShareState.REVOKED)
-        except (ConsentStoreError, *INDEX_ERRORS):
+        except ConsentStoreError, ClipIndexError:
             # The tokens were never sent: even a share left behind opens for nobody.
             _LOGGER.exception("Could not undo a failed approval of request %s", before.id[:12])
 

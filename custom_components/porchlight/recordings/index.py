@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from .models import Clip, Segment, Trigger
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from types import TracebackType
 
 SCHEMA_VERSION = 1
@@ -54,7 +55,7 @@ _CLIP_COLUMNS = (
 
 
 class ClipIndexError(Exception):
-    """The index file cannot be opened or is from a newer Porchlight."""
+    """The index file cannot be opened, is from a newer Porchlight, or a query failed."""
 
 
 class ClipIndex:
@@ -91,6 +92,20 @@ class ClipIndex:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Use the database alone; its errors surface as ClipIndexError, callers' one type.
+
+        (A full disk, a database closed by unload: the consent desk and the glue catch one
+        exception whatever SQLite raised.)
+        """
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as err:
+                msg = f"clip index: {err}"
+                raise ClipIndexError(msg) from err
+
     def __enter__(self) -> Self:
         """Use as a context manager (tests, benchmark)."""
         return self
@@ -108,7 +123,7 @@ class ClipIndex:
 
     def add_segment(self, segment: Segment) -> None:
         """Record a completed segment."""
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)",
                 (str(segment.path), segment.camera, segment.start, segment.end, segment.size),
@@ -116,7 +131,7 @@ class ClipIndex:
 
     def segments(self, camera: str, start: float, end: float) -> list[Segment]:
         """Segments of camera overlapping [start, end], oldest first."""
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT path, camera, start, end, size FROM segments"
                 " WHERE camera = ? AND start < ? AND end > ? ORDER BY start",
@@ -126,7 +141,7 @@ class ClipIndex:
 
     def segments_before(self, camera: str, before: float) -> list[Segment]:
         """Segments of camera that ended before `before`, oldest first."""
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT path, camera, start, end, size FROM segments"
                 " WHERE camera = ? AND end < ? ORDER BY start",
@@ -136,14 +151,14 @@ class ClipIndex:
 
     def forget_segments(self, segments: Iterable[Segment]) -> None:
         """Drop segments from the index (their files are the caller's to delete)."""
-        with self._lock:
+        with self._locked():
             self._db.executemany(
                 "DELETE FROM segments WHERE path = ?", [(str(s.path),) for s in segments]
             )
 
     def segment_bytes(self, camera: str) -> int:
         """Bytes of segments of camera still on disk."""
-        with self._lock:
+        with self._locked():
             row = self._db.execute(
                 "SELECT COALESCE(SUM(size), 0) FROM segments WHERE camera = ?", (camera,)
             ).fetchone()
@@ -153,7 +168,7 @@ class ClipIndex:
 
     def add_clip(self, clip: Clip) -> None:
         """Record a finished clip."""
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "INSERT INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -193,7 +208,7 @@ class ClipIndex:
         return self._select("WHERE " + " AND ".join(where), tuple(params))
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[Clip]:
-        with self._lock:
+        with self._locked():
             # `where` is built from fixed fragments; values travel as parameters.
             query = f"SELECT {_CLIP_COLUMNS} FROM clips {where} ORDER BY start"  # noqa: S608
             rows = self._db.execute(query, params).fetchall()
@@ -216,12 +231,12 @@ class ClipIndex:
 
     def forget_clip(self, clip_id: str) -> None:
         """Drop a clip from the index (its files are the caller's to delete)."""
-        with self._lock:
+        with self._locked():
             self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
 
     def clip_bytes(self, camera: str | None = None) -> int:
         """Bytes of clips, of one camera or all."""
-        with self._lock:
+        with self._locked():
             if camera is None:
                 row = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM clips").fetchone()
             else:
@@ -234,12 +249,12 @@ class ClipIndex:
 
     def hold(self, clip_id: str, reason: str) -> None:
         """Keep a clip from being pruned until the hold is released."""
-        with self._lock:
+        with self._locked():
             self._db.execute("INSERT OR IGNORE INTO holds VALUES (?, ?)", (clip_id, reason))
 
     def release(self, clip_id: str, reason: str) -> None:
         """Release one hold on a clip."""
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "DELETE FROM holds WHERE clip_id = ? AND reason = ?", (clip_id, reason)
             )
