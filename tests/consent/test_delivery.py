@@ -388,3 +388,43 @@ async def test_asking_again_while_the_last_transfer_is_counted_waits_for_it(
     # Before: 404, the link looked busy though the first download was over.
     assert (await desk.get(token))[0] == 200
     assert await desk.get(token) == NOT_FOUND
+
+
+async def test_closing_waits_for_a_count_that_outlives_its_cancelled_handler(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that disconnects cancels the handler; the count it started goes on (it is
+    # shielded) and unload must wait for it before the store closes.
+    token = desk.share()
+    real = ShareServer._count
+    counting = asyncio.Event()
+
+    async def slow_count(server: ShareServer, *args: int) -> None:
+        counting.set()
+        await asyncio.sleep(0.3)  # the store is slow
+        await real(server, *args)
+
+    monkeypatch.setattr(ShareServer, "_count", slow_count)
+    fetching = asyncio.ensure_future(desk.get(token))
+    await counting.wait()
+    [handler] = [t for t in asyncio.all_tasks() if _awaits(t, "ShareServer.serve")]
+    handler.cancel()
+    await asyncio.wait([handler])
+    assert desk.server._counting  # the count outlived its handler
+    closing = asyncio.ensure_future(desk.server.async_close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()
+    await closing
+    [share] = desk.store.shares()
+    assert share.downloads == 1
+    fetching.cancel()
+
+
+def _awaits(task: asyncio.Task[object], qualname: str) -> bool:
+    """Whether the task is (somewhere down its await chain) in the coroutine qualname."""
+    coro: object = task.get_coro()
+    while coro is not None:
+        if getattr(coro, "__qualname__", "") == qualname:
+            return True
+        coro = getattr(coro, "cr_await", None)
+    return False
