@@ -5,12 +5,15 @@ Fixtures `agency` and `recorded`: conftest.py; sending and reading back: footage
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 
 from .footage_helpers import fetch, offers, send_request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import (
@@ -23,10 +26,24 @@ if TYPE_CHECKING:
     from .federation.loopback import Network, Running
 
 
-async def _command(ws: Any, **msg: Any) -> dict[str, Any]:  # noqa: ANN401  # the client
+async def _command(ws: Any, **msg: Any) -> dict[str, Any]:  # the test client
     await ws.send_json_auto_id(msg)
     reply: dict[str, Any] = await ws.receive_json()
     return reply
+
+
+async def _snapshot_where(
+    ws: Any,  # the test client
+    check: Callable[[list[dict[str, Any]]], bool],
+) -> list[dict[str, Any]]:
+    """The first snapshot event for which check holds (within 10 s)."""
+    async with asyncio.timeout(10):
+        while True:
+            message = await ws.receive_json()
+            assert message["type"] == "event"
+            requests: list[dict[str, Any]] = message["event"]["requests"]
+            if check(requests):
+                return requests
 
 
 async def test_owner_sees_approves_and_watches_a_request(
@@ -45,8 +62,7 @@ async def test_owner_sees_approves_and_watches_a_request(
     assert first["event"] == {"requests": []}
 
     envelope = await send_request(hass, agency, network)
-    arrived = await ws.receive_json()
-    (request,) = arrived["event"]["requests"]
+    (request,) = await _snapshot_where(ws, bool)
     assert request["request_id"] == envelope.event_id
     assert request["state"] == "pending"
     assert request["agency"]["trusted"] is True
@@ -65,21 +81,19 @@ async def test_owner_sees_approves_and_watches_a_request(
     unsigned = await client.get(request["clips"][1]["video"].split("?")[0])
     assert unsigned.status == 401
 
-    listed = await _command(ws, type="porchlight/requests/list")
+    owner = await hass_ws_client(hass)
+    listed = await _command(owner, type="porchlight/requests/list")
     assert listed["result"]["requests"][0]["request_id"] == envelope.event_id
 
     approved = await _command(
-        ws,
+        owner,
         type="porchlight/requests/approve",
         request_id=envelope.event_id,
         clip_ids=[recorded[1].id],
     )
     assert approved["success"], approved
     assert [a["clip"] for a in approved["result"]["approved"]] == [recorded[1].id]
-    event = await ws.receive_json()
-    while event.get("type") != "event":
-        event = await ws.receive_json()
-    (after,) = event["event"]["requests"]
+    (after,) = await _snapshot_where(ws, lambda rs: rs[0]["state"] == "approved")
     assert after["state"] == "approved"
     assert after["clips"][1]["decision"] == "approved"
     assert after["clips"][1]["share"]["state"] == "offered"
@@ -89,7 +103,7 @@ async def test_owner_sees_approves_and_watches_a_request(
     status, _ = await fetch(network, link["url"])  # type: ignore[index]
     assert status == 200
     await hass.async_block_till_done()
-    listed = await _command(ws, type="porchlight/requests/list")
+    listed = await _command(owner, type="porchlight/requests/list")
     share = listed["result"]["requests"][0]["clips"][1]["share"]
     assert share["state"] == "downloaded"
     assert share["downloaded_at"] is not None
