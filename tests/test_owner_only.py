@@ -193,3 +193,59 @@ async def test_household_member_may_check_the_audit_log(
 
     assert reply["success"], reply
     assert reply["result"]["response"]["ok"] is True
+
+
+# The dashboard's websocket commands (docs/dashboard.md): every one is the owner's.
+OWNER_ONLY_COMMANDS = {
+    "porchlight/home": lambda ctx: {},
+    "porchlight/requests/list": lambda ctx: {},
+    "porchlight/requests/subscribe": lambda ctx: {},
+    "porchlight/requests/approve": lambda ctx: {
+        "request_id": ctx["request"],
+        "clip_ids": [ctx["clip"]],
+    },
+    "porchlight/requests/decline": lambda ctx: {"request_id": ctx["request"]},
+    "porchlight/requests/retry": lambda ctx: {"request_id": ctx["request"]},
+    "porchlight/shares/revoke": lambda ctx: {"request_id": ctx["request"]},
+    "porchlight/audit/list": lambda ctx: {},
+    "porchlight/audit/verify": lambda ctx: {},
+    "porchlight/peers/list": lambda ctx: {},
+    "porchlight/peers/confirm": lambda ctx: {"fingerprint": ctx["agency"]},
+    "porchlight/peers/remove": lambda ctx: {"fingerprint": ctx["agency"]},
+    "porchlight/agencies/trust": lambda ctx: {"fingerprint": ctx["agency"]},
+    "porchlight/agencies/untrust": lambda ctx: {"fingerprint": ctx["agency"]},
+    "porchlight/agencies/import": lambda ctx: {"invite": ctx["agency_invite"]},
+    "porchlight/invites/create": lambda ctx: {},
+    "porchlight/invites/accept": lambda ctx: {"invite": ctx["neighbor_invite"]},
+    "porchlight/strings": lambda ctx: {"language": "en"},
+}
+
+
+def registered_commands(hass: HomeAssistant) -> set[str]:
+    """Porchlight's websocket commands, as the websocket API holds them."""
+    return {name for name in hass.data["websocket_api"] if name.startswith(f"{DOMAIN}/")}
+
+
+async def test_every_command_is_classified(hass: HomeAssistant, init_integration: Any) -> None:
+    """A command added later must be put on the list (and so be tested)."""
+    assert registered_commands(hass) == set(OWNER_ONLY_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(OWNER_ONLY_COMMANDS))
+async def test_household_member_is_refused_every_dashboard_command(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    pending: dict[str, str],
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+    command: str,
+) -> None:
+    before = await what_the_owner_keeps(hass, init_integration)
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    await client.send_json_auto_id({"type": command, **OWNER_ONLY_COMMANDS[command](pending)})
+    reply = await client.receive_json()
+    await hass.async_block_till_done()
+
+    assert not reply["success"]
+    assert reply["error"]["code"] == "unauthorized"
+    assert await what_the_owner_keeps(hass, init_integration) == before
