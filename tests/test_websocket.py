@@ -9,10 +9,15 @@ import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
+from custom_components.porchlight.panel import FRONTEND_DIR, bundle_version
+
 from .footage_helpers import fetch, offers, send_request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -107,3 +112,57 @@ async def test_owner_sees_approves_and_watches_a_request(
     share = listed["result"]["requests"][0]["clips"][1]["share"]
     assert share["state"] == "downloaded"
     assert share["downloaded_at"] is not None
+
+
+async def test_panel_is_admin_only_and_bundles_are_served_at_the_versioned_url(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    panel = hass.data["frontend_panels"]["porchlight"]
+    assert panel.require_admin is True
+    module_url = panel.config["_panel_custom"]["module_url"]
+    version = await hass.async_add_executor_job(bundle_version)
+    assert module_url == f"/porchlight_frontend/{version}/porchlight-panel.js"
+
+    client = await hass_client()
+    served = await client.get(module_url)
+    assert served.status == 200
+    assert await served.read() == (FRONTEND_DIR / "porchlight-panel.js").read_bytes()
+    card = await client.get(f"/porchlight_frontend/{version}/porchlight-requests-card.js")
+    assert card.status == 200
+
+
+def test_bundle_version_follows_the_files(tmp_path: Path) -> None:
+    (tmp_path / "a.js").write_text("one")
+    first = bundle_version(tmp_path)
+    (tmp_path / "a.js").write_text("two")
+    assert bundle_version(tmp_path) != first
+
+
+# HA's websocket layer logs a refused command as an error; these are refused on purpose.
+@pytest.mark.allow_porchlight_warnings(r"Error handling message")
+async def test_broken_audit_chain_is_a_result_and_strings_refuse_paths(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    ws = await hass_ws_client(hass)
+    verified = await _command(ws, type="porchlight/audit/verify")
+    assert verified["result"]["ok"] is True
+
+    listed = await _command(ws, type="porchlight/audit/list", limit=2)
+    entries = listed["result"]["entries"]
+    assert [e["seq"] for e in entries] == sorted((e["seq"] for e in entries), reverse=True)
+    assert listed["result"]["head_seq"] == entries[0]["seq"]
+
+    strings = await _command(ws, type="porchlight/strings", language="xx")
+    assert strings["result"]["language"] == "en"
+    bad = await _command(ws, type="porchlight/strings", language="../../secrets")
+    assert not bad["success"]
+    assert bad["error"]["translation_key"] == "unknown_language"
+
+    unknown = await _command(ws, type="porchlight/requests/decline", request_id="nope")
+    assert not unknown["success"]
+    assert unknown["error"]["translation_domain"] == "porchlight"
+    assert unknown["error"]["message"]
