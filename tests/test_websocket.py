@@ -10,8 +10,10 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from custom_components.porchlight.panel import FRONTEND_DIR, bundle_version
+from custom_components.porchlight.signals import signal_requests
 
 from .footage_helpers import fetch, offers, send_request
 
@@ -166,3 +168,27 @@ async def test_broken_audit_chain_is_a_result_and_strings_refuse_paths(
     assert not unknown["success"]
     assert unknown["error"]["translation_domain"] == "porchlight"
     assert unknown["error"]["message"]
+
+
+async def test_home_peers_and_a_subscription_that_ends(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    ws = await hass_ws_client(hass)
+    home = await _command(ws, type="porchlight/home")
+    assert home["result"]["fingerprint"] == init_integration.runtime_data.identity.fingerprint
+    assert home["result"]["time_zone"] == hass.config.time_zone
+    peers = await _command(ws, type="porchlight/peers/list")
+    assert peers["result"] == {"peers": [], "vouches": []}
+
+    sub = await _command(ws, type="porchlight/requests/subscribe")
+    assert (await ws.receive_json())["event"] == {"requests": []}
+    # Unloading the entry ends the subscription: its requests signal reaches nobody.
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    async_dispatcher_send(hass, signal_requests(init_integration.entry_id))
+    await hass.async_block_till_done()
+    pong = await _command(ws, type="ping")
+    assert pong["type"] == "pong"
+    gone = await _command(ws, type="unsubscribe_events", subscription=sub["id"])
+    assert gone["success"]
