@@ -217,8 +217,9 @@ OWNER_ONLY_COMMANDS = {
     "porchlight/agencies/import": lambda ctx: {"invite": ctx["agency_invite"]},
     "porchlight/invites/create": lambda ctx: {},
     "porchlight/invites/accept": lambda ctx: {"invite": ctx["neighbor_invite"]},
-    "porchlight/strings": lambda ctx: {"language": "en"},
 }
+# The panel's and card's text: the card shows it to a household member too.
+OPEN_COMMANDS = {"porchlight/strings"}
 
 
 def registered_commands(hass: HomeAssistant) -> set[str]:
@@ -228,7 +229,22 @@ def registered_commands(hass: HomeAssistant) -> set[str]:
 
 async def test_every_command_is_classified(hass: HomeAssistant, init_integration: Any) -> None:
     """A command added later must be put on the list (and so be tested)."""
-    assert registered_commands(hass) == set(OWNER_ONLY_COMMANDS)
+    assert registered_commands(hass) == set(OWNER_ONLY_COMMANDS) | OPEN_COMMANDS
+
+
+async def test_household_member_gets_the_dashboard_text(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    await client.send_json_auto_id({"type": "porchlight/strings", "language": "en"})
+    reply = await client.receive_json()
+
+    assert reply["success"], reply
+    assert reply["result"]["language"] == "en"
+    assert reply["result"]["strings"]["panel_title"] == "Porchlight"
 
 
 @pytest.mark.parametrize("command", sorted(OWNER_ONLY_COMMANDS))

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from custom_components.porchlight import websocket
+from custom_components.porchlight.federation.peers import Vouch
 from custom_components.porchlight.panel import FRONTEND_DIR, bundle_version
 from custom_components.porchlight.signals import signal_requests
 
-from .footage_helpers import fetch, offers, send_request
+from .footage_helpers import HOME_LAT, HOME_LON, fetch, offers, send_request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -192,3 +197,200 @@ async def test_home_peers_and_a_subscription_that_ends(
     assert pong["type"] == "pong"
     gone = await _command(ws, type="unsubscribe_events", subscription=sub["id"])
     assert gone["success"]
+
+
+async def test_decline_and_revoke_reach_the_subscriber(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    ws = await hass_ws_client(hass)
+    await _command(ws, type="porchlight/requests/subscribe")
+    await _snapshot_where(ws, lambda rs: True)
+    owner = await hass_ws_client(hass)
+
+    # A polygon around the home: its corners arrive in degrees.
+    square = [
+        [HOME_LAT - 1000, HOME_LON - 1000],
+        [HOME_LAT - 1000, HOME_LON + 1000],
+        [HOME_LAT + 1000, HOME_LON + 1000],
+        [HOME_LAT + 1000, HOME_LON - 1000],
+    ]
+    shared = await send_request(hass, agency, network, area={"kind": "polygon", "points": square})
+    (request,) = await _snapshot_where(ws, bool)
+    assert request["area"] == {
+        "kind": "polygon",
+        "points": [[lat / 1e6, lon / 1e6] for lat, lon in square],
+    }
+    clip_ids = [recorded[0].id, recorded[2].id]
+    approved = await _command(
+        owner, type="porchlight/requests/approve", request_id=shared.event_id, clip_ids=clip_ids
+    )
+    assert approved["success"], approved
+    revoked = await _command(
+        owner, type="porchlight/shares/revoke", request_id=shared.event_id, clip_ids=[clip_ids[0]]
+    )
+    assert revoked["result"] == {"revoked": 1, "already_downloaded": []}
+    (after,) = await _snapshot_where(
+        ws, lambda rs: (rs[0]["clips"][0]["share"] or {}).get("state") == "revoked"
+    )
+    assert after["clips"][0]["share"]["revocable"] is False
+    assert after["clips"][2]["share"]["revocable"] is True
+
+    declined = await send_request(hass, agency, network, case="2026-000418")
+    await _snapshot_where(ws, lambda rs: len(rs) == 2)  # the second request
+    reply = await _command(owner, type="porchlight/requests/decline", request_id=declined.event_id)
+    assert reply["success"], reply
+
+    def by_id(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {r["request_id"]: r for r in requests}
+
+    final = await _snapshot_where(
+        ws, lambda rs: by_id(rs)[declined.event_id]["state"] == "declined"
+    )
+    newest = by_id(final)[declined.event_id]
+    assert newest["open"] is False
+    assert newest["closed"] is not None
+    assert {c["decision"] for c in newest["clips"]} == {"declined"}
+
+
+@pytest.mark.allow_porchlight_warnings(r"Cannot show the footage requests on the dashboard")
+async def test_an_index_that_cannot_be_read_is_logged_not_sent(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    hass_ws_client: WebSocketGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ws = await hass_ws_client(hass)
+    await _command(ws, type="porchlight/requests/subscribe")
+    await _snapshot_where(ws, lambda rs: True)
+    await send_request(hass, agency, network)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Every snapshot of the arrival is read before the index goes away.
+    await ws.send_json_auto_id({"type": "ping"})
+    while (await ws.receive_json())["type"] != "pong":
+        pass
+    await hass.async_add_executor_job(init_integration.runtime_data.recorder.index.close)
+
+    async_dispatcher_send(hass, signal_requests(init_integration.entry_id))
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "Cannot show the footage requests on the dashboard" in caplog.text
+    # Nothing else was sent on the subscription: the next message answers the ping.
+    assert (await _command(ws, type="ping"))["type"] == "pong"
+
+
+async def test_a_tampered_log_verifies_as_broken(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    path = init_integration.runtime_data.recorder.root / "audit.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("UPDATE entries SET actor = 'someone else' WHERE seq = 1")
+    ws = await hass_ws_client(hass)
+
+    verified = await _command(ws, type="porchlight/audit/verify")
+
+    assert verified["success"], verified
+    assert verified["result"]["ok"] is False
+    assert verified["result"]["first_bad_seq"] == 1
+    assert verified["result"]["problem"]
+
+
+async def test_peers_show_when_they_were_paired_and_trusted_and_vouches(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    node = init_integration.runtime_data.federation.node
+    (peer,) = node.peers.agencies()
+    # A neighbor's vouch as the inbox stores one (information only).
+    node.peers.vouches.append(
+        Vouch(peer.keyid, peer.public_key, "County PD", "AB" * 16, 1_700_000_000)
+    )
+    ws = await hass_ws_client(hass)
+
+    listed = await _command(ws, type="porchlight/peers/list")
+
+    (shown,) = listed["result"]["peers"]
+    assert shown["fingerprint"] == peer.fingerprint
+    assert shown["paired_at"] is not None
+    assert shown["trusted_since"] is not None
+    (vouch,) = listed["result"]["vouches"]
+    assert vouch["agency"] == peer.fingerprint
+    assert vouch["by_name"] == ""
+    assert vouch["name"] == "County PD"
+
+    untrusted = await _command(ws, type="porchlight/agencies/untrust", fingerprint=peer.fingerprint)
+    assert untrusted["success"], untrusted
+    listed = await _command(ws, type="porchlight/peers/list")
+    assert listed["result"]["peers"][0]["trusted_since"] is None
+
+
+async def test_strings_in_the_base_language_or_english(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "en.json").write_text('{"panel_title": "Porchlight"}')
+    (tmp_path / "pt.json").write_text('{"panel_title": "Porchlight (pt)"}')
+    monkeypatch.setattr(websocket, "STRINGS_DIR", tmp_path)
+    ws = await hass_ws_client(hass)
+
+    brazil = await _command(ws, type="porchlight/strings", language="pt-BR")
+    # Read once: the second answer comes from memory.
+    (tmp_path / "pt.json").unlink()
+    assert (await _command(ws, type="porchlight/strings", language="pt-BR"))["result"] == brazil[
+        "result"
+    ]
+    german = await _command(ws, type="porchlight/strings", language="de")
+
+    assert brazil["result"] == {"language": "pt", "strings": {"panel_title": "Porchlight (pt)"}}
+    assert german["result"] == {"language": "en", "strings": {"panel_title": "Porchlight"}}
+
+
+async def test_thumbnails_signed_clips_gone_and_a_burst_of_changes(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    recorded: list[Clip],
+    hass_ws_client: WebSocketGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    index = init_integration.runtime_data.recorder.index
+    picture = recorded[0].path.with_suffix(".jpg")
+    await hass.async_add_executor_job(picture.write_bytes, b"\xff\xd8 a thumbnail \xff\xd9")
+    await hass.async_add_executor_job(index.forget_clip, recorded[0].id)
+    await hass.async_add_executor_job(index.add_clip, replace(recorded[0], thumbnail=picture))
+    ws = await hass_ws_client(hass)
+    await _command(ws, type="porchlight/requests/subscribe")
+    await _snapshot_where(ws, lambda rs: True)
+    await send_request(hass, agency, network)
+    (request,) = await _snapshot_where(ws, bool)
+
+    client = await hass_client_no_auth()
+    thumbnail = await client.get(request["clips"][0]["thumbnail"])
+    assert thumbnail.status == 200
+    assert await thumbnail.read() == b"\xff\xd8 a thumbnail \xff\xd9"
+    assert thumbnail.headers["Content-Type"] == "image/jpeg"
+
+    # A clip the index no longer has is still listed (the request names it), with no picture.
+    await hass.async_add_executor_job(index.forget_clip, recorded[0].id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    async_dispatcher_send(hass, signal_requests(init_integration.entry_id))
+    async_dispatcher_send(hass, signal_requests(init_integration.entry_id))
+    (after,) = await _snapshot_where(ws, lambda rs: rs[0]["clips"][0]["thumbnail"] is None)
+    assert after["clips"][0]["clip"] == recorded[0].id
+    # The two changes above were folded into that one snapshot.
+    assert (await _command(ws, type="ping"))["type"] == "pong"

@@ -7,14 +7,18 @@ are owner_actions', the same code the service actions run.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
+from homeassistant.components.http.auth import async_sign_path
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.decorators import (
     async_response,
@@ -27,7 +31,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from . import owner_actions
 from .action_errors import refused
+from .consent.audit import AuditError
 from .consent.records import ShareState
+from .consent.store import ConsentStoreError
 from .consent_services import (
     APPROVE_SCHEMA,
     DECLINE_SCHEMA,
@@ -37,7 +43,9 @@ from .consent_services import (
 )
 from .const import CLIP_URL
 from .data import loaded_entry
+from .federation.identity import grouped
 from .local_time import SIGNED_FOR, local_iso
+from .recordings.index import ClipIndexError
 from .services import (
     ACCEPT_INVITE_SCHEMA,
     CONFIRM_PAIRING_SCHEMA,
@@ -48,7 +56,6 @@ from .signals import signal_pending, signal_requests
 from .views import THUMBNAIL_URL
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable, Coroutine, Mapping
 
     from homeassistant.components.websocket_api.connection import ActiveConnection
@@ -57,10 +64,12 @@ if TYPE_CHECKING:
 
     from .consent.audit.entry import AuditEntry
     from .consent.records import Candidate, FootageRequest, Share
-    from .data import PorchlightData
+    from .data import PorchlightConfigEntry, PorchlightData
     from .recordings.models import Clip
 
     type Operation = Callable[[HomeAssistant, Any, str], Coroutine[Any, Any, Any]]
+
+_LOGGER = logging.getLogger(__name__)
 
 STRINGS_DIR: Final = Path(__file__).parent / "frontend" / "translations"
 # A language tag as HA's frontend sends it (`en`, `pt-BR`, `zh-Hant`): nothing that walks paths.
@@ -250,8 +259,6 @@ def _clip(
 
 def websocket_sign_path(hass: HomeAssistant, path: str) -> str:
     """A signed path to one of Porchlight's views, valid for a day (or until HA restarts)."""
-    from homeassistant.components.http.auth import async_sign_path  # noqa: PLC0415
-
     return async_sign_path(hass, path, SIGNED_FOR)
 
 
@@ -265,9 +272,7 @@ def _request(
         "request_id": request.id,
         "agency": {
             "name": request.agency_name,
-            "fingerprint": "-".join(
-                request.agency[i : i + 4] for i in range(0, len(request.agency), 4)
-            ),
+            "fingerprint": grouped(request.agency),
             "trusted": trusted,
             "trusted_since": None if since is None else local_iso(since),
         },
@@ -306,12 +311,12 @@ async def _requests_list(
 
 @require_admin
 @websocket_command({probatio.Required("type"): "porchlight/requests/subscribe"})
-@async_response
-async def _requests_subscribe(
+@callback
+def _requests_subscribe(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     entry = loaded_entry(hass)
-    subscription = _Subscription(hass, connection, msg["id"], entry.runtime_data)
+    subscription = _Subscription(hass, connection, msg["id"], entry)
     unsubs = [
         async_dispatcher_connect(hass, signal_requests(entry.entry_id), subscription.changed),
         async_dispatcher_connect(hass, signal_pending(entry.entry_id), subscription.changed),
@@ -321,7 +326,7 @@ async def _requests_subscribe(
     def unsubscribe() -> None:
         if subscription.closed:
             return
-        subscription.close()
+        subscription.closed = True
         for unsub in unsubs:
             unsub()
 
@@ -336,43 +341,49 @@ async def _requests_subscribe(
 
 @dataclass(slots=True)
 class _Subscription:
-    """One subscriber: a snapshot at once and after every change, bursts coalesced."""
+    """One subscriber: a snapshot at once and after every change.
+
+    One sender per subscriber, so snapshots leave in the order they were read (two reads
+    racing in the executor could otherwise deliver an older one last); changes that arrive
+    while it reads are folded into one more snapshot, so a burst costs two reads, not one
+    per change.
+    """
 
     hass: HomeAssistant
     connection: ActiveConnection
     msg_id: int
-    data: PorchlightData
-    scheduled: bool = False
+    entry: PorchlightConfigEntry
+    dirty: bool = False
+    sending: bool = False
     closed: bool = False
-    task: asyncio.Task[None] | None = None
 
     @callback
     def changed(self, *_: Any) -> None:  # noqa: ANN401  # dispatcher arguments, unused
-        """Something changed: one snapshot for everything changed in this loop iteration."""
-        if self.scheduled or self.closed:
-            return
-        self.scheduled = True
-        self.hass.loop.call_soon(self._start)
+        """Something changed: send a snapshot once the sender is free."""
+        self.dirty = True
+        if not self.sending:
+            self.sending = True
+            # The entry's own background task: unloading cancels a read under way.
+            self.entry.async_create_background_task(
+                self.hass, self._send_while_changed(), "porchlight requests snapshot"
+            )
 
-    @callback
-    def _start(self) -> None:
-        if self.closed:
-            return
-        self.task = self.hass.async_create_background_task(
-            self._send(), "porchlight requests snapshot"
-        )
-
-    async def _send(self) -> None:
-        # Changes from here on need a new snapshot; those before are in this one.
-        self.scheduled = False
-        snapshot = await requests_snapshot(self.hass, self.data)
-        if not self.closed:
-            self.connection.send_message(event_message(self.msg_id, snapshot))
-
-    @callback
-    def close(self) -> None:
-        """No more snapshots."""
-        self.closed = True
+    async def _send_while_changed(self) -> None:
+        try:
+            while self.dirty and not self.closed:
+                # Let the rest of this loop iteration's changes land in the same snapshot.
+                await asyncio.sleep(0)
+                self.dirty = False
+                try:
+                    snapshot = await requests_snapshot(self.hass, self.entry.runtime_data)
+                except (sqlite3.Error, ConsentStoreError, ClipIndexError, AuditError) as err:
+                    _LOGGER.error("Cannot show the footage requests on the dashboard: %s", err)  # noqa: TRY400  # the cause in one line; the store logged its own
+                    return
+                # Sent even if the subscriber left during the read: HA's client drops an
+                # event for a subscription it no longer has, and the next turn stops.
+                self.connection.send_message(event_message(self.msg_id, snapshot))
+        finally:
+            self.sending = False
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -447,14 +458,44 @@ async def _audit_verify(
 # --- peers ---------------------------------------------------------------------------------
 
 
+def _peers(data: PorchlightData) -> dict[str, Any]:
+    """The home's peers, with when each was paired and trusted, and neighbors' vouches."""
+    peers = data.federation.node.peers
+    since = _trusted_since(data)
+    names = {peer.keyid: peer.name for peer in peers}
+    return {
+        "peers": [
+            {
+                **owner_actions.peer_info(peer),
+                "paired_at": local_iso(peer.paired_at),
+                "trusted_since": (
+                    local_iso(since[peer.keyid]) if peer.trusted and peer.keyid in since else None
+                ),
+            }
+            for peer in peers
+        ],
+        # Information only: a vouch never makes an agency trusted (docs/protocol.md).
+        "vouches": [
+            {
+                "agency": grouped(vouch.agency),
+                "name": vouch.name,
+                "by": grouped(vouch.by),
+                "by_name": names.get(vouch.by, ""),
+                "at": local_iso(vouch.at),
+            }
+            for vouch in peers.vouches
+        ],
+    }
+
+
 @require_admin
 @websocket_command({probatio.Required("type"): "porchlight/peers/list"})
 @async_response
 async def _peers_list(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    result = await owner_actions.list_peers(hass, {}, _user_name(connection))
-    connection.send_result(msg["id"], {**result, "vouches": []})
+    data = loaded_entry(hass).runtime_data
+    connection.send_result(msg["id"], await hass.async_add_executor_job(_peers, data))
 
 
 # --- the panel's text ----------------------------------------------------------------------
@@ -462,16 +503,20 @@ async def _peers_list(
 _STRINGS: Final = "porchlight_frontend_strings"
 
 
-def _load_strings(language: str) -> dict[str, str] | None:
-    path = STRINGS_DIR / f"{language}.json"
-    try:
-        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    return loaded
+def _load_strings(language: str) -> dict[str, Any]:
+    """The text in language, else in its base language (`pt` for `pt-BR`), else English.
+
+    English always ships with the bundle (tests/test_frontend_strings.py).
+    """
+    for candidate in (language, language.split("-", 1)[0]):
+        path = STRINGS_DIR / f"{candidate}.json"
+        if path.is_file():
+            return {"language": candidate, "strings": json.loads(path.read_text("utf-8"))}
+    return {"language": "en", "strings": json.loads((STRINGS_DIR / "en.json").read_text("utf-8"))}
 
 
-@require_admin
+# Not admin-only: the text reveals nothing, and the card shows a household member the line
+# that says only an administrator can decide.
 @websocket_command(
     {probatio.Required("type"): "porchlight/strings", probatio.Required("language"): str}
 )
@@ -480,11 +525,7 @@ async def _strings(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
     language: str = msg["language"]
     if not LANGUAGE.match(language):
         raise refused("unknown_language", language=language)
-    cache: dict[str, dict[str, str] | None] = hass.data.setdefault(_STRINGS, {})
-    for candidate in (language, "en"):
-        if candidate not in cache:
-            cache[candidate] = await hass.async_add_executor_job(_load_strings, candidate)
-        if (strings := cache[candidate]) is not None:
-            connection.send_result(msg["id"], {"language": candidate, "strings": strings})
-            return
-    connection.send_result(msg["id"], {"language": "en", "strings": {}})
+    cache: dict[str, dict[str, Any]] = hass.data.setdefault(_STRINGS, {})
+    if language not in cache:
+        cache[language] = await hass.async_add_executor_job(_load_strings, language)
+    connection.send_result(msg["id"], cache[language])
