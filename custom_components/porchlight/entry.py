@@ -16,7 +16,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import STORAGE_DIR
 
-from . import services, views
+from . import services, views, websocket
 from .background import BackgroundWork
 from .consent.audit import AuditError, AuditLog
 from .consent.desk import DeskSettings
@@ -77,6 +77,7 @@ def recordings_path(hass: HomeAssistant) -> Path:
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
     """Register what exists once per Home Assistant: services and HTTP views."""
     services.async_setup_services(hass)
+    websocket.async_setup_websocket(hass)
     views.async_setup_views(hass)
     return True
 

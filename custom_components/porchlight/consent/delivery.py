@@ -252,10 +252,11 @@ class ShareServer:
         As stored now, because the owner may have revoked the share (or housekeeping expired
         it) while the bytes were flowing: that state stands and is never overwritten.
         """
+        now = self.clock.now()
         share = await self._run(
             self.store.change_share,
             share_id,
-            lambda s: s.counted(sent, reached_end=first + sent == size, size=size),
+            lambda s: s.counted(sent, reached_end=first + sent == size, size=size, at=now),
         )
         self.on_changed()
         if share.state is ShareState.DOWNLOADED:

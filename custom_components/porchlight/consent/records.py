@@ -202,6 +202,10 @@ class Share:
     # Bytes a transfer reserved before its first byte left (written ahead, like the audit
     # log): a crash mid-transfer leaves them here, and the download then counts as done.
     in_flight: int = 0
+    # When the last allowed download completed (the state became DOWNLOADED); None before,
+    # for shares stored before this field, and for a download a crash cut off (when its
+    # last byte left is not known).
+    downloaded_at: int | None = None
 
     @property
     def usable(self) -> bool:
@@ -216,7 +220,7 @@ class Share:
         """Whether a download may start now: usable and not past its expiry."""
         return self.usable and self.expires >= now
 
-    def counted(self, sent: int, *, reached_end: bool, size: int) -> Share:
+    def counted(self, sent: int, *, reached_end: bool, size: int, at: int | None = None) -> Share:
         """This share after a transfer of `sent` bytes ended (its reservation released).
 
         The state stands if the owner revoked the share or it expired meanwhile: a count
@@ -225,12 +229,13 @@ class Share:
         partial = self.partial + sent
         complete = sent > 0 and (reached_end or partial >= size)
         downloads = self.downloads + (1 if complete else 0)
-        state = self.state
+        state, downloaded_at = self.state, self.downloaded_at
         if state is ShareState.OFFERED and downloads >= self.max_downloads:
-            state = ShareState.DOWNLOADED
+            state, downloaded_at = ShareState.DOWNLOADED, at
         return replace(
             self,
             state=state,
+            downloaded_at=downloaded_at,
             downloads=downloads,
             bytes_served=self.bytes_served + sent,
             partial=0 if complete else partial,
@@ -252,6 +257,7 @@ class Share:
             "bytes_served": self.bytes_served,
             "partial": self.partial,
             "in_flight": self.in_flight,
+            "downloaded_at": self.downloaded_at,
         }
 
     @classmethod
