@@ -62,7 +62,8 @@ export class PorchlightDecision extends LitElement {
       }
       :host([compact]) .thumb { width: 80px; }
       .meta { min-width: 0; }
-      .meta label { display: block; font-weight: 500; cursor: pointer; }
+      .meta label, .meta .name { font-weight: 500; cursor: pointer; }
+      .meta .when { display: block; font-weight: 400; }
       video { grid-column: 1 / -1; width: 100%; max-height: 360px; background: #000; border-radius: 4px; }
       .decided { font-size: 0.85rem; }
       .actions { margin-top: 12px; }
@@ -162,6 +163,8 @@ export class PorchlightDecision extends LitElement {
     const selectable = this.request.open && clip.decision === "pending";
     const alt = t("thumbnail_alt", { camera: clip.camera_name, time: formatTime(this.hass, clip.start) });
     const playing = this._playing === clip.clip;
+    const when = `${formatDateTime(this.hass, clip.start)} · ${t("duration", { duration: formatDuration(clip.duration_s) })}`;
+    const named = { camera: clip.camera_name, time: formatTime(this.hass, clip.start) };
     return html`<li class="clip">
       ${selectable
         ? html`<input type="checkbox" id=${id} .checked=${this._selected.has(clip.clip)} ?disabled=${this._busy}
@@ -172,13 +175,12 @@ export class PorchlightDecision extends LitElement {
         : html`<div class="thumb" role="img" aria-label=${alt}>${t("no_thumbnail")}</div>`}
       <div class="meta">
         ${selectable
-          ? html`<label for=${id}>${clip.camera_name}</label>`
-          : html`<span style="font-weight:500">${clip.camera_name}</span>`}
-        <span class="secondary">${formatDateTime(this.hass, clip.start)} · ${t("duration", { duration: formatDuration(clip.duration_s) })}</span>
+          ? html`<label for=${id}>${clip.camera_name} <span class="secondary when">${when}</span></label>`
+          : html`<span class="name">${clip.camera_name}</span> <span class="secondary when">${when}</span>`}
         ${selectable ? nothing : html`<div class="decided secondary">${this._decisionText(clip)}</div>`}
         <div>
           <button @click=${() => (this._playing = playing ? null : clip.clip)} aria-expanded=${playing ? "true" : "false"}
-            aria-label=${playing ? t("hide_clip_named", { camera: clip.camera_name }) : t("play_clip_named", { camera: clip.camera_name })}>
+            aria-label=${playing ? t("hide_clip_named", named) : t("play_clip_named", named)}>
             ${playing ? t("hide_clip") : t("play_clip")}
           </button>
         </div>
@@ -196,10 +198,10 @@ export class PorchlightDecision extends LitElement {
     const agency = this.request.agency.name;
     return html`<dialog aria-labelledby="confirm-title" @close=${this._onDialogClose}>
       <h2 id="confirm-title">
-        ${share ? t("confirm_share_title", { count: clips.length, agency }) : t("confirm_decline_title", { agency })}
+        ${share ? t("confirm_share_title", { agency }) : t("confirm_decline_title", { agency })}
       </h2>
       ${share
-        ? html`<p>${t("confirm_share_intro", { agency })}</p>
+        ? html`<p>${t("confirm_share_intro", { agency, count: clips.length })}</p>
             <ul>
               ${clips.map(
                 (c) => html`<li>${c.camera_name} · ${formatDateTime(this.hass, c.start)} · ${formatDuration(c.duration_s)}</li>`,
@@ -214,7 +216,7 @@ export class PorchlightDecision extends LitElement {
       <div class="row">
         <button ?disabled=${this._busy} @click=${this._close}>${t("cancel")}</button>
         <button class="primary ${share ? "" : "danger"}" ?disabled=${this._busy} @click=${this._run}>
-          ${share ? t("confirm_share_button", { count: clips.length }) : t("confirm_decline_button")}
+          ${share ? t("confirm_share_button") : t("confirm_decline_button")}
         </button>
       </div>
     </dialog>`;

@@ -239,7 +239,8 @@ export class PorchlightPanel extends LitElement {
     this._view = view;
     this._actionError = "";
     this._notice = "";
-    if (view === "audit" && !this._audit) void this._loadAudit();
+    // The log grows with every decision, so it is read afresh each time the view opens.
+    if (view === "audit") void this._loadAudit();
     if (view === "peers" && !this._peers) void this._loadPeers();
   }
 
