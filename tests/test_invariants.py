@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from custom_components.porchlight.panel import FRONTEND_DIR, bundle_version
+
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -32,7 +34,11 @@ async def test_no_live_stream_endpoint_exists(
         and "porchlight" in route.resource.canonical
         and route.method not in {"HEAD", "OPTIONS"}  # added by aiohttp and CORS
     }
-    assert routes == EXPECTED_ROUTES
+    version = await hass.async_add_executor_job(bundle_version)
+    # The dashboard's code and text (a static directory of files shipped with the package).
+    assert routes == EXPECTED_ROUTES | {("GET", f"/porchlight_frontend/{version}")}
+    shipped = {p.suffix for p in FRONTEND_DIR.rglob("*") if p.is_file()}
+    assert shipped <= {".js", ".json"}
     # No Porchlight handler is a camera proxy or stream view.
     for route in hass.http.app.router.routes():
         if route.resource is not None and "porchlight" in route.resource.canonical:
