@@ -13,6 +13,8 @@ clips. Then, in one Chromium:
 - `ratio`: panel_s / baseline_s (target <= 1.2);
 - `approve_ws_ms`: websocket round trip of porchlight/requests/approve (one clip, delivery to
   the agency's inbox included, since the command answers with the delivery's outcome), median;
+- `list_ws_ms`: round trip of porchlight/requests/list (all 50 requests, what the panel
+  waits for before it can draw), median: how much of panel_s is the data;
 - `bundle_kb_gzip`: the panel bundle gzipped (level 9), KiB (target <= 120); the card's too.
 
 Usage: scripts/bench dashboard [--requests 50] [--clips 10] [--rounds 5]
@@ -143,9 +145,16 @@ async def _browser_rounds(
     return panel_s, baseline_s, cards
 
 
-async def _approve_rounds(hass: HassProcess, token: str, rounds: int) -> list[float]:
+async def _websocket_rounds(
+    hass: HassProcess, token: str, rounds: int
+) -> tuple[list[float], list[float]]:
+    """Round trips of requests/list (what the panel waits for first) and of approve."""
     async with HassWebsocket(hass.base_url, token) as ws:
-        listed = await ws.command("porchlight/requests/list")
+        list_ms = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            listed = await ws.command("porchlight/requests/list")
+            list_ms.append((time.perf_counter() - started) * 1000)
         chosen = [r for r in listed["requests"] if r["open"]][:rounds]
         times = []
         for request in chosen:
@@ -159,7 +168,7 @@ async def _approve_rounds(hass: HassProcess, token: str, rounds: int) -> list[fl
             if result["delivery"] != "delivered":
                 msg = f"an approval was not delivered: {result}"
                 raise HassError(msg)
-    return times
+    return list_ms, times
 
 
 def run(requests: int, clips: int, rounds: int) -> dict[str, Any]:
@@ -214,7 +223,7 @@ def run(requests: int, clips: int, rounds: int) -> dict[str, Any]:
             panel_s, baseline_s, cards = asyncio.run(
                 _browser_rounds(hass, owner.frontend_auth(hass.base_url), requests, rounds)
             )
-            approve_ms = asyncio.run(_approve_rounds(hass, token, rounds))
+            list_ms, approve_ms = asyncio.run(_websocket_rounds(hass, token, rounds))
             warnings = hass.porchlight_warnings()
         finally:
             agency.stop()
@@ -237,6 +246,7 @@ def run(requests: int, clips: int, rounds: int) -> dict[str, Any]:
         "panel_s_all": [round(s, 3) for s in panel_s],
         "baseline_s_all": [round(s, 3) for s in baseline_s],
         "approve_ws_ms_all": [round(ms, 1) for ms in approve_ms],
+        "list_ws_ms": round(statistics.median(list_ms), 1),
         "requests_setup_s": round(sent_s, 1),
         "porchlight_warnings": len(warnings),
     }
