@@ -214,7 +214,9 @@ export class PorchlightDecision extends LitElement {
               )}
             </ul>
             ${this.home
-              ? html`<p>${t("confirm_share_limits", { downloads: this.home.max_downloads, hours: this.home.link_hours })}</p>`
+              ? html`<p>${this.home.max_downloads === 1
+                ? t("confirm_share_limits_one", { hours: this.home.link_hours })
+                : t("confirm_share_limits", { downloads: this.home.max_downloads, hours: this.home.link_hours })}</p>`
               : nothing}
             ${this._restLine(this._pendingClips().length - clips.length)}`
         : html`<p>${t("confirm_decline_body", { case: this.request.case })}</p>`}

@@ -155,9 +155,9 @@ async def test_owner_plays_a_clip_and_shares_one_of_three_the_agency_gets_exactl
         await box.check()
         await section.get_by_role("button", name="Share selected (1)").click()
         dialog = panel.locator("dialog[open]")
-        await expect(dialog).to_contain_text("These clips leave home and go to Metro PD")
-        await expect(dialog).to_contain_text("works for 72 hours")
-        await expect(dialog).to_contain_text("Clips you did not select stay at home: 2")
+        await expect(dialog).to_contain_text("This clip leaves home and goes to Metro PD")
+        await expect(dialog).to_contain_text("Each link allows 1 download and works for 72 hours")
+        await expect(dialog).to_contain_text("The 2 clips you did not select stay at home")
         await dialog.get_by_role("button", name="Share 1 clip", exact=True).click()
         await expect(dialog).to_have_count(0)
         # The request stays open (more clips may still be shared); the chosen one is shared.

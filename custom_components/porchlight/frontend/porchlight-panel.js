@@ -122,7 +122,7 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
             <ul>
               ${r.map(n=>l`<li>${n.camera_name} · ${u(this.hass,n.start,!0)} · ${fe(n.duration_s)}</li>`)}
             </ul>
-            ${this.home?l`<p>${t("confirm_share_limits",{downloads:this.home.max_downloads,hours:this.home.link_hours})}</p>`:d}
+            ${this.home?l`<p>${this.home.max_downloads===1?t("confirm_share_limits_one",{hours:this.home.link_hours}):t("confirm_share_limits",{downloads:this.home.max_downloads,hours:this.home.link_hours})}</p>`:d}
             ${this._restLine(this._pendingClips().length-r.length)}`:l`<p>${t("confirm_decline_body",{case:this.request.case})}</p>`}
       ${this._error?l`<p class="error" role="alert">${this._error}</p>`:d}
       <div class="row">
