@@ -109,6 +109,9 @@ async def test_owner_sees_approves_and_watches_a_request(
     assert after["state"] == "approved"
     assert after["clips"][1]["decision"] == "approved"
     assert after["clips"][1]["share"]["state"] == "offered"
+    # Approved but still open: no closing time, yet History shows when it was decided.
+    assert after["closed"] is None
+    assert after["decided"] is not None
 
     (offer,) = offers(agency)
     (link,) = offer.body["links"]  # type: ignore[misc]
@@ -254,6 +257,7 @@ async def test_decline_and_revoke_reach_the_subscriber(
     newest = by_id(final)[declined.event_id]
     assert newest["open"] is False
     assert newest["closed"] is not None
+    assert newest["decided"] == newest["closed"]
     assert {c["decision"] for c in newest["clips"]} == {"declined"}
 
 

@@ -268,6 +268,13 @@ def _request(
     peer = data.federation.node.peers.get(request.agency)
     trusted = peer is not None and peer.trusted
     since = read.trusted_since.get(request.agency) if trusted else None
+    # The owner's latest decision: closing the request, or the last clip shared while it
+    # stays open, so History can say when an approved request was decided, as for a decline.
+    decided = max(
+        [c.approved_at for c in request.consents]
+        + ([] if request.closed_at is None else [request.closed_at]),
+        default=None,
+    )
     return {
         "request_id": request.id,
         "agency": {
@@ -286,6 +293,7 @@ def _request(
         "start": local_iso(request.start),
         "end": local_iso(request.end),
         "closed": None if request.closed_at is None else local_iso(request.closed_at),
+        "decided": None if decided is None else local_iso(decided),
         "area": _area(request.area),
         "clips": [_clip(hass, data, read, request, c) for c in request.candidates],
         **data.desk.delivery(request).to_json(),

@@ -78,6 +78,8 @@ export interface Request {
   start: string;
   end: string;
   closed: string | null;
+  /** The owner's latest decision (closing, or sharing a clip); null before any. */
+  decided: string | null;
   area: Area;
   clips: Clip[];
   delivery: string;

@@ -163,7 +163,7 @@ export class PorchlightDecision extends LitElement {
     const selectable = this.request.open && clip.decision === "pending";
     const alt = t("thumbnail_alt", { camera: clip.camera_name, time: formatTime(this.hass, clip.start) });
     const playing = this._playing === clip.clip;
-    const when = `${formatDateTime(this.hass, clip.start)} · ${t("duration", { duration: formatDuration(clip.duration_s) })}`;
+    const when = `${formatDateTime(this.hass, clip.start, true)} · ${t("duration", { duration: formatDuration(clip.duration_s) })}`;
     const named = { camera: clip.camera_name, time: formatTime(this.hass, clip.start) };
     return html`<li class="clip">
       ${selectable
@@ -191,6 +191,12 @@ export class PorchlightDecision extends LitElement {
     </li>`;
   }
 
+  private _restLine(rest: number): unknown {
+    const t = this.t;
+    if (rest === 0) return nothing;
+    return html`<p class="secondary">${rest === 1 ? t("confirm_share_rest_one") : t("confirm_share_rest", { count: rest })}</p>`;
+  }
+
   private _renderDialog(): unknown {
     const t = this.t;
     const share = this._confirm === "share";
@@ -201,22 +207,28 @@ export class PorchlightDecision extends LitElement {
         ${share ? t("confirm_share_title", { agency }) : t("confirm_decline_title", { agency })}
       </h2>
       ${share
-        ? html`<p>${t("confirm_share_intro", { agency, count: clips.length })}</p>
+        ? html`<p>${clips.length === 1 ? t("confirm_share_intro_one", { agency }) : t("confirm_share_intro", { agency, count: clips.length })}</p>
             <ul>
               ${clips.map(
-                (c) => html`<li>${c.camera_name} · ${formatDateTime(this.hass, c.start)} · ${formatDuration(c.duration_s)}</li>`,
+                (c) => html`<li>${c.camera_name} · ${formatDateTime(this.hass, c.start, true)} · ${formatDuration(c.duration_s)}</li>`,
               )}
             </ul>
             ${this.home
-              ? html`<p>${t("confirm_share_limits", { downloads: this.home.max_downloads, hours: this.home.link_hours })}</p>`
+              ? html`<p>${this.home.max_downloads === 1
+                ? t("confirm_share_limits_one", { hours: this.home.link_hours })
+                : t("confirm_share_limits", { downloads: this.home.max_downloads, hours: this.home.link_hours })}</p>`
               : nothing}
-            <p class="secondary">${t("confirm_share_rest", { count: this._pendingClips().length - clips.length })}</p>`
+            ${this._restLine(this._pendingClips().length - clips.length)}`
         : html`<p>${t("confirm_decline_body", { case: this.request.case })}</p>`}
       ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
       <div class="row">
         <button ?disabled=${this._busy} @click=${this._close}>${t("cancel")}</button>
         <button class="primary ${share ? "" : "danger"}" ?disabled=${this._busy} @click=${this._run}>
-          ${share ? t("confirm_share_button") : t("confirm_decline_button")}
+          ${share
+            ? clips.length === 1
+              ? t("confirm_share_button_one")
+              : t("confirm_share_button", { count: clips.length })
+            : t("confirm_decline_button")}
         </button>
       </div>
     </dialog>`;

@@ -5,15 +5,24 @@ function locale(hass: Hass): string {
   return hass.locale?.language || hass.language || "en";
 }
 
-export function formatDateTime(hass: Hass, iso: string | null | undefined): string {
+/** Date and time; with seconds where minutes alone would not tell times apart (clips). */
+export function formatDateTime(hass: Hass, iso: string | null | undefined, seconds = false): string {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return new Intl.DateTimeFormat(locale(hass), {
     dateStyle: "medium",
-    timeStyle: "short",
+    timeStyle: seconds ? "medium" : "short",
     timeZone: hass.config.time_zone,
   }).format(date);
+}
+
+/** Both ends of a window; with seconds when they share the minute ("4:27 PM to 4:27 PM"). */
+export function formatRange(hass: Hass, start: string, end: string): { start: string; end: string } {
+  const a = new Date(start).getTime();
+  const b = new Date(end).getTime();
+  const seconds = Math.floor(a / 60000) === Math.floor(b / 60000);
+  return { start: formatDateTime(hass, start, seconds), end: formatDateTime(hass, end, seconds) };
 }
 
 export function formatTime(hass: Hass, iso: string): string {

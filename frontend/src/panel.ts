@@ -16,7 +16,7 @@ import {
   type Vouch,
 } from "./api";
 import { define } from "./decision";
-import { formatDateTime } from "./format";
+import { formatDateTime, formatRange } from "./format";
 import { requestSummary } from "./request-summary";
 import { loadStrings, translator, type Strings, type Translate } from "./strings";
 import { baseStyles } from "./styles";
@@ -152,23 +152,27 @@ export class PorchlightPanel extends LitElement {
       header h1 { font-size: 1.25rem; margin: 0; font-weight: 400; }
       nav {
         display: flex;
+        flex-wrap: wrap;
         gap: 4px;
-        overflow-x: auto;
         padding: 8px 12px;
         border-bottom: 1px solid var(--divider-color);
         background: var(--card-background-color, var(--ha-card-background, #fff));
       }
       nav button { border: none; border-radius: 4px; white-space: nowrap; color: var(--primary-text-color); }
+      :host([narrow]) nav { padding: 4px 8px; }
+      :host([narrow]) nav button { padding: 6px 10px; }
       nav button[aria-current="page"] {
-        color: var(--primary-color);
-        box-shadow: inset 0 -3px 0 var(--primary-color);
+        color: var(--pl-primary-text);
+        box-shadow: inset 0 -3px 0 var(--pl-primary-text);
         font-weight: 500;
       }
       main { padding: 16px; max-width: 1000px; margin: 0 auto; box-sizing: border-box; }
       :host([narrow]) main { padding: 8px; }
       .summary { display: grid; grid-template-columns: 1fr 200px; gap: 16px; align-items: start; }
       :host([narrow]) .summary { grid-template-columns: 1fr; }
+      .summary { margin-bottom: 12px; }
       figure.mapbox { margin: 0; }
+      figure.mapbox figcaption { margin-top: 4px; }
       svg.map { width: 200px; height: 200px; display: block; }
       svg.map .bg { fill: var(--secondary-background-color, #eee); stroke: var(--divider-color); }
       svg.map .area { fill: var(--primary-color); fill-opacity: 0.2; stroke: var(--primary-color); stroke-width: 2; }
@@ -178,11 +182,12 @@ export class PorchlightPanel extends LitElement {
       svg.map .scale text { fill: var(--primary-text-color); font-size: 10px; }
       .badge {
         display: inline-block; min-width: 1.5em; padding: 0 6px; border-radius: 12px; text-align: center;
-        background: var(--primary-color); color: var(--text-primary-color, #fff); font-size: 0.8rem; margin-left: 4px;
+        background: var(--pl-primary-fill); color: #fff; font-size: 0.8rem; margin-left: 4px;
       }
       table { width: 100%; border-collapse: collapse; }
       th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--divider-color); vertical-align: top; }
       th { color: var(--secondary-text-color); font-weight: 500; }
+      td.when { white-space: nowrap; }
       td.data { font-family: monospace; font-size: 0.8rem; overflow-wrap: anywhere; }
       :host([narrow]) table, :host([narrow]) tbody, :host([narrow]) tr, :host([narrow]) td { display: block; }
       :host([narrow]) thead { display: none; }
@@ -240,7 +245,11 @@ export class PorchlightPanel extends LitElement {
     this._actionError = "";
     this._notice = "";
     // The log grows with every decision, so it is read afresh each time the view opens.
-    if (view === "audit") void this._loadAudit();
+    if (view === "audit") {
+      void this._loadAudit();
+      // Names for the key ids in the log's Who column.
+      if (!this._peers) void this._loadPeers();
+    }
     if (view === "peers" && !this._peers) void this._loadPeers();
   }
 
@@ -310,10 +319,10 @@ export class PorchlightPanel extends LitElement {
           <h3 id=${`hist-${r.request_id}`}>${t("request_heading", { agency: r.agency.name, case: r.case })}</h3>
           <p>
             <strong>${this._stateLabel(r.state)}</strong>
-            ${r.closed ? html`<span class="secondary">· ${formatDateTime(this.hass, r.closed)}</span>` : nothing}
+            ${r.decided ? html`<span class="secondary">· ${t("decided_at", { at: formatDateTime(this.hass, r.decided) })}</span>` : nothing}
           </p>
           <p class="secondary">${r.reason}</p>
-          <p class="secondary">${t("time_range", { start: formatDateTime(this.hass, r.start), end: formatDateTime(this.hass, r.end) })}</p>
+          <p class="secondary">${t("time_range", formatRange(this.hass, r.start, r.end))}</p>
           ${r.delivery_error ? html`<p class="error">${t("delivery_failed", { error: r.delivery_error })}</p>` : nothing}
           <h4>${t("shared_heading")}</h4>
           ${shared.length === 0 ? html`<p class="secondary">${t("nothing_shared")}</p>` : nothing}
@@ -361,11 +370,11 @@ export class PorchlightPanel extends LitElement {
   private _renderShare(request: Request, clip: Clip, share: Share): unknown {
     const t = this.t;
     return html`<div class="share-line">
-      <span><strong>${clip.camera_name}</strong> · ${formatDateTime(this.hass, clip.start)}</span>
+      <span><strong>${clip.camera_name}</strong> · ${formatDateTime(this.hass, clip.start, true)}</span>
       <span class="secondary">${this._shareLabel(share)}</span>
       ${share.revocable
         ? html`<button class="danger" ?disabled=${this._busy !== ""}
-            aria-label=${t("revoke_named", { camera: clip.camera_name, time: formatDateTime(this.hass, clip.start) })}
+            aria-label=${t("revoke_named", { camera: clip.camera_name, time: formatDateTime(this.hass, clip.start, true) })}
             @click=${() => this._revoke(request, clip)}>${t("revoke")}</button>`
         : nothing}
     </div>`;
@@ -405,6 +414,89 @@ export class PorchlightPanel extends LitElement {
     if (result) this._verify = result;
   }
 
+  /** Readable text for a log entry's kind; a kind this version does not know stays as it is. */
+  private _kindLabel(kind: string): string {
+    const t = this.t;
+    switch (kind) {
+      case "audit_opened":
+        return t("audit_kind_audit_opened");
+      case "checkpoint":
+        return t("audit_kind_checkpoint");
+      case "key_rotated":
+        return t("audit_kind_key_rotated");
+      case "invite_created":
+        return t("audit_kind_invite_created");
+      case "peer_paired":
+        return t("audit_kind_peer_paired");
+      case "peer_confirmed":
+        return t("audit_kind_peer_confirmed");
+      case "peer_removed":
+        return t("audit_kind_peer_removed");
+      case "peer_revoked":
+        return t("audit_kind_peer_revoked");
+      case "agency_trusted":
+        return t("audit_kind_agency_trusted");
+      case "agency_untrusted":
+        return t("audit_kind_agency_untrusted");
+      case "rules_changed":
+        return t("audit_kind_rules_changed");
+      case "request_received":
+        return t("audit_kind_request_received");
+      case "request_rejected":
+        return t("audit_kind_request_rejected");
+      case "request_not_in_area":
+        return t("audit_kind_request_not_in_area");
+      case "request_auto_declined":
+        return t("audit_kind_request_auto_declined");
+      case "request_pending":
+        return t("audit_kind_request_pending");
+      case "request_declined":
+        return t("audit_kind_request_declined");
+      case "request_expired":
+        return t("audit_kind_request_expired");
+      case "clip_approved":
+        return t("audit_kind_clip_approved");
+      case "clip_deleted":
+        return t("audit_kind_clip_deleted");
+      case "message_sent":
+        return t("audit_kind_message_sent");
+      case "message_received":
+        return t("audit_kind_message_received");
+      case "offer_sent":
+        return t("audit_kind_offer_sent");
+      case "offer_undeliverable":
+        return t("audit_kind_offer_undeliverable");
+      case "offer_retried":
+        return t("audit_kind_offer_retried");
+      case "download":
+        return t("audit_kind_download");
+      case "download_refused":
+        return t("audit_kind_download_refused");
+      case "share_revoked":
+        return t("audit_kind_share_revoked");
+      case "share_expired":
+        return t("audit_kind_share_expired");
+      default:
+        return kind;
+    }
+  }
+
+  /** A peer's or agency's name for a key id in the log, from peers/list and the requests. */
+  private _actorName(actor: string): string {
+    const key = actor.replace(/[^0-9a-f]/gi, "").toLowerCase();
+    if (key.length < 16) return actor;
+    const named = (this._peers ?? []).find((p) => p.fingerprint.replace(/[^0-9a-f]/gi, "").toLowerCase() === key);
+    if (named) return named.name;
+    const agency = (this._requests ?? []).find((r) => r.agency.fingerprint.replace(/[^0-9a-f]/gi, "").toLowerCase() === key);
+    return agency ? agency.agency.name : actor;
+  }
+
+  /** Long ids (64 hex characters) as their first 8 characters; the full id as tooltip and for screen readers. */
+  private _shortId(id: string): unknown {
+    if (id.length <= 16) return id;
+    return html`<span title=${id} aria-hidden="true">${id.slice(0, 8)}…</span><span class="sr-only">${this.t("audit_subject_full", { id })}</span>`;
+  }
+
   private _renderAudit(): unknown {
     const t = this.t;
     const entries = this._audit ?? [];
@@ -413,7 +505,10 @@ export class PorchlightPanel extends LitElement {
     const shown = entries.filter(
       (e) =>
         (!this._auditKind || e.kind === this._auditKind) &&
-        (!text || `${e.kind} ${e.actor} ${e.subject} ${JSON.stringify(e.data)}`.toLowerCase().includes(text)),
+        (!text ||
+          `${e.kind} ${this._kindLabel(e.kind)} ${e.actor} ${this._actorName(e.actor)} ${e.subject} ${JSON.stringify(e.data)}`
+            .toLowerCase()
+            .includes(text)),
     );
     const last = entries.length > 0 ? entries[entries.length - 1].seq : null;
     return html`<h2>${t("view_audit")}</h2>
@@ -434,7 +529,7 @@ export class PorchlightPanel extends LitElement {
           <label class="field">${t("audit_filter_kind")}
             <select @change=${(e: Event) => (this._auditKind = (e.target as HTMLSelectElement).value)}>
               <option value="" ?selected=${this._auditKind === ""}>${t("audit_all_kinds")}</option>
-              ${kinds.map((k) => html`<option value=${k} ?selected=${this._auditKind === k}>${k}</option>`)}
+              ${kinds.map((k) => html`<option value=${k} ?selected=${this._auditKind === k}>${this._kindLabel(k)}</option>`)}
             </select>
           </label>
           <label class="field">${t("audit_filter_text")}
@@ -451,10 +546,10 @@ export class PorchlightPanel extends LitElement {
                 ${shown.map(
                   (e) => html`<tr>
                     <td>${e.seq}</td>
-                    <td>${formatDateTime(this.hass, e.at)}</td>
-                    <td>${e.kind}</td>
-                    <td>${e.actor}</td>
-                    <td>${e.subject}</td>
+                    <td class="when">${formatDateTime(this.hass, e.at, true)}</td>
+                    <td>${this._kindLabel(e.kind)}</td>
+                    <td>${this._shortId(this._actorName(e.actor))}</td>
+                    <td>${this._shortId(e.subject)}</td>
                     <td class="data">${e.data === null || e.data === undefined ? "" : JSON.stringify(e.data)}</td>
                   </tr>`,
                 )}

@@ -3,7 +3,7 @@
 import { html, nothing } from "lit";
 import { fingerprintGroups, type Hass, type Home, type Request } from "./api";
 import { areaMap } from "./area-map";
-import { formatDateTime } from "./format";
+import { formatDateTime, formatRange } from "./format";
 import type { Translate } from "./strings";
 
 export function requestSummary(hass: Hass, t: Translate, request: Request, home: Home | undefined, withMap = true): unknown {
@@ -21,7 +21,7 @@ export function requestSummary(hass: Hass, t: Translate, request: Request, home:
       <dt>${t("reason")}</dt>
       <dd>${request.reason}</dd>
       <dt>${t("time_window")}</dt>
-      <dd>${t("time_range", { start: formatDateTime(hass, request.start), end: formatDateTime(hass, request.end) })}</dd>
+      <dd>${t("time_range", formatRange(hass, request.start, request.end))}</dd>
       <dt>${t("received")}</dt>
       <dd>${formatDateTime(hass, request.received)}</dd>
       ${request.open

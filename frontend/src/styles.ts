@@ -3,6 +3,14 @@ import { css } from "lit";
 
 export const baseStyles = css`
   :host {
+    /* Readable variants of the theme's accent colours, derived from the theme itself so light
+       and dark both pass WCAG AA (4.5:1): text mixes toward the text colour, fills toward black
+       under white text. */
+    --pl-primary-text: color-mix(in srgb, var(--primary-color) 70%, var(--primary-text-color));
+    --pl-primary-fill: color-mix(in srgb, var(--primary-color) 70%, black);
+    --pl-error-text: color-mix(in srgb, var(--error-color, #db4437) 75%, var(--primary-text-color));
+    --pl-error-fill: color-mix(in srgb, var(--error-color, #db4437) 75%, black);
+    --pl-success-text: color-mix(in srgb, var(--success-color, #43a047) 60%, var(--primary-text-color));
     color: var(--primary-text-color);
     font-family: var(--ha-font-family-body, var(--paper-font-body1_-_font-family, Roboto, sans-serif));
   }
@@ -11,16 +19,16 @@ export const baseStyles = css`
   h3 { font-size: 1.05rem; }
   h4 { font-size: 0.95rem; }
   p { margin: 4px 0; }
-  a { color: var(--primary-color); }
+  a { color: var(--pl-primary-text); }
   .secondary { color: var(--secondary-text-color); }
   .error {
-    color: var(--error-color, #db4437);
+    color: var(--pl-error-text);
     border-left: 4px solid var(--error-color, #db4437);
     padding: 4px 8px;
     margin: 8px 0;
   }
-  .ok { color: var(--success-color, #43a047); font-weight: 500; }
-  .bad { color: var(--error-color, #db4437); font-weight: 500; }
+  .ok { color: var(--pl-success-text); font-weight: 500; }
+  .bad { color: var(--pl-error-text); font-weight: 500; }
   button {
     font: inherit;
     cursor: pointer;
@@ -29,11 +37,11 @@ export const baseStyles = css`
     min-height: 36px;
     border: 1px solid var(--primary-color);
     background: transparent;
-    color: var(--primary-color);
+    color: var(--pl-primary-text);
   }
-  button.primary { background: var(--primary-color); color: var(--text-primary-color, #fff); }
-  button.danger { border-color: var(--error-color, #db4437); color: var(--error-color, #db4437); }
-  button.danger.primary { background: var(--error-color, #db4437); color: var(--text-primary-color, #fff); }
+  button.primary { background: var(--pl-primary-fill); border-color: var(--pl-primary-fill); color: #fff; }
+  button.danger { border-color: var(--pl-error-text); color: var(--pl-error-text); }
+  button.danger.primary { background: var(--pl-error-fill); border-color: var(--pl-error-fill); color: #fff; }
   button:disabled { opacity: 0.5; cursor: default; }
   button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible,
   textarea:focus-visible, video:focus-visible, summary:focus-visible {
