@@ -294,7 +294,7 @@ export class PorchlightPanel extends LitElement {
     return html`<h2>${t("view_requests")}</h2>
       ${open.length === 0 ? html`<p class="secondary">${t("no_pending")}</p>` : nothing}
       ${open.map(
-        (r) => html`<section class="card request" aria-labelledby=${`req-${r.request_id}`}>
+        (r) => html`<section class="card" aria-labelledby=${`req-${r.request_id}`}>
           <h3 id=${`req-${r.request_id}`}>${t("request_heading", { agency: r.agency.name, case: r.case })}</h3>
           ${requestSummary(this.hass, t, r, this._home)}
           <h4>${t("clips_heading")}</h4>
@@ -315,7 +315,7 @@ export class PorchlightPanel extends LitElement {
       ${past.length === 0 ? html`<p class="secondary">${t("no_history")}</p>` : nothing}
       ${past.map((r) => {
         const shared = r.clips.filter((c) => c.share);
-        return html`<section class="card request" aria-labelledby=${`hist-${r.request_id}`}>
+        return html`<section class="card" aria-labelledby=${`hist-${r.request_id}`}>
           <h3 id=${`hist-${r.request_id}`}>${t("request_heading", { agency: r.agency.name, case: r.case })}</h3>
           <p>
             <strong>${this._stateLabel(r.state)}</strong>

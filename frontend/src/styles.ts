@@ -68,9 +68,6 @@ export const baseStyles = css`
     padding: 16px;
     margin: 0 0 16px;
   }
-  /* Fifty requests of ten clips each: the browser lays out and paints only the requests near
-     the screen; all of them stay in the page, for the keyboard, search and screen readers. */
-  .request { content-visibility: auto; contain-intrinsic-size: auto 720px; }
   .row { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
   .fingerprint { font-family: monospace; letter-spacing: 0.05em; word-break: break-word; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 8px 0; }

@@ -67,9 +67,6 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
     padding: 16px;
     margin: 0 0 16px;
   }
-  /* Fifty requests of ten clips each: the browser lays out and paints only the requests near
-     the screen; all of them stay in the page, for the keyboard, search and screen readers. */
-  .request { content-visibility: auto; contain-intrinsic-size: auto 720px; }
   .row { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
   .fingerprint { font-family: monospace; letter-spacing: 0.05em; word-break: break-word; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 8px 0; }
@@ -159,19 +156,19 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
       .actions { margin-top: 12px; }
       dialog ul { padding-left: 20px; }
       dialog .row { justify-content: flex-end; margin-top: 16px; }
-    `];function $e(i,t){customElements.get(i)||customElements.define(i,t)}$e("porchlight-decision",z);var b=200,Ie=111320;function Be(i,t,e){let r=Math.cos(t.latitude*Math.PI/180)||1,s=(m,$)=>[($-t.longitude)*Ie*r,(m-t.latitude)*Ie],n=[0],o=[0],c;if(i.kind==="circle"){let[m,$]=s(i.lat,i.lon);n.push(m-i.radius_m,m+i.radius_m),o.push($-i.radius_m,$+i.radius_m),c=(S,te,re)=>Y`<circle class="area" cx=${S(m)} cy=${te($)} r=${Math.max(i.radius_m*re,2)}></circle>`}else{let m=i.points.map(([$,S])=>s($,S));for(let[$,S]of m)n.push($),o.push(S);c=($,S)=>Y`<polygon class="area" points=${m.map(([te,re])=>`${$(te).toFixed(1)},${S(re).toFixed(1)}`).join(" ")}></polygon>`}let a=Math.min(...n),p=Math.max(...n),_=Math.min(...o),h=Math.max(...o),f=Math.max(p-a,h-_,50),x=(b-2*20)/f,Ge=(a+p)/2,Ze=(_+h)/2,be=m=>b/2+(m-Ge)*x,ye=m=>b/2-(m-Ze)*x,B=be(0),F=ye(0),xe=f/4,we=10**Math.floor(Math.log10(xe)),K=[1,2,5,10].map(m=>m*we).filter(m=>m<=xe).pop()??we,Xe=K*x,Ye=K>=1e3?`${K/1e3} km`:`${K} m`;return Y`<svg class="map" viewBox="0 0 ${b} ${b}" role="img" aria-label=${e}>
+    `];function $e(i,t){customElements.get(i)||customElements.define(i,t)}$e("porchlight-decision",z);var b=200,Ie=111320;function Be(i,t,e){let r=Math.cos(t.latitude*Math.PI/180)||1,s=(m,$)=>[($-t.longitude)*Ie*r,(m-t.latitude)*Ie],n=[0],o=[0],c;if(i.kind==="circle"){let[m,$]=s(i.lat,i.lon);n.push(m-i.radius_m,m+i.radius_m),o.push($-i.radius_m,$+i.radius_m),c=(S,te,re)=>Y`<circle class="area" cx=${S(m)} cy=${te($)} r=${Math.max(i.radius_m*re,2)}></circle>`}else{let m=i.points.map(([$,S])=>s($,S));for(let[$,S]of m)n.push($),o.push(S);c=($,S)=>Y`<polygon class="area" points=${m.map(([te,re])=>`${$(te).toFixed(1)},${S(re).toFixed(1)}`).join(" ")}></polygon>`}let a=Math.min(...n),p=Math.max(...n),_=Math.min(...o),h=Math.max(...o),f=Math.max(p-a,h-_,50),x=(b-2*20)/f,Ge=(a+p)/2,Ze=(_+h)/2,be=m=>b/2+(m-Ge)*x,ye=m=>b/2-(m-Ze)*x,B=be(0),K=ye(0),xe=f/4,we=10**Math.floor(Math.log10(xe)),F=[1,2,5,10].map(m=>m*we).filter(m=>m<=xe).pop()??we,Xe=F*x,Ye=F>=1e3?`${F/1e3} km`:`${F} m`;return Y`<svg class="map" viewBox="0 0 ${b} ${b}" role="img" aria-label=${e}>
     <title>${e}</title>
     <rect class="bg" x="0" y="0" width=${b} height=${b}></rect>
     ${c(be,ye,x)}
     <g class="home">
-      <circle cx=${B} cy=${F} r="6"></circle>
-      <path d="M ${B-3.5} ${F+.5} L ${B} ${F-3} L ${B+3.5} ${F+.5} Z"></path>
+      <circle cx=${B} cy=${K} r="6"></circle>
+      <path d="M ${B-3.5} ${K+.5} L ${B} ${K-3} L ${B+3.5} ${K+.5} Z"></path>
     </g>
     <g class="scale">
       <line x1="10" y1=${b-12} x2=${10+Xe} y2=${b-12}></line>
       <text x="10" y=${b-16}>${Ye}</text>
     </g>
-  </svg>`}function Fe(i,t,e,r,s=!0){let n=e.agency;return l`<div class="summary">
+  </svg>`}function Ke(i,t,e,r,s=!0){let n=e.agency;return l`<div class="summary">
     <dl>
       <dt>${t("agency")}</dt>
       <dd>${n.name}</dd>
@@ -194,7 +191,7 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
           ${Be(e.area,r,t("map_label",{home:r.name}))}
           <figcaption class="secondary">${t("map_caption")}</figcaption>
         </figure>`:d}
-  </div>`}var ve=new Map;function Ke(i){let t=i.language||"en",e=i.user?.is_admin===!0,r=`${e?"ws":"static"}:${t}`,s=ve.get(r);return s||(s=e?ht(i,t):pt(t),s.catch(()=>ve.delete(r)),ve.set(r,s)),s}async function ht(i,t){return(await i.connection.sendMessagePromise({type:"porchlight/strings",language:t})).strings}async function pt(i){for(let t of i==="en"?["en"]:[i,"en"]){let e=await fetch(new URL(`translations/${t}.json`,import.meta.url));if(e.ok)return await e.json()}throw new Error("no translations")}function We(i){return(t,e)=>{if(!i)return"";let r=i[t]??t;if(e)for(let[s,n]of Object.entries(e))r=r.split(`{${s}}`).join(String(n));return r}}var ee=class{constructor(t,e){this.onRequests=t;this.onError=e;this._unsub=null}get active(){return this._unsub!==null}start(t){if(this._unsub)return;let e=t.connection.subscribeMessage(r=>this.onRequests(r.requests),{type:"porchlight/requests/subscribe"});this._unsub=e,e.catch(r=>{this._unsub===e&&(this._unsub=null),this.onError(r)})}stop(){let t=this._unsub;this._unsub=null,t?.then(e=>e()).catch(()=>{})}};var ut=["requests","history","audit","peers"],I=class extends v{constructor(){super();this._subscription=new ee(e=>{this._requests=e},e=>{this._error=H(e)});this._started=!1;this.narrow=!1,this._view="requests",this._error="",this._busy="",this._actionError="",this._auditHead=null,this._auditKind="",this._auditText="",this._vouches=[],this._notice="",this._removing=null,this._codes={}}get t(){return We(this._strings)}connectedCallback(){super.connectedCallback(),this.hass&&this._started&&this._subscription.start(this.hass)}disconnectedCallback(){super.disconnectedCallback(),this._subscription.stop()}willUpdate(e){e.has("hass")&&this.hass&&!this._started&&(this._started=!0,this._start())}async _start(){let e=this.hass;this.isConnected&&this._subscription.start(e);let r=await Promise.allSettled([Ke(e),g(e,"porchlight/home")]);r[0].status==="fulfilled"?this._strings=r[0].value:this._error=H(r[0].reason),r[1].status==="fulfilled"?this._home=r[1].value:this._error=H(r[1].reason)}render(){let e=this.t,r=(this._requests??[]).filter(n=>n.open).length,s=customElements.get("ha-menu-button")?l`<ha-menu-button .hass=${this.hass} .narrow=${this.narrow}></ha-menu-button>`:d;return l`
+  </div>`}var ve=new Map;function Fe(i){let t=i.language||"en",e=i.user?.is_admin===!0,r=`${e?"ws":"static"}:${t}`,s=ve.get(r);return s||(s=e?ht(i,t):pt(t),s.catch(()=>ve.delete(r)),ve.set(r,s)),s}async function ht(i,t){return(await i.connection.sendMessagePromise({type:"porchlight/strings",language:t})).strings}async function pt(i){for(let t of i==="en"?["en"]:[i,"en"]){let e=await fetch(new URL(`translations/${t}.json`,import.meta.url));if(e.ok)return await e.json()}throw new Error("no translations")}function We(i){return(t,e)=>{if(!i)return"";let r=i[t]??t;if(e)for(let[s,n]of Object.entries(e))r=r.split(`{${s}}`).join(String(n));return r}}var ee=class{constructor(t,e){this.onRequests=t;this.onError=e;this._unsub=null}get active(){return this._unsub!==null}start(t){if(this._unsub)return;let e=t.connection.subscribeMessage(r=>this.onRequests(r.requests),{type:"porchlight/requests/subscribe"});this._unsub=e,e.catch(r=>{this._unsub===e&&(this._unsub=null),this.onError(r)})}stop(){let t=this._unsub;this._unsub=null,t?.then(e=>e()).catch(()=>{})}};var ut=["requests","history","audit","peers"],I=class extends v{constructor(){super();this._subscription=new ee(e=>{this._requests=e},e=>{this._error=H(e)});this._started=!1;this.narrow=!1,this._view="requests",this._error="",this._busy="",this._actionError="",this._auditHead=null,this._auditKind="",this._auditText="",this._vouches=[],this._notice="",this._removing=null,this._codes={}}get t(){return We(this._strings)}connectedCallback(){super.connectedCallback(),this.hass&&this._started&&this._subscription.start(this.hass)}disconnectedCallback(){super.disconnectedCallback(),this._subscription.stop()}willUpdate(e){e.has("hass")&&this.hass&&!this._started&&(this._started=!0,this._start())}async _start(){let e=this.hass;this.isConnected&&this._subscription.start(e);let r=await Promise.allSettled([Fe(e),g(e,"porchlight/home")]);r[0].status==="fulfilled"?this._strings=r[0].value:this._error=H(r[0].reason),r[1].status==="fulfilled"?this._home=r[1].value:this._error=H(r[1].reason)}render(){let e=this.t,r=(this._requests??[]).filter(n=>n.open).length,s=customElements.get("ha-menu-button")?l`<ha-menu-button .hass=${this.hass} .narrow=${this.narrow}></ha-menu-button>`:d;return l`
       <header>${s}<h1>${e("panel_title")}</h1></header>
       <nav aria-label=${e("views_label")}>
         ${ut.map(n=>l`<button aria-current=${this._view===n?"page":"false"} @click=${()=>this._show(n)}>
@@ -207,16 +204,16 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
       </main>
     `}_viewLabel(e){let r=this.t;switch(e){case"requests":return r("view_requests");case"history":return r("view_history");case"audit":return r("view_audit");case"peers":return r("view_peers")}}_show(e){this._view=e,this._actionError="",this._notice="",e==="audit"&&(this._loadAudit(),this._peers||this._loadPeers()),e==="peers"&&!this._peers&&this._loadPeers()}_renderView(){switch(this._view){case"requests":return this._renderRequests();case"history":return this._renderHistory();case"audit":return this._renderAudit();case"peers":return this._renderPeers()}}async _do(e,r){this._busy=e,this._actionError="",this._notice="";try{return await r()}catch(s){this._actionError=H(s);return}finally{this._busy=""}}_actionErrorLine(){return this._actionError?l`<p class="error" role="alert">${this._actionError}</p>`:d}_renderRequests(){let e=this.t;if(!this._requests)return l`<h2>${e("view_requests")}</h2><p class="secondary">${e("loading")}</p>`;let r=this._requests.filter(s=>s.open);return l`<h2>${e("view_requests")}</h2>
       ${r.length===0?l`<p class="secondary">${e("no_pending")}</p>`:d}
-      ${r.map(s=>l`<section class="card request" aria-labelledby=${`req-${s.request_id}`}>
+      ${r.map(s=>l`<section class="card" aria-labelledby=${`req-${s.request_id}`}>
           <h3 id=${`req-${s.request_id}`}>${e("request_heading",{agency:s.agency.name,case:s.case})}</h3>
-          ${Fe(this.hass,e,s,this._home)}
+          ${Ke(this.hass,e,s,this._home)}
           <h4>${e("clips_heading")}</h4>
           <porchlight-decision .hass=${this.hass} .request=${s} .home=${this._home} .t=${e}></porchlight-decision>
         </section>`)}`}_renderHistory(){let e=this.t;if(!this._requests)return l`<h2>${e("view_history")}</h2><p class="secondary">${e("loading")}</p>`;let r=this._requests.filter(s=>!s.open||s.clips.some(n=>n.share));return l`<h2>${e("view_history")}</h2>
       ${this._actionErrorLine()}
       ${this._notice?l`<p class="notice" role="status">${this._notice}</p>`:d}
       ${r.length===0?l`<p class="secondary">${e("no_history")}</p>`:d}
-      ${r.map(s=>{let n=s.clips.filter(o=>o.share);return l`<section class="card request" aria-labelledby=${`hist-${s.request_id}`}>
+      ${r.map(s=>{let n=s.clips.filter(o=>o.share);return l`<section class="card" aria-labelledby=${`hist-${s.request_id}`}>
           <h3 id=${`hist-${s.request_id}`}>${e("request_heading",{agency:s.agency.name,case:s.case})}</h3>
           <p>
             <strong>${this._stateLabel(s.state)}</strong>
