@@ -483,11 +483,11 @@ export class PorchlightPanel extends LitElement {
 
   /** A peer's or agency's name for a key id in the log, from peers/list and the requests. */
   private _actorName(actor: string): string {
-    const key = actor.replace(/[^0-9a-f]/gi, "").toLowerCase();
+    const key = actor.replace(/[^0-9a-z]/gi, "").toLowerCase();
     if (key.length < 16) return actor;
-    const named = (this._peers ?? []).find((p) => p.fingerprint.replace(/[^0-9a-f]/gi, "").toLowerCase() === key);
+    const named = (this._peers ?? []).find((p) => p.fingerprint.replace(/[^0-9a-z]/gi, "").toLowerCase() === key);
     if (named) return named.name;
-    const agency = (this._requests ?? []).find((r) => r.agency.fingerprint.replace(/[^0-9a-f]/gi, "").toLowerCase() === key);
+    const agency = (this._requests ?? []).find((r) => r.agency.fingerprint.replace(/[^0-9a-z]/gi, "").toLowerCase() === key);
     return agency ? agency.agency.name : actor;
   }
 
