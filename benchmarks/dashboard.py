@@ -36,20 +36,11 @@ from typing import Any
 from playwright.async_api import Page, async_playwright
 
 from porchlight_dev import dashboard_home
+from porchlight_dev.browser import CHROMIUM, CHROMIUM_ARGS
 from porchlight_dev.dashboard_home import Agency, HassWebsocket
 from porchlight_dev.hass import INTEGRATION, Camera, HassError, HassProcess, Home, write_config
 from porchlight_dev.rtsp import RtspServer, free_port, make_camera_video
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OWNER = ("owner", "bench-password")
 HOME = Home(name="Maple Street 12", latitude=52.379189, longitude=4.899431)
 CAMERAS = ["camera.front_door", "camera.garden"]

@@ -41,10 +41,9 @@ from .consent_services import (
     RETRY_SCHEMA,
     REVOKE_SCHEMA,
 )
-from .const import CLIP_URL
 from .data import loaded_entry
 from .federation.identity import grouped
-from .local_time import SIGNED_FOR, local_iso
+from .local_time import SIGNED_FOR, clip_link, local_iso
 from .recordings.index import ClipIndexError
 from .services import (
     ACCEPT_INVITE_SCHEMA,
@@ -251,7 +250,7 @@ def _clip(
             if clip is not None and clip.thumbnail is not None
             else None
         ),
-        "video": sign(hass, CLIP_URL.format(clip_id=c.clip)),
+        "video": clip_link(hass, c.clip),
         "decision": decision,
         "share": None if share is None else _share(share),
     }

@@ -22,17 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Generator
     from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-# Flags for a headless Chromium on a machine without network: no background calls out.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OWNER = ("owner", "e2e-password")
 NEIGHBOR = ("guest", "e2e-guest-password")  # a household member without admin rights
 CAMERAS = ["camera.front_door", "camera.garden"]

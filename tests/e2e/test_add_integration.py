@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import async_playwright, expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from porchlight_dev.browser import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from porchlight_dev.hass import HassProcess, Tokens

@@ -26,9 +26,8 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 from custom_components.porchlight.federation.evidence import read_manifest
 from porchlight_agency.fetch import offer_links
 from porchlight_dev import dashboard_home
+from porchlight_dev.browser import CHROMIUM, CHROMIUM_ARGS
 from porchlight_dev.dashboard_home import HassWebsocket, WebsocketError
-
-from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
