@@ -15,9 +15,16 @@ clips. Then, in one Chromium:
   the agency's inbox included, since the command answers with the delivery's outcome), median;
 - `list_ws_ms`: round trip of porchlight/requests/list (all 50 requests, what the panel
   waits for before it can draw), median: how much of panel_s is the data;
-- `bundle_kb_gzip`: the panel bundle gzipped (level 9), KiB (target <= 120); the card's too.
+- `bundle_kb_gzip`: the panel bundle gzipped (level 9), KiB (target <= 120); the card's too;
+- `panel_marks_s`: medians of the panel's User Timing marks (panel.ts), seconds from
+  navigation start: `bundle` (its module downloaded), `start` (the element got hass),
+  `strings` (text and home arrived), `requests` (the first snapshot arrived); what follows
+  `requests` until `panel_s` is drawing.
 
-Usage: scripts/bench dashboard [--requests 50] [--clips 10] [--rounds 5]
+Eleven rounds by default: on these 2-core machines the Overview's own opening time varies by
+up to half between rounds, and five rounds left the median ratio moving by 0.3 between runs.
+
+Usage: scripts/bench dashboard [--requests 50] [--clips 10] [--rounds 11]
 """
 
 from __future__ import annotations
@@ -100,9 +107,20 @@ async def _timed_open(page: Page, url: str, ready: str, want: int) -> float:
     return float(await handle.json_value()) / 1000
 
 
+# Where the panel's opening time went: the panel's own User Timing marks (panel.ts) and the
+# bundle's download, in seconds from navigation start.
+PANEL_MARKS = """() => {
+  const at = (name) => performance.getEntriesByName(name).map((e) => e.startTime)[0] ?? null;
+  const bundle = performance.getEntriesByType("resource")
+    .filter((e) => e.name.includes("porchlight-panel.js")).map((e) => e.responseEnd)[0] ?? null;
+  return {bundle, start: at("porchlight:start"), strings: at("porchlight:strings"),
+          requests: at("porchlight:requests")};
+}"""
+
+
 async def _browser_rounds(
     hass: HassProcess, auth: dict[str, Any], requests: int, rounds: int
-) -> tuple[list[float], list[float], int]:
+) -> tuple[list[float], list[float], int, list[dict[str, float | None]]]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
@@ -129,11 +147,13 @@ async def _browser_rounds(
         # One untimed load of each warms the browser's cache the same way for both.
         await _timed_open(page, panel, PANEL_READY, requests)
         panel_s, baseline_s = [], []
+        marks: list[dict[str, float | None]] = []
         for _ in range(rounds):
             baseline_s.append(await _timed_open(page, overview, BASELINE_READY, cards))
             panel_s.append(await _timed_open(page, panel, PANEL_READY, requests))
+            marks.append(await page.evaluate(PANEL_MARKS))
         await browser.close()
-    return panel_s, baseline_s, cards
+    return panel_s, baseline_s, cards, marks
 
 
 async def _websocket_rounds(
@@ -211,7 +231,7 @@ def run(requests: int, clips: int, rounds: int) -> dict[str, Any]:
                     raise HassError(msg)
             sent_s = time.perf_counter() - started
             _log(f"{requests} requests pending after {sent_s:.1f} s; opening Chromium")
-            panel_s, baseline_s, cards = asyncio.run(
+            panel_s, baseline_s, cards, marks = asyncio.run(
                 _browser_rounds(hass, owner.frontend_auth(hass.base_url), requests, rounds)
             )
             list_ms, approve_ms = asyncio.run(_websocket_rounds(hass, token, rounds))
@@ -238,9 +258,19 @@ def run(requests: int, clips: int, rounds: int) -> dict[str, Any]:
         "baseline_s_all": [round(s, 3) for s in baseline_s],
         "approve_ws_ms_all": [round(ms, 1) for ms in approve_ms],
         "list_ws_ms": round(statistics.median(list_ms), 1),
+        "panel_marks_s": _median_marks(marks),
         "requests_setup_s": round(sent_s, 1),
         "porchlight_warnings": len(warnings),
     }
+
+
+def _median_marks(marks: list[dict[str, float | None]]) -> dict[str, float | None]:
+    """Each mark's median over the rounds (ms in the page, seconds here); None if never set."""
+    medians: dict[str, float | None] = {}
+    for name in marks[0] if marks else {}:
+        seen = [value for m in marks if (value := m.get(name)) is not None]
+        medians[name] = round(statistics.median(seen) / 1000, 3) if seen else None
+    return medians
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench dashboard")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--clips", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args(argv)
     print(json.dumps(run(args.requests, args.clips, args.rounds), sort_keys=True))
     return 0

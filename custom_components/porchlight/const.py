@@ -71,5 +71,7 @@ REQUEST_DEFAULTS: Final = {
 CONSENT_FILE: Final = "consent.sqlite3"
 AUDIT_FILE: Final = "audit.sqlite3"
 
-# The clip view's path (views.py), signed for the media browser and the notification's links.
+# The clip and thumbnail views' paths (views.py), signed for the media browser, the
+# notification's links and the dashboard (local_time.clip_link, thumbnail_link).
 CLIP_URL: Final = "/api/porchlight/clips/{clip_id}.mp4"
+THUMBNAIL_URL: Final = "/api/porchlight/clips/{clip_id}.jpg"

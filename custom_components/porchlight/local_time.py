@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.util import dt as dt_util
 
-from .const import CLIP_URL
+from .const import CLIP_URL, THUMBNAIL_URL
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -55,3 +55,8 @@ def when(timestamp: float) -> str:
 def clip_link(hass: HomeAssistant, clip_id: str) -> str:
     """A signed path that plays the clip from our clip view (as the media browser does)."""
     return async_sign_path(hass, CLIP_URL.format(clip_id=clip_id), SIGNED_FOR)
+
+
+def thumbnail_link(hass: HomeAssistant, clip_id: str) -> str:
+    """A signed path to the clip's thumbnail from our thumbnail view."""
+    return async_sign_path(hass, THUMBNAIL_URL.format(clip_id=clip_id), SIGNED_FOR)

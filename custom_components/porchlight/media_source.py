@@ -6,7 +6,6 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from homeassistant.components.http.auth import async_sign_path
 from homeassistant.components.media_player.const import MediaClass, MediaType
 from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import (
@@ -20,8 +19,8 @@ from homeassistant.exceptions import ServiceValidationError
 
 from .const import DOMAIN
 from .data import loaded_entry
-from .local_time import SIGNED_FOR, clip_day, clip_link, clip_time
-from .views import CLIP_ID, THUMBNAIL_URL
+from .local_time import clip_day, clip_link, clip_time, thumbnail_link
+from .views import CLIP_ID
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -124,11 +123,7 @@ class PorchlightMediaSource(MediaSource):
         )
 
     def _clip(self, camera: str, day: str, clip: Clip) -> BrowseMediaSource:
-        thumbnail = (
-            None
-            if clip.thumbnail is None
-            else async_sign_path(self.hass, THUMBNAIL_URL.format(clip_id=clip.id), SIGNED_FOR)
-        )
+        thumbnail = None if clip.thumbnail is None else thumbnail_link(self.hass, clip.id)
         return BrowseMediaSource(
             domain=DOMAIN,
             identifier=f"{camera}/{day}/{clip.id}",

@@ -24,7 +24,7 @@ from homeassistant.helpers.http import HomeAssistantView
 
 from .consent.delivery import not_found
 from .consent.desk import SHARE_PATH
-from .const import CLIP_URL
+from .const import CLIP_URL, THUMBNAIL_URL
 from .data import loaded_entry
 from .federation.canonical import canon
 from .federation.httpsig import CONTENT_TYPE
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .recordings.models import Clip
 
 CLIP_ID = re.compile(r"^[0-9a-f]{16}$")
-THUMBNAIL_URL = "/api/porchlight/clips/{clip_id}.jpg"
 INVITE_QR_URL = "/api/porchlight/invite_qr/{qr_id}.svg"
 # Footage is private: never cached by a proxy or the browser's shared caches.
 NO_STORE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}

@@ -3,13 +3,21 @@
 // The panel and the card both use it, so the decision is the same wherever the owner makes it.
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { call, errorMessage, type Clip, type Hass, type Home, type Request } from "./api";
-import { formatDateTime, formatDuration, formatTime } from "./format";
+import { formatDateTime, formatDuration, formatTime, sameFormatting } from "./format";
 import type { Translate } from "./strings";
 import { baseStyles } from "./styles";
 
+// A request usually matches a handful of clips, but a busy camera can match dozens. Drawing the
+// first few and a "show all" button keeps a page of many requests quick to open and to scan;
+// one more clip than this is shown outright, since a button hiding a single row saves nothing.
+export const FIRST_CLIPS = 3;
+
 export class PorchlightDecision extends LitElement {
   static properties = {
-    hass: { attribute: false },
+    // Home Assistant hands over a new hass on every state change anywhere in the home; this
+    // element draws from it only times (language, time zone), so only those redraw it. The
+    // newest hass is still stored, and commands are sent with it.
+    hass: { attribute: false, hasChanged: (value: Hass, old: Hass) => !sameFormatting(value, old) },
     request: { attribute: false },
     home: { attribute: false },
     t: { attribute: false },
@@ -19,6 +27,7 @@ export class PorchlightDecision extends LitElement {
     _error: { state: true },
     _confirm: { state: true },
     _playing: { state: true },
+    _showAll: { state: true },
   };
 
   declare hass: Hass;
@@ -31,6 +40,7 @@ export class PorchlightDecision extends LitElement {
   declare _error: string;
   declare _confirm: "share" | "decline" | null;
   declare _playing: string | null;
+  declare _showAll: boolean;
 
   constructor() {
     super();
@@ -40,6 +50,7 @@ export class PorchlightDecision extends LitElement {
     this._error = "";
     this._confirm = null;
     this._playing = null;
+    this._showAll = false;
   }
 
   static styles = [
@@ -67,6 +78,7 @@ export class PorchlightDecision extends LitElement {
       video { grid-column: 1 / -1; width: 100%; max-height: 360px; background: #000; border-radius: 4px; }
       .decided { font-size: 0.85rem; }
       .actions { margin-top: 12px; }
+      button.more { margin-top: 4px; }
       dialog ul { padding-left: 20px; }
       dialog .row { justify-content: flex-end; margin-top: 16px; }
     `,
@@ -139,11 +151,21 @@ export class PorchlightDecision extends LitElement {
     const t = this.t;
     const pending = this._pendingClips();
     const count = this._selected.size;
+    const clips = this.request.clips;
+    const folds = clips.length > FIRST_CLIPS + 1;
+    const shown = folds && !this._showAll ? clips.slice(0, FIRST_CLIPS) : clips;
+    const listId = `clips-${this.request.request_id}`;
     return html`
-      <ul class="clips" aria-label=${t("clips_heading")}>
-        ${this.request.clips.map((clip) => this._renderClip(clip))}
+      <ul class="clips" id=${listId} aria-label=${t("clips_heading")}>
+        ${shown.map((clip) => this._renderClip(clip))}
       </ul>
-      ${this.request.clips.length === 0 ? html`<p class="secondary">${t("no_clips")}</p>` : nothing}
+      ${folds
+        ? html`<button class="more" aria-controls=${listId} aria-expanded=${this._showAll ? "true" : "false"}
+            @click=${() => (this._showAll = !this._showAll)}>
+            ${this._showAll ? t("show_fewer_clips") : t("show_all_clips", { count: clips.length })}
+          </button>`
+        : nothing}
+      ${clips.length === 0 ? html`<p class="secondary">${t("no_clips")}</p>` : nothing}
       ${this._error && !this._confirm ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
       ${this.request.open
         ? html`<div class="row actions">

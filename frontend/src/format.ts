@@ -5,16 +5,38 @@ function locale(hass: Hass): string {
   return hass.locale?.language || hass.language || "en";
 }
 
+// Making an Intl.DateTimeFormat costs far more than using one, and a page of requests formats
+// hundreds of times; one formatter per language, time zone and style is kept.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(hass: Hass, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const lang = locale(hass);
+  const zone = hass.config.time_zone;
+  const key = `${lang}|${zone}|${options.dateStyle ?? ""}|${options.timeStyle ?? ""}`;
+  let found = formatters.get(key);
+  if (!found) {
+    found = new Intl.DateTimeFormat(lang, { ...options, timeZone: zone });
+    formatters.set(key, found);
+  }
+  return found;
+}
+
+/** What of hass the drawn times depend on: language and time zone. */
+export function formattingKey(hass: Hass): string {
+  return `${locale(hass)}|${hass.config.time_zone}`;
+}
+
+/** Whether two hass objects format times alike. */
+export function sameFormatting(a: Hass | undefined, b: Hass | undefined): boolean {
+  return !!a && !!b && formattingKey(a) === formattingKey(b);
+}
+
 /** Date and time; with seconds where minutes alone would not tell times apart (clips). */
 export function formatDateTime(hass: Hass, iso: string | null | undefined, seconds = false): string {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(hass), {
-    dateStyle: "medium",
-    timeStyle: seconds ? "medium" : "short",
-    timeZone: hass.config.time_zone,
-  }).format(date);
+  return formatter(hass, { dateStyle: "medium", timeStyle: seconds ? "medium" : "short" }).format(date);
 }
 
 /** Both ends of a window; with seconds when they share the minute ("4:27 PM to 4:27 PM"). */
@@ -28,10 +50,7 @@ export function formatRange(hass: Hass, start: string, end: string): { start: st
 export function formatTime(hass: Hass, iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(hass), {
-    timeStyle: "medium",
-    timeZone: hass.config.time_zone,
-  }).format(date);
+  return formatter(hass, { timeStyle: "medium" }).format(date);
 }
 
 export function formatDuration(seconds: number): string {

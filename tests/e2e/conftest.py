@@ -81,10 +81,14 @@ class DashboardHome:
     window: tuple[float, float]
     request: dict[str, Any]  # the first request, as the home's list_requests shows it
 
-    def new_request(self) -> dict[str, Any]:
-        """Another request from the agency for the same window, once the home has it."""
-        request_id = self.agency.request((HOME.latitude, HOME.longitude), *self.window)
+    def new_request(self, window: tuple[float, float] | None = None) -> dict[str, Any]:
+        """Another request from the agency (default: the first window), once the home has it."""
+        request_id = self.agency.request((HOME.latitude, HOME.longitude), *(window or self.window))
         return dashboard_home.wait_request(self.hass, self.owner.access_token, request_id)
+
+    def record_clips(self, count: int) -> None:
+        """Record `count` more clips, after the window of the first requests."""
+        dashboard_home.record_clips(self.hass, self.owner.access_token, CAMERAS, count)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import secrets
+import time
 import urllib.error
 import urllib.request
 from contextlib import asynccontextmanager
@@ -215,6 +216,45 @@ async def test_declined_request_sends_nothing_and_a_revoked_link_is_like_an_unkn
     unknown_answer = await in_thread(get, made_up)
     assert revoked_answer[0] == 404
     assert revoked_answer == unknown_answer
+
+
+async def test_a_request_with_many_clips_shows_three_and_the_rest_on_demand(
+    dashboard: DashboardHome,
+) -> None:
+    """Five clips match: three are drawn, "Show all 5 clips" draws the others, shareable too."""
+    await in_thread(dashboard.record_clips, 2)
+    window = (dashboard.window[0], time.time() - 0.5)
+    request = await in_thread(dashboard.new_request, window)
+    request_id = request["request_id"]
+    assert len(request["clips"]) == 5
+    async with logged_in(dashboard, dashboard.owner) as page:
+        panel = await open_panel(page, dashboard)
+        section = request_section(panel, request_id)
+        clips = section.locator("li.clip")
+        await expect(clips).to_have_count(3)
+        more = section.get_by_role("button", name="Show all 5 clips")
+        await expect(more).to_have_attribute("aria-expanded", "false")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await section.screenshot(path=ARTIFACTS / "panel-request-folded.png")
+        await more.click()
+        await expect(clips).to_have_count(5)
+        fewer = section.get_by_role("button", name="Show fewer clips")
+        await expect(fewer).to_have_attribute("aria-expanded", "true")
+
+        # The last clip, hidden at first, is shared like any other.
+        box = clips.nth(4).get_by_role("checkbox")
+        chosen = (await box.get_attribute("id") or "").removeprefix("clip-")
+        await box.check()
+        await fewer.click()
+        await expect(clips).to_have_count(3)
+        await section.get_by_role("button", name="Share selected (1)").click()
+        dialog = panel.locator("dialog[open]")
+        await expect(dialog).to_contain_text("The 4 clips you did not select stay at home")
+        await dialog.get_by_role("button", name="Share 1 clip", exact=True).click()
+        await expect(dialog).to_have_count(0)
+
+    (offer,) = await wait_offers(dashboard, request_id, 1)
+    assert [link.clip for link in offer_links(offer)] == [chosen]
 
 
 # Every command; each either changes something or reveals what only the owner may see.
