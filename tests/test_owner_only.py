@@ -48,6 +48,8 @@ OWNER_ONLY = {
     "remove_peer": lambda ctx: {"fingerprint": ctx["agency"]},
     "rotate_key": lambda ctx: {},
     "capture_clip": lambda ctx: {"entity_id": FRONT_DOOR},
+    "set_decline_rule": lambda ctx: {"rule_id": "automation.night", "decline_all": True},
+    "remove_decline_rule": lambda ctx: {"rule_id": "automation.night"},
 }
 
 

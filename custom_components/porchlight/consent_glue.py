@@ -22,7 +22,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .consent.desk import ConsentDesk
 from .const import DOMAIN
 from .issues import Severity, clear_issue, raise_issue
-from .local_time import clip_link, clip_time, local_iso, when
+from .local_time import clip_link, clip_time, local_iso, thumbnail_link, when
 from .signals import signal_pending, signal_requests
 
 if TYPE_CHECKING:
@@ -33,12 +33,20 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .consent.desk import DeskSettings
-    from .consent.records import Candidate, FootageRequest
+    from .consent.records import Candidate, FootageRequest, Share, ShareState
+    from .consent.screening import Screening
     from .consent.store import ConsentStore
     from .federation_glue import Federation
     from .recordings.index import ClipIndex
 
+# Bus events: a stable interface for automations, documented field by field in
+# docs/automations.md. None carries the requested area or the home's location.
 EVENT_REQUEST: Final = f"{DOMAIN}_request"
+EVENT_REQUEST_DECIDED: Final = f"{DOMAIN}_request_decided"
+EVENT_SHARE: Final = f"{DOMAIN}_share"
+# The thumbnails a request's event links to (a phone's notification shows the first): long
+# enough to open the notification, short enough that a copied link soon stops working.
+EVENT_THUMBNAIL_FOR: Final = timedelta(hours=1)
 HOUSEKEEPING_INTERVAL: Final = timedelta(seconds=60)
 OFFER_ISSUE: Final = "offer_undeliverable"
 
@@ -59,6 +67,7 @@ def consent_desk(  # noqa: PLR0913  # everything the desk is wired to, injected
     camera_names: dict[str, str],
     home: tuple[int, int],
     settings: DeskSettings,
+    screening: Screening,
     work: BackgroundWork,
 ) -> ConsentDesk:
     """The home's consent desk, telling the owner through Home Assistant.
@@ -78,6 +87,7 @@ def consent_desk(  # noqa: PLR0913  # everything the desk is wired to, injected
         owner=OwnerNotices(hass, entry_id),
         run_blocking=hass.async_add_executor_job,
         start_task=hass.async_create_task,
+        screening=screening,
     )
     work.every(HOUSEKEEPING_INTERVAL, desk.async_housekeeping, "porchlight requests")
     return desk
@@ -129,7 +139,53 @@ class OwnerNotices:
         )
         data = request_event(request)
         async_dispatcher_send(self.hass, signal_pending(self.entry_id), data)
-        self.hass.bus.async_fire(EVENT_REQUEST, data)
+        # Thumbnails on the bus only, not in the event entity's attributes: any user may
+        # read states, and the recorder keeps them for days.
+        self.hass.bus.async_fire(
+            EVENT_REQUEST,
+            {
+                **data,
+                "clips": [
+                    {**clip, "thumbnail": self._thumbnail(clip["clip"])} for clip in data["clips"]
+                ],
+            },
+        )
+
+    def _thumbnail(self, clip: str) -> str:
+        return thumbnail_link(self.hass, clip, EVENT_THUMBNAIL_FOR)
+
+    @callback
+    def decided(self, request: FootageRequest) -> None:
+        """Automations clear what they said about the request (a phone's notification)."""
+        self.hass.bus.async_fire(
+            EVENT_REQUEST_DECIDED,
+            {
+                "request_id": request.id,
+                "state": request.state.value,
+                "open": request.open,
+                "approved": [c.clip for c in request.consents],
+                "declined": list(request.declined_clips),
+            },
+        )
+
+    @callback
+    def share_changed(self, share: Share, what: ShareState, request: FootageRequest | None) -> None:
+        """A receipt for automations: a shared clip downloaded, expired unused or revoked."""
+        candidate = request.candidate(share.clip) if request is not None else None
+        self.hass.bus.async_fire(
+            EVENT_SHARE,
+            {
+                "request_id": share.request,
+                "clip": share.clip,
+                "camera": candidate.camera if candidate is not None else "",
+                "agency": request.agency_name if request is not None else "",
+                "case": request.case if request is not None else "",
+                "event": what.value,
+                "downloads": share.downloads,
+                "max_downloads": share.max_downloads,
+                "expires": local_iso(share.expires),
+            },
+        )
 
     @callback
     def withdraw(self, request_id: str) -> None:

@@ -46,6 +46,7 @@ from .const import (
     REQUEST_DEFAULTS,
 )
 from .data import PorchlightConfigEntry, PorchlightData
+from .decline_rules import async_setup_decline_rules, rules_of
 from .federation import identity as identity_file
 from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
@@ -77,6 +78,7 @@ def recordings_path(hass: HomeAssistant) -> Path:
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
     """Register what exists once per Home Assistant: services and HTTP views."""
     services.async_setup_services(hass)
+    await async_setup_decline_rules(hass)
     websocket.async_setup_websocket(hass)
     await panel.async_setup_panel(hass)
     views.async_setup_views(hass)
@@ -181,6 +183,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
             camera_names={c: _friendly_name(hass, c) for c in cameras},
             home=_micro_degrees(entry.data[CONF_LOCATION]),
             settings=desk_settings(entry.options),
+            screening=rules_of(hass),
             work=work,
         ),
     )

@@ -57,6 +57,6 @@ def clip_link(hass: HomeAssistant, clip_id: str) -> str:
     return async_sign_path(hass, CLIP_URL.format(clip_id=clip_id), SIGNED_FOR)
 
 
-def thumbnail_link(hass: HomeAssistant, clip_id: str) -> str:
+def thumbnail_link(hass: HomeAssistant, clip_id: str, valid: timedelta = SIGNED_FOR) -> str:
     """A signed path to the clip's thumbnail from our thumbnail view."""
-    return async_sign_path(hass, THUMBNAIL_URL.format(clip_id=clip_id), SIGNED_FOR)
+    return async_sign_path(hass, THUMBNAIL_URL.format(clip_id=clip_id), valid)

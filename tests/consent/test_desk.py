@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from custom_components.porchlight.consent.audit import AuditLog
-    from custom_components.porchlight.consent.records import FootageRequest
+    from custom_components.porchlight.consent.records import FootageRequest, Share
     from custom_components.porchlight.federation.clock import ManualClock
     from custom_components.porchlight.federation.messages import Envelope
 
@@ -80,6 +80,14 @@ class Owner(ports.Owner):
 
     def offers_settled(self, still_failed: Callable[[str], bool]) -> None:
         """Nothing was said about failed offers here."""
+
+    def decided(self, request: FootageRequest) -> None:
+        self.told.append(("decided", request.id))
+
+    def share_changed(
+        self, share: Share, what: ShareState, request: FootageRequest | None
+    ) -> None:
+        self.told.append((f"share_{what.value}", share.clip))
 
 
 @dataclass
@@ -269,7 +277,9 @@ async def test_restored_requests_meet_the_owners_new_rules_before_any_announceme
 
     await home.desk.async_restore()
 
-    assert home.owner.told == []
+    # Not announced again; only told it is decided, so what was said before it (a phone's
+    # notification, made before the reload) can go.
+    assert home.owner.told == [("decided", request.id)]
     stored = home.desk.store.request(request.id)
     assert stored is not None
     assert stored.state is RequestState.AUTO_DECLINED

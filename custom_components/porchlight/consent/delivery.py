@@ -91,6 +91,8 @@ class ShareServer:
     on_ended: Callable[[Share], Awaitable[None]]
     # Called (in the loop) after any change to a share.
     on_changed: Callable[[], None] = lambda: None
+    # Called (in the loop) after each complete download, the last allowed one included.
+    on_download: Callable[[Share], Awaitable[None]] | None = None
     _streaming: dict[str, _Download] = field(default_factory=dict)
     _counting: set[asyncio.Future[None]] = field(default_factory=set)
 
@@ -253,12 +255,16 @@ class ShareServer:
         it) while the bytes were flowing: that state stands and is never overwritten.
         """
         now = self.clock.now()
-        share = await self._run(
-            self.store.change_share,
-            share_id,
-            lambda s: s.counted(sent, reached_end=first + sent == size, size=size, at=now),
-        )
+        before: list[int] = []
+
+        def count(share: Share) -> Share:
+            before.append(share.downloads)
+            return share.counted(sent, reached_end=first + sent == size, size=size, at=now)
+
+        share = await self._run(self.store.change_share, share_id, count)
         self.on_changed()
+        if self.on_download is not None and share.downloads > before[0]:
+            await self.on_download(share)
         if share.state is ShareState.DOWNLOADED:
             await self.on_ended(share)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
+from custom_components.porchlight.federation.geo import area_from_json, area_sq_mi
 from custom_components.porchlight.federation.node import OFFER
 from custom_components.porchlight.recordings.index import ClipIndexError
 
@@ -41,7 +42,8 @@ from .records import (
     ShareState,
     token_id,
 )
-from .rules import Ask, Rules, Why, judge, still_acceptable
+from .rules import Ask, Rules, Verdict, Why, judge, still_acceptable
+from .screening import NoRules, Screening
 from .store import ConsentStoreError
 
 if TYPE_CHECKING:
@@ -120,6 +122,8 @@ class ConsentDesk:
     owner: Owner
     run_blocking: RunBlocking
     start_task: StartTask
+    # The decline rules automations wrote (screening.py), judged with each arriving request.
+    screening: Screening = field(default_factory=NoRules)
     shares: ShareServer = field(init=False)
     # One change to requests and shares at a time: an approval, a decline, a revocation,
     # housekeeping and judging all read a request, await, and write it back; interleaved,
@@ -210,8 +214,19 @@ class ConsentDesk:
             area=body["area"],
             start=int(body["start"]),  # type: ignore[arg-type]  # schema: integers
             end=int(body["end"]),  # type: ignore[arg-type]
+            agency_name=origin.name if origin is not None else "",
         )
         verdict = judge(ask, self.settings.rules, self.home, now)
+        # The automations' rules in the same step, before anything is held or announced:
+        # whatever order automations and this desk run in, a request a rule declines is
+        # never shown (docs/automations.md).
+        match = (
+            self.screening.decline(ask, area_sq_mi(area_from_json(ask.area)), now)
+            if verdict.state is RequestState.PENDING
+            else None
+        )
+        if match is not None:
+            verdict = Verdict(RequestState.AUTO_DECLINED, match.why)
         request = FootageRequest(
             id=envelope.event_id,
             agency=envelope.sender,
@@ -227,17 +242,22 @@ class ConsentDesk:
             expires=envelope.expires,
             state=verdict.state,
             why=verdict.why.value if verdict.why is not None else "",
+            rule=match.rule_id if match is not None else "",
+            rule_name=match.rule_name if match is not None else "",
         )
         if verdict.state is RequestState.PENDING:
             request = replace(request, candidates=tuple(await self._candidates(request)))
         await self._log(
             "request_received", actor=envelope.sender, subject=request.id, data={"via": via.keyid}
         )
+        verdict_data: dict[str, Any] = {"why": request.why, "clips": len(request.candidates)}
+        if request.rule:
+            verdict_data |= {"rule": request.rule, "rule_name": request.rule_name}
         await self._log(
             _VERDICT_KIND[request.state],
             actor=envelope.sender,
             subject=request.id,
-            data={"why": request.why, "clips": len(request.candidates)},
+            data=verdict_data,
         )
         await self._put(request)
         # Held only once the request is stored: a request that could not be recorded holds
@@ -321,6 +341,7 @@ class ConsentDesk:
         )
         await self._put(closed)
         await self._release(closed)
+        self.owner.decided(closed)
 
     # --- the owner's decisions ---------------------------------------------------------------
     async def _open_request(self, request_id: str) -> FootageRequest:
@@ -342,6 +363,7 @@ class ConsentDesk:
             request, consents, expires, envelope = await self._approve(
                 request_id, list(dict.fromkeys(clip_ids)), by
             )
+        self.owner.decided(request)
         await self.outgoing.async_deliver()
         self._withdraw_if_decided(request)
         entry = self.node.offer_entry(envelope)
@@ -549,6 +571,7 @@ class ConsentDesk:
             except (AuditError, ConsentStoreError) as err:
                 raise _not_recorded(err, "decline_failed", "Decline") from err
             await self._release(request)
+        self.owner.decided(request)
         self.owner.withdraw(request.id)
 
     async def async_revoke(
@@ -595,6 +618,7 @@ class ConsentDesk:
                 # last byte.
                 self.shares.stop(share.id)
                 revoked += 1
+                await self._tell_share(ended, ShareState.REVOKED)
         return revoked, downloaded
 
     def _record_revoked(self, by: str, share: Share) -> None:
@@ -666,6 +690,8 @@ class ConsentDesk:
                 await self._log("request_expired", subject=closed.id)
                 await self._put(closed)
                 await self._release(closed)
+                if pending:
+                    self.owner.decided(closed)
                 self.owner.withdraw(closed.id)
         for share in await self.run_blocking(self.store.shares, None):
             if (
@@ -675,6 +701,7 @@ class ConsentDesk:
                 is ShareState.EXPIRED
             ):
                 await self._log("share_expired", subject=share.request, data={"clip": share.clip})
+                await self._tell_share(share, ShareState.EXPIRED)
         self._offers_settled()
 
     # --- downloads ---------------------------------------------------------------------------
@@ -687,11 +714,17 @@ class ConsentDesk:
             self._clip_path,
             self._release_share,
             self.owner.changed,
+            partial(self._tell_share, what=ShareState.DOWNLOADED),
         )
 
     def _clip_path(self, clip_id: str) -> Path | None:
         clip = self.index.clip(clip_id)
         return clip.path if clip is not None else None
+
+    async def _tell_share(self, share: Share, what: ShareState) -> None:
+        """Tell the owner a share was downloaded (each time), expired unused or revoked."""
+        request = await self.run_blocking(self.store.request, share.request)
+        self.owner.share_changed(share, what, request)
 
     async def _release_share(self, share: Share) -> None:
         await self.run_blocking(self.index.release, share.clip, _share_hold(share.id))

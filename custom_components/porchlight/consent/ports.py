@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
 
-    from .records import FootageRequest
+    from .records import FootageRequest, Share, ShareState
 
 
 class Owner(Protocol):
@@ -27,6 +27,18 @@ class Owner(Protocol):
 
     def changed(self) -> None:
         """Requests or shares changed (counts, states)."""
+
+    def decided(self, request: FootageRequest) -> None:
+        """The request was decided (clips approved, declined) or expired unanswered.
+
+        Whatever was said about it as pending (a phone's notification) can go.
+        """
+
+    def share_changed(self, share: Share, what: ShareState, request: FootageRequest | None) -> None:
+        """A share was downloaded (each complete download), expired unused or revoked.
+
+        request: the share's request as stored, None only if the store lost it.
+        """
 
     def offer_failed(self, request_id: str, agency: str, error: str) -> None:
         """An offer to agency (its name, else its key) was given up; the owner may retry it."""

@@ -118,6 +118,9 @@ class FootageRequest:
     expires: int
     state: RequestState
     why: str = ""
+    # The decline rule (an automation's, screening.py) that declined it: id and name.
+    rule: str = ""
+    rule_name: str = ""
     candidates: tuple[Candidate, ...] = ()
     consents: tuple[ConsentRecord, ...] = ()
     closed_at: int | None = None
@@ -158,6 +161,8 @@ class FootageRequest:
             "expires": self.expires,
             "state": self.state.value,
             "why": self.why,
+            "rule": self.rule,
+            "rule_name": self.rule_name,
             "candidates": [c.to_json() for c in self.candidates],
             "consents": [c.to_json() for c in self.consents],
             "closed_at": self.closed_at,

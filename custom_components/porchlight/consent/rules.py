@@ -51,6 +51,10 @@ class Why(StrEnum):
     NOT_ALLOWED_AGENCY = "not_allowed_agency"
     DECLINE_ALL = "decline_all"
     OUTSIDE_AREA = "outside_area"
+    # Only decline rules automations write (screening.py) have these.
+    CASE_PATTERN = "case_pattern"
+    DECLINE_HOURS = "decline_hours"
+    AWAY = "away"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class Ask:
     area: JSON
     start: int
     end: int
+    # The name the owner gave the agency when pairing (decline rules may name it).
+    agency_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
