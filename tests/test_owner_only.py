@@ -15,6 +15,7 @@ from homeassistant.core import SupportsResponse
 from homeassistant.setup import async_setup_component
 
 from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight.notification_actions import action_ids
 
 from .footage_helpers import call, send_request
 from .home import FRONT_DOOR
@@ -50,6 +51,7 @@ OWNER_ONLY = {
     "capture_clip": lambda ctx: {"entity_id": FRONT_DOOR},
     "set_decline_rule": lambda ctx: {"rule_id": "automation.night", "decline_all": True},
     "remove_decline_rule": lambda ctx: {"rule_id": "automation.night"},
+    "notification_action": lambda ctx: {"action": ctx["share_action"]},
 }
 
 
@@ -77,6 +79,9 @@ async def pending(
         "agency": agency.node.identity.fingerprint,
         "agency_invite": agency.node.create_invite().to_text(),
         "neighbor_invite": neighbor.node.create_invite().to_text(),
+        "share_action": action_ids(
+            init_integration.runtime_data.federation.node.identity.sign, envelope.event_id
+        )["share"],
     }
 
 

@@ -23,6 +23,7 @@ from .consent.desk import ConsentDesk
 from .const import DOMAIN
 from .issues import Severity, clear_issue, raise_issue
 from .local_time import clip_link, clip_time, local_iso, thumbnail_link, when
+from .notification_actions import action_ids
 from .signals import signal_pending, signal_requests
 
 if TYPE_CHECKING:
@@ -84,7 +85,8 @@ def consent_desk(  # noqa: PLR0913  # everything the desk is wired to, injected
         camera_names=camera_names,
         home=home,
         settings=settings,
-        owner=OwnerNotices(hass, entry_id),
+        # The node's identity when signing, not setup's: a key rotation replaces it.
+        owner=OwnerNotices(hass, entry_id, lambda data: federation.node.identity.sign(data)),  # noqa: PLW0108  # read at each call
         run_blocking=hass.async_add_executor_job,
         start_task=hass.async_create_task,
         screening=screening,
@@ -99,6 +101,8 @@ class OwnerNotices:
 
     hass: HomeAssistant
     entry_id: str
+    # Signs with the home's key: the phone notification's button ids carry a token.
+    sign: Callable[[bytes], bytes]
 
     @callback
     def announce(self, request: FootageRequest) -> None:
@@ -139,12 +143,13 @@ class OwnerNotices:
         )
         data = request_event(request)
         async_dispatcher_send(self.hass, signal_pending(self.entry_id), data)
-        # Thumbnails on the bus only, not in the event entity's attributes: any user may
-        # read states, and the recorder keeps them for days.
+        # Thumbnails and button ids on the bus only, not in the event entity's attributes:
+        # any user may read states, and the recorder keeps them for days.
         self.hass.bus.async_fire(
             EVENT_REQUEST,
             {
                 **data,
+                "actions": action_ids(self.sign, request.id),
                 "clips": [
                     {**clip, "thumbnail": self._thumbnail(clip["clip"])} for clip in data["clips"]
                 ],

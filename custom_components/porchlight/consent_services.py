@@ -12,7 +12,7 @@ from homeassistant.helpers.service import async_register_admin_service
 
 from . import owner_actions
 from .action_errors import failed
-from .const import DOMAIN
+from .const import DOMAIN, MAX_CLIPS_PER_OFFER
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -25,13 +25,11 @@ ATTR_REQUEST: Final = "request_id"
 ATTR_CLIPS: Final = "clip_ids"
 ATTR_INVITE: Final = "invite"
 ATTR_LAN: Final = "lan"
-MAX_CLIPS_PER_OFFER: Final = 50
 
 APPROVE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
-        # One offer carries at most MAX_CLIPS_PER_OFFER links and manifest entries, which
-        # keeps it well inside the agency's 64 KiB message limit; approve more in turns.
+        # At most MAX_CLIPS_PER_OFFER per offer (const.py): approve more in turns.
         probatio.Required(ATTR_CLIPS): probatio.All(
             cv.ensure_list, [cv.string], probatio.Length(min=1, max=MAX_CLIPS_PER_OFFER)
         ),
@@ -39,6 +37,7 @@ APPROVE_SCHEMA: Final = probatio.Schema(
 )
 DECLINE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_REQUEST): cv.string})
 RETRY_SCHEMA: Final = DECLINE_SCHEMA
+NOTIFICATION_ACTION_SCHEMA: Final = probatio.Schema({probatio.Required("action"): cv.string})
 REVOKE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_REQUEST): cv.string,
@@ -125,6 +124,13 @@ def async_setup_consent_services(hass: HomeAssistant) -> None:
         "import_agency",
         through_service(owner_actions.import_agency),
         schema=IMPORT_SCHEMA,
+        supports_response=optional,
+    )
+    register(
+        DOMAIN,
+        "notification_action",
+        through_service(owner_actions.notification_action),
+        schema=NOTIFICATION_ACTION_SCHEMA,
         supports_response=optional,
     )
     async_register_admin_service(

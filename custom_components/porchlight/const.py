@@ -75,3 +75,7 @@ AUDIT_FILE: Final = "audit.sqlite3"
 # notification's links and the dashboard (local_time.clip_link, thumbnail_link).
 CLIP_URL: Final = "/api/porchlight/clips/{clip_id}.mp4"
 THUMBNAIL_URL: Final = "/api/porchlight/clips/{clip_id}.jpg"
+
+# One offer carries at most this many links and manifest entries, which keeps it well inside
+# the agency's 64 KiB message limit; more are approved in turns.
+MAX_CLIPS_PER_OFFER: Final = 50

@@ -20,10 +20,12 @@ from .action_errors import (
 )
 from .consent.audit import AuditError
 from .consent_glue import shown_candidate
+from .const import MAX_CLIPS_PER_OFFER
 from .data import loaded_entry
 from .federation.errors import PairingCodeError
 from .federation.invites import qr_image, qr_svg, token_hash
 from .local_time import local_iso
+from .notification_actions import DECLINE, parse
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -213,6 +215,47 @@ async def approve(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:
             for c in approval.consents
         ],
         **approval.delivery.to_json(),
+    }
+
+
+async def notification_action(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:
+    """A button of a request's phone notification: share every clip not yet shared, or decline.
+
+    Only ids this home made for the request are accepted (notification_actions.py); the clips
+    shared are those the notification counted, in offers of at most MAX_CLIPS_PER_OFFER.
+    """
+    sign = _federation(hass).node.identity.sign
+    parsed = parse(sign, args["action"])
+    if parsed is None:
+        raise refused("unknown_notification_action")
+    verb, request_id = parsed
+    by = f"{who} (phone notification)"
+    if verb == DECLINE:
+        await decline(hass, {"request_id": request_id}, by)
+        return {"request_id": request_id, "declined": True, "approved": []}
+    request = await hass.async_add_executor_job(_desk(hass).store.request, request_id)
+    left = (
+        [c.clip for c in request.candidates if request.approved(c.clip) is None]
+        if request is not None
+        else []
+    )
+    if not left:
+        raise refused("nothing_to_share", request=request_id)
+    approved: list[dict[str, Any]] = []
+    answer: dict[str, Any] = {}
+    for first in range(0, len(left), MAX_CLIPS_PER_OFFER):
+        answer = await approve(
+            hass,
+            {"request_id": request_id, "clip_ids": left[first : first + MAX_CLIPS_PER_OFFER]},
+            by,
+        )
+        approved.extend(answer["approved"])
+    return {
+        "request_id": request_id,
+        "declined": False,
+        "approved": approved,
+        "delivery": answer["delivery"],
+        "delivery_error": answer["delivery_error"],
     }
 
 
