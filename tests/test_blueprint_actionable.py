@@ -112,7 +112,7 @@ def cleared(phones: dict[str, Any]) -> list[str]:
     return [n["data"]["tag"] for n in sent(phones) if n["message"] == "clear_notification"]
 
 
-async def test_each_phone_gets_the_request_with_its_buttons_and_thumbnail(  # noqa: PLR0913  # fixtures
+async def test_each_phone_gets_the_request_with_its_buttons_and_thumbnail(  # fixtures
     hass: HomeAssistant,
     thumbnailed: Clip,
     agency: Running,

@@ -91,7 +91,7 @@ async def test_a_blueprint_rule_declines_before_any_notification_of_any_kind(
         ({"decline_from": "now", "decline_until": "in_an_hour"}, {}, "decline_hours"),
     ],
 )
-async def test_each_input_of_the_blueprint_declines_what_it_names(  # noqa: PLR0913  # fixtures
+async def test_each_input_of_the_blueprint_declines_what_it_names(  # fixtures
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     agency: Running,
@@ -274,7 +274,7 @@ async def test_renaming_the_automation_keeps_its_rule(
 
 
 @pytest.mark.allow_porchlight_warnings(
-    r"ERROR custom_components\.porchlight\.decline_rules: Decline rule automation\.decline_metro_pd not set",
+    r"decline_rules: Decline rule automation\.decline_metro_pd not set",
 )
 async def test_an_invalid_pattern_is_refused_shown_in_repairs_and_keeps_the_earlier_rule(
     hass: HomeAssistant, init_integration: MockConfigEntry

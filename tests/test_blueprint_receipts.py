@@ -29,9 +29,7 @@ async def start_receipts(hass: HomeAssistant, **inputs: Any) -> list[ServiceCall
     phone = async_mock_service(hass, "notify", "test_phone")
     await start_with_automations(
         hass,
-        automation(
-            "Receipts", "share_receipt", notify_services=["notify.test_phone"], **inputs
-        ),
+        automation("Receipts", "share_receipt", notify_services=["notify.test_phone"], **inputs),
     )
     return phone
 

@@ -24,7 +24,13 @@ from homeassistant.util.yaml import load_yaml_dict
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.decline_rules import issue_id, rules_of
 
-from .blueprint_helpers import BLUEPRINTS, SHIPPED, automation, automations_off, start_with_automations
+from .blueprint_helpers import (
+    BLUEPRINTS,
+    SHIPPED,
+    automation,
+    automations_off,
+    start_with_automations,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -112,7 +118,9 @@ def test_the_readme_and_docs_link_an_import_of_each_blueprint(path: Path) -> Non
         assert raw in targets, doc.name
 
 
-@pytest.mark.allow_porchlight_warnings(r"decline_rules: Decline rule automation\.decline_metro_pd not set")
+@pytest.mark.allow_porchlight_warnings(
+    r"decline_rules: Decline rule automation\.decline_metro_pd not set"
+)
 async def test_an_input_outside_its_selector_is_refused_when_the_rule_is_set(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:

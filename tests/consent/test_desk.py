@@ -84,9 +84,7 @@ class Owner(ports.Owner):
     def decided(self, request: FootageRequest) -> None:
         self.told.append(("decided", request.id))
 
-    def share_changed(
-        self, share: Share, what: ShareState, request: FootageRequest | None
-    ) -> None:
+    def share_changed(self, share: Share, what: ShareState, request: FootageRequest | None) -> None:
         self.told.append((f"share_{what.value}", share.clip))
 
 
