@@ -39,6 +39,7 @@ from .footage_helpers import HOME_LAT, HOME_LON, call, desk, notifications, offe
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
     from .federation.loopback import Network, Running
 
@@ -66,7 +67,11 @@ async def assert_declined_unseen(
 
 
 async def test_a_blueprint_rule_declines_before_any_notification_of_any_kind(
-    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    agency: Running,
+    network: Network,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
     await start_with_automations(
         hass, automation("Decline Metro PD", "auto_decline", decline_agencies=["metro pd"])
@@ -77,6 +82,16 @@ async def test_a_blueprint_rule_declines_before_any_notification_of_any_kind(
 
     assert requests == []
     await assert_declined_unseen(hass, init_integration, agency, envelope.event_id, RULE)
+    # The panel's history names the rule (and its badge counts only pending requests).
+    ws = await hass_ws_client(hass)
+    await ws.send_json({"id": 1, "type": "porchlight/requests/subscribe"})
+    assert (await ws.receive_json())["success"]
+    (shown,) = (await ws.receive_json())["event"]["requests"]
+    assert (shown["state"], shown["why"], shown["rule_name"]) == (
+        "auto_declined",
+        "blocked_agency",
+        "Decline Metro PD",
+    )
     await automations_off(hass)
 
 

@@ -297,6 +297,7 @@ def _request(
         "reason": request.reason,
         "state": request.state.value,
         "why": request.why,
+        "rule_name": request.rule_name,
         "open": request.open,
         "received": local_iso(request.received_at),
         "expires": local_iso(request.expires),

@@ -72,6 +72,8 @@ export interface Request {
   reason: string;
   state: string;
   why: string;
+  // The automation's decline rule that declined it (docs/automations.md), or "".
+  rule_name: string;
   open: boolean;
   received: string;
   expires: string;

@@ -329,6 +329,7 @@ export class PorchlightPanel extends LitElement {
           <h3 id=${`hist-${r.request_id}`}>${t("request_heading", { agency: r.agency.name, case: r.case })}</h3>
           <p>
             <strong>${this._stateLabel(r.state)}</strong>
+            ${r.rule_name ? html`<span class="secondary">· ${t("declined_by_rule", { rule: r.rule_name })}</span>` : nothing}
             ${r.decided ? html`<span class="secondary">· ${t("decided_at", { at: formatDateTime(this.hass, r.decided) })}</span>` : nothing}
           </p>
           <p class="secondary">${r.reason}</p>

@@ -222,6 +222,7 @@ var W=globalThis,G=W.ShadowRoot&&(W.ShadyCSS===void 0||W.ShadyCSS.nativeShadow)&
           <h3 id=${`hist-${s.request_id}`}>${e("request_heading",{agency:s.agency.name,case:s.case})}</h3>
           <p>
             <strong>${this._stateLabel(s.state)}</strong>
+            ${s.rule_name?l`<span class="secondary">· ${e("declined_by_rule",{rule:s.rule_name})}</span>`:d}
             ${s.decided?l`<span class="secondary">· ${e("decided_at",{at:u(this.hass,s.decided)})}</span>`:d}
           </p>
           <p class="secondary">${s.reason}</p>
