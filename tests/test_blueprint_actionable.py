@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
@@ -263,3 +264,19 @@ async def test_without_thumbnails_no_image_is_attached(
 async def _entry(hass: HomeAssistant) -> MockConfigEntry:
     (entry,) = hass.config_entries.async_entries("porchlight")
     return entry  # type: ignore[return-value]  # the MockConfigEntry the fixture added
+
+
+async def test_share_all_again_once_everything_is_shared_is_refused(
+    hass: HomeAssistant, agency: Running, network: Network, phones: dict[str, Any]
+) -> None:
+    await start_actionable(hass, phones)
+    await send_request(hass, agency, network)
+    share = sent(phones)[0]["data"]["actions"][0]["action"]
+    await press(hass, share)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(hass, "notification_action", action=share)
+
+    assert raised.value.translation_key == "nothing_to_share"
+    assert len(offers(agency)) == 1
+    await automations_off(hass)

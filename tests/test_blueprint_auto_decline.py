@@ -349,3 +349,47 @@ def _write_automations(hass: HomeAssistant, configs: list[dict[str, Any]]) -> No
     (root / "configuration.yaml").write_text("automation: !include automations.yaml\n")
     (root / "automations.yaml").write_text(yaml.safe_dump(configs))
     install_blueprints(hass)
+
+
+@pytest.mark.allow_porchlight_warnings(r"A stored decline rule could not be read and is ignored")
+async def test_a_stored_rule_that_no_longer_reads_is_left_out_and_the_others_apply(
+    hass: HomeAssistant, hass_storage: dict[str, Any], init_integration: MockConfigEntry
+) -> None:
+    good = {**_rule_json("automation.night"), "decline_all": True}
+    hass_storage[STORAGE_KEY] = {
+        "version": 1,
+        "key": STORAGE_KEY,
+        "data": {"rules": [{**_rule_json("automation.bad"), "case_pattern": "("}, {"id": 3}, good]},
+    }
+    rules = rules_of(hass)
+    rules.rules.clear()
+
+    await rules.async_load()
+
+    assert list(rules.rules) == ["automation.night"]
+
+
+async def test_setting_the_same_rule_again_writes_nothing(
+    hass: HomeAssistant, hass_storage: dict[str, Any], init_integration: MockConfigEntry
+) -> None:
+    await call(hass, "set_decline_rule", rule_id="by_hand", decline_all=True)
+    rules = rules_of(hass)
+    assert await rules.async_set(rules.rules["by_hand"]) is False
+    assert await rules.async_remove("never_set") is False
+
+
+def _rule_json(rule_id: str) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "name": "",
+        "decline_all": False,
+        "agencies": [],
+        "only_agencies": [],
+        "require_case": False,
+        "case_pattern": "",
+        "max_window_hours": 0,
+        "max_area_sq_mi": 0,
+        "decline_from": 0,
+        "decline_until": 0,
+        "away_zone": "",
+    }
