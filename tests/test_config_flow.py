@@ -21,6 +21,7 @@ from custom_components.porchlight.const import (
     CONF_MOTION_ENTITIES,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_RELAY,
     CONF_REQUIRE_CASE,
     CONF_RETENTION_DAYS,
     CONF_SHARE_HOURS,
@@ -212,6 +213,7 @@ async def test_options_flow_changes_recording_and_triggers_then_reloads(
         CONF_BLOCKED_AGENCIES: [],
         CONF_MAX_DOWNLOADS: 2,
         CONF_SHARE_HOURS: 24,
+        CONF_RELAY: True,
         CONF_TRIGGERS: {
             FRONT_DOOR: {
                 CONF_DOORBELL_ENTITIES: ["event.front_doorbell"],

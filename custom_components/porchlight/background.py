@@ -36,6 +36,7 @@ class BackgroundWork:
         # would lose the peer's answer).
         self._passes: set[asyncio.Task[None]] = set()
         self._jobs: set[asyncio.Future[Any]] = set()
+        self._stopped = False
 
     @callback
     def every(self, interval: timedelta, action: Pass, name: str) -> None:
@@ -43,13 +44,20 @@ class BackgroundWork:
 
         @callback
         def tick(now: datetime) -> None:
-            task = self.hass.async_create_background_task(action(now), name)
-            self._passes.add(task)
-            task.add_done_callback(self._passes.discard)
+            self.start(action, now, name)
 
         self._timers.append(
             async_track_time_interval(self.hass, tick, interval, name=name, cancel_on_shutdown=True)
         )
+
+    @callback
+    def start(self, action: Pass, now: datetime, name: str) -> None:
+        """Run one pass of action now, outside its timer; unload waits for it the same way."""
+        if self._stopped:
+            return
+        task = self.hass.async_create_background_task(action(now), name)
+        self._passes.add(task)
+        task.add_done_callback(self._passes.discard)
 
     async def async_add_executor_job[**P, T](
         self, target: Callable[P, T], *args: P.args, **kwargs: P.kwargs
@@ -67,6 +75,7 @@ class BackgroundWork:
         When this returns, nothing a timer started touches the home's files any more. The
         timers are cancelled before the first await, so no pass starts once unload began.
         """
+        self._stopped = True
         for unsubscribe in self._timers:
             unsubscribe()
         self._timers.clear()

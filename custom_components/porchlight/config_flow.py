@@ -47,6 +47,7 @@ from .const import (
     CONF_MOTION_ENTITIES,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_RELAY,
     CONF_REQUIRE_CASE,
     CONF_RETENTION_DAYS,
     CONF_SHARE_HOURS,
@@ -124,7 +125,11 @@ def _request_fields(agencies: list[SelectOptionDict]) -> dict[Any, Any]:
 
 def _federation_fields() -> dict[Any, Any]:
     port = NumberSelector(NumberSelectorConfig(min=0, max=65535, mode=NumberSelectorMode.BOX))
-    return {probatio.Optional(CONF_FEDERATION_PORT): port}
+    return {
+        probatio.Optional(CONF_FEDERATION_PORT): port,
+        # Optional with a default: a form sent without it (an older frontend) keeps relaying.
+        probatio.Optional(CONF_RELAY, default=True): BooleanSelector(),
+    }
 
 
 def _home_data(user_input: dict[str, Any]) -> dict[str, Any]:
@@ -314,13 +319,15 @@ class PorchlightOptionsFlow(OptionsFlowWithReload):
                 errors[CONF_FEDERATION_PORT] = "port_is_home_assistant"
             else:
                 self._options.pop(CONF_FEDERATION_PORT, None)
+                self._options[CONF_RELAY] = bool(user_input[CONF_RELAY])
                 if port:
                     self._options[CONF_FEDERATION_PORT] = port
                 return self.async_create_entry(data=self._options)
         return self.async_show_form(
             step_id="federation",
             data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(_federation_fields()), user_input or self._options
+                probatio.Schema(_federation_fields()),
+                user_input or self._options,
             ),
             errors=errors,
             last_step=True,

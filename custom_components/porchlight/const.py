@@ -12,6 +12,8 @@ CONF_LOCATION: Final = "location"
 CONF_CAMERAS: Final = "cameras"
 # The dedicated federation port (federation/listener.py); absent or 0: off.
 CONF_FEDERATION_PORT: Final = "federation_port"
+# Pass neighbors' alerts and trusted agencies' footage requests on to our other neighbors.
+CONF_RELAY: Final = "relay"
 
 # The identity key lives beside HA's own private storage, so HA backups carry it (treat
 # backups as secret) and no web-served folder ever contains it.

@@ -27,16 +27,17 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import STORAGE_DIR, Store
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from .consent_glue import plain
-from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, DOMAIN, IDENTITY_DIR
+from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, CONF_RELAY, DOMAIN, IDENTITY_DIR
 from .federation.api import API_PREFIX
 from .federation.listener import Listener
 from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
-from .issues import Severity, clear_issue, raise_issue
+from .issues import Severity, clear_issue, issue_ids, raise_issue
 from .signals import SIGNAL_PEERS_CHANGED
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
 PORT_ISSUE: Final = "federation_port_unavailable"
 CLOCK_ISSUE: Final = "clock_offset"
 ENDPOINT_ISSUE: Final = "invite_endpoint_unreachable"
+# One per neighbor that relayed an altered message (federation/inbox.py `_tampered`).
+TAMPER_ISSUE: Final = "relay_tampered_{keyid}"
 # Why an endpoint in an invite looks unreachable (the issue's translation keys).
 LOCAL_ONLY: Final = "invite_endpoint_local_only"
 NOT_LISTENING: Final = "invite_endpoint_not_listening"
@@ -183,6 +186,9 @@ class Federation:
     qr_codes: dict[str, QrCode] = field(init=False, default_factory=dict)
     _noticed: set[str] = field(init=False, default_factory=set)
     _offer_tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    # Where passes outside the delivery timer run (set once set-up has it): relays go out
+    # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
+    work: BackgroundWork | None = field(init=False, default=None)
 
     def __post_init__(
         self,
@@ -198,6 +204,7 @@ class Federation:
             on_message=self.received,
             on_request=self.request_received,
             on_offer=self.offer_settled,
+            on_tamper=self.tampered,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -218,6 +225,7 @@ class Federation:
             return
         self.store.async_delay_save(self.node.state_json, 1)
         self.pairing_notices()
+        self.tamper_issues()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
 
     @callback
@@ -252,8 +260,32 @@ class Federation:
         )
 
     @callback
+    def tampered(self, peer: Peer, code: str) -> None:
+        """A neighbor relayed a message that was altered: show the owner which one.
+
+        The message was refused already. The issue stays until the owner removes the
+        neighbor (or ignores the issue): one altered message is reason enough to ask them.
+        """
+        raise_issue(
+            self.hass,
+            TAMPER_ISSUE.format(keyid=peer.keyid),
+            "relay_tampered",
+            {"name": plain(peer.name), "fingerprint": peer.fingerprint, "code": code},
+            severity=Severity.ERROR,
+        )
+
+    @callback
+    def tamper_issues(self) -> None:
+        """Clear the tamper issues of neighbors the owner removed."""
+        prefix = TAMPER_ISSUE.format(keyid="")
+        for issue_id in issue_ids(self.hass, prefix):
+            if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
+                clear_issue(self.hass, issue_id)
+
+    @callback
     def request_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
-        """The node accepted a footage request: hand it to the desk."""
+        """The node accepted a footage request: relay it now, and hand it to the desk."""
+        self.deliver_soon()
         if self.desk is not None:
             self.desk.on_request(envelope, origin, via)
 
@@ -286,6 +318,7 @@ class Federation:
     @callback
     def received(self, envelope: Envelope) -> None:
         """Announce an accepted message on the event bus (never its body)."""
+        self.deliver_soon()
         self.hass.bus.async_fire(
             EVENT_MESSAGE,
             {"type": envelope.type, "sender": envelope.sender, "event_id": envelope.event_id},
@@ -400,6 +433,16 @@ class Federation:
     async def async_deliver(self) -> int:
         """Try the outbox now."""
         return await self.node.deliver(self.sender)
+
+    @callback
+    def deliver_soon(self) -> None:
+        """Try the outbox in a pass of its own, when the node may have queued relays.
+
+        Not on every outbox change: delivery itself changes the outbox, and a round that
+        asked for another round after each change would not end while a peer is down.
+        """
+        if self.node.relaying and self.work is not None:
+            self.work.start(self.async_tick, dt_util.utcnow(), "porchlight relay")
 
     async def async_tick(self, _now: datetime) -> None:
         """Timer callback: try the outbox."""
@@ -557,6 +600,8 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # Unload first stops the node delivering, which ends a round after its current attempt
     # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
     # holds the reload up for one attempt at most, and what it did not try stays queued.
+    federation.node.relaying = entry.options.get(CONF_RELAY, True)
+    federation.work = work
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     clear_issue(hass, CLOCK_ISSUE)

@@ -49,3 +49,12 @@ def clear_issue(hass: HomeAssistant, *issue_ids: str) -> None:
     """Remove the issues, those that are shown."""
     for issue_id in issue_ids:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+def issue_ids(hass: HomeAssistant, prefix: str) -> list[str]:
+    """The ids of Porchlight's issues shown now that start with prefix."""
+    return [
+        issue_id
+        for domain, issue_id in ir.async_get(hass).issues
+        if domain == DOMAIN and issue_id.startswith(prefix)
+    ]

@@ -342,6 +342,7 @@ async def test_forged_message_signature_is_refused(scene: Scene) -> None:
     await refused(scene, 401, "bad_message_signature", canon(obj))
 
 
+@pytest.mark.allow_porchlight_warnings(r"relayed a message that does not verify")
 async def test_relayed_message_with_forged_signature_is_refused(scene: Scene) -> None:
     obj = scene.envelope(by=Identity.generate()).relayed().to_json()
     obj["body"] = {**ALERT, "text": "All clear"}

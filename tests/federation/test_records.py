@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from custom_components.porchlight.federation.canonical import b64u, canon
 from custom_components.porchlight.federation.clock import SystemClock
 from custom_components.porchlight.federation.errors import (
+    ForgedOriginError,
     InviteGoneError,
     InviteInvalidError,
     InviteMalformedError,
@@ -92,7 +93,6 @@ def test_hop_count_is_not_signed() -> None:
         (lambda o: o.update(unsigned={"hops": 0}), "field hops"),
         (lambda o: o.update(to=ALICE.keyid), "addressed to everyone"),
         (lambda o: o.update(expires=o["created"]), "lifetime"),
-        (lambda o: o.update(from_key=b64u(Identity.generate().public_key)), "fingerprint"),
         (lambda o: o.update(sig=o["sig"][:-1] + "B"), "field sig"),  # trailing bits
         (lambda o: o.pop("id"), "fields must be exactly"),
         (lambda o: o["body"].update(max_hops=True), "field max_hops"),
@@ -103,6 +103,14 @@ def test_envelope_schema_refusals(change: object, why: str) -> None:
     change(obj)  # type: ignore[operator]
     with pytest.raises(SchemaError, match=why):
         open_envelope(obj, now=NOW)
+
+
+def test_a_from_key_that_is_not_the_senders_is_a_forged_origin() -> None:
+    obj = _alert()
+    obj["from_key"] = b64u(Identity.generate().public_key)
+    with pytest.raises(ForgedOriginError, match="fingerprint") as err:
+        open_envelope(obj, now=NOW)
+    assert (err.value.status, err.value.code) == (401, "forged_origin")
 
 
 def test_direct_types_cannot_be_broadcast() -> None:

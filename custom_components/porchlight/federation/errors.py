@@ -145,6 +145,12 @@ class MessageSignatureError(ProtocolError):
     code = "bad_message_signature"
 
 
+class ForgedOriginError(MessageSignatureError):
+    """The envelope's `from` is not the fingerprint of its `from_key`."""
+
+    code = "forged_origin"
+
+
 class MessageExpiredError(ProtocolError):
     """The message's own signed lifetime is over (or not yet begun)."""
 

@@ -23,6 +23,8 @@ from .canonical import b64u_decode
 from .errors import (
     EvidenceError,
     ForbiddenError,
+    ForgedOriginError,
+    MessageSignatureError,
     PairingUnconfirmedError,
     RateLimitedError,
     RevokedKeyError,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .admission import Admission
     from .api import Incoming, ReadBody
     from .canonical import JSON
+    from .errors import ProtocolError
     from .messages import Envelope
     from .node import Node
     from .peers import Peer
@@ -105,7 +108,11 @@ class Inbox:
         # loads() accepts canonical bytes only, so obj is exactly what the hop signature
         # covered: a message straight from its originator needs no second verification.
         obj = canonical.loads(body)
-        envelope = open_envelope(obj, now=now, hop_signer=(peer.keyid, peer.public_key))
+        try:
+            envelope = open_envelope(obj, now=now, hop_signer=(peer.keyid, peer.public_key))
+        except (MessageSignatureError, ForgedOriginError) as err:
+            self._tampered(peer, obj, err)
+            raise
         self._authorize(peer, envelope)
         if envelope.event_id in node.seen:
             return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
@@ -143,6 +150,23 @@ class Inbox:
         self._store(envelope)
         node.seen.remember(envelope, now)
         return Reply(HTTPStatus.ACCEPTED, {"status": "accepted", "event_id": envelope.event_id})
+
+    def _tampered(self, peer: Peer, obj: JSON, err: ProtocolError) -> None:
+        """A paired peer handed over a message of someone else's that does not verify.
+
+        Its hop signature verified, so the peer itself sent these bytes; an honest relay
+        verifies every message before passing it on (`Envelope.relayed`), so a relayed
+        message whose originator's signature fails was altered by this peer, or by a peer
+        it did not check. Either way the owner is told which neighbor it was. A peer's own
+        message with a broken signature is only refused: there is no relay to name.
+        """
+        if isinstance(obj, dict) and obj.get("from") != peer.keyid:
+            _LOGGER.warning(
+                "Peer %s relayed a message that does not verify (%s); refused",
+                peer.fingerprint,
+                err.detail,
+            )
+            self._node.hooks.on_tamper(peer, err.code)
 
     # --- authorization -----------------------------------------------------------------------
     def _authorize(self, peer: Peer, envelope: Envelope) -> None:
@@ -247,8 +271,11 @@ class Inbox:
         if envelope.hops < int(envelope.body["max_hops"]):  # type: ignore[arg-type]
             # A message that may travel on must carry a valid end-to-end signature, even
             # when the originator's hop signature let open_envelope skip it: others will
-            # verify what we relay, and we never relay what we did not verify.
+            # verify what we relay, and we never relay what we did not verify. Checked
+            # whether or not this home relays, so what it keeps is the same either way.
             envelope = verify_envelope(envelope)
+            if not node.relaying:
+                return envelope
             relayed = envelope.relayed()
             for neighbor in node.peers.active_neighbors():
                 if neighbor.keyid not in {peer.keyid, envelope.sender}:

@@ -26,7 +26,7 @@ from yarl import URL
 
 from . import canonical
 from .canonical import JSON, b64u, b64u_decode, canon
-from .errors import MessageExpiredError, MessageSignatureError, SchemaError
+from .errors import ForgedOriginError, MessageExpiredError, MessageSignatureError, SchemaError
 from .identity import keyid
 
 if TYPE_CHECKING:
@@ -499,7 +499,7 @@ def open_envelope(obj: JSON, *, now: int, hop_signer: tuple[str, bytes] | None =
     if not direct:
         if keyid(sender_key) != obj["from"]:
             msg = "from is not the fingerprint of from_key"
-            raise SchemaError(msg)
+            raise ForgedOriginError(msg)
         _verify(sender_key, sig, payload)
     created, expires = int(obj["created"]), int(obj["expires"])  # type: ignore[arg-type]
     if created > now + CLOCK_SKEW or expires < now:

@@ -95,6 +95,9 @@ type MessageListener = Callable[[Envelope], None]
 type RequestListener = Callable[[Envelope, Peer | None, Peer], None]
 # An offer of ours was delivered (error None) or given up and parked (the error): its request.
 type OfferListener = Callable[[str, str | None], None]
+# A paired peer relayed a message whose originator's signature fails (inbox.py): the peer and
+# the error code. The message itself was refused.
+type TamperListener = Callable[[Peer, str], None]
 # The remote address and the exact bytes of a reply that carries data (the pair_accept),
 # before it is sent, wherever it is served: the home's audit log.
 type ReplyRecorder = Callable[[str, bytes], Awaitable[None]]
@@ -116,6 +119,10 @@ def _ignore_offer(_request: str, _error: str | None) -> None:
     """No one listens."""
 
 
+def _ignore_tamper(_peer: Peer, _code: str) -> None:
+    """No one listens."""
+
+
 async def _record_nothing(_remote: str, _body: bytes) -> None:
     """No audit log to write ahead to."""
 
@@ -128,6 +135,7 @@ class NodeHooks:
     on_message: MessageListener = _ignore_message
     on_request: RequestListener = _ignore_request
     on_offer: OfferListener = _ignore_offer
+    on_tamper: TamperListener = _ignore_tamper
     # Awaited before the reply is sent: if it raises, the pairing is not made.
     record_reply: ReplyRecorder = _record_nothing
 
@@ -153,6 +161,7 @@ class Node:
         "pairing",
         "peers",
         "received",
+        "relaying",
         "replay",
         "rotation",
         "seen",
@@ -184,6 +193,9 @@ class Node:
         # Footage requests this node (an agency) issued: event id -> expiry. Offers are
         # accepted for these only.
         self.issued: dict[str, int] = {}
+        # The owner's choice (an option, not saved here): pass relayable messages on to our
+        # neighbors. Off, the home still receives and judges them itself.
+        self.relaying = True
         # In memory.
         self.authorities: frozenset[str] = frozenset()  # of the endpoints
         # Our keys by keyid: the current one, and retired ones the outbox still signs with.
