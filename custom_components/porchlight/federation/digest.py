@@ -140,7 +140,7 @@ class HomeDigest:
     sig: bytes
 
     def to_json(self) -> dict[str, JSON]:
-        """The signed wire form; canon() of it is the bytes that were signed plus the sig."""
+        """The wire form as received; the signature covers canon() of it without "sig"."""
         return {
             **_unsigned(self.period, self.home, self.home_key, self.counts),
             "sig": b64u(self.sig),
@@ -301,7 +301,7 @@ def verify_aggregate(
     return recomputed
 
 
-def for_agency(aggregate: NeighborhoodDigest, k: int = DEFAULT_K) -> dict[str, JSON]:
+def for_agency(neighborhood: NeighborhoodDigest, k: int = DEFAULT_K) -> dict[str, JSON]:
     """The form of an aggregate an agency may see; raise DigestThresholdError if none may be.
 
     Refused unless the aggregate was built against pinned keys and covers at least k homes.
@@ -313,24 +313,24 @@ def for_agency(aggregate: NeighborhoodDigest, k: int = DEFAULT_K) -> dict[str, J
     if k < MIN_K:
         msg = f"k must be at least {MIN_K}"
         raise ValueError(msg)
-    if not aggregate.pinned:
+    if not neighborhood.pinned:
         msg = "the aggregate was built without pinned keys"
         raise DigestThresholdError(msg)
-    if aggregate.homes < k:
-        msg = f"the aggregate covers {aggregate.homes} homes, fewer than {k}"
+    if neighborhood.homes < k:
+        msg = f"the aggregate covers {neighborhood.homes} homes, fewer than {k}"
         raise DigestThresholdError(msg)
     rows: list[JSON] = [
         {"agency": agency, **totals.counts.to_json()}
-        for agency, totals in aggregate.agencies.items()
+        for agency, totals in neighborhood.agencies.items()
         if totals.homes_in_area - totals.homes_sharing >= k
     ]
     return {
         "v": VERSION,
         "kind": AGENCY_KIND,
-        "period": aggregate.period,
-        "homes": aggregate.homes,
+        "period": neighborhood.period,
+        "homes": neighborhood.homes,
         "agencies": rows,
-        "withheld": len(aggregate.agencies) - len(rows),
+        "withheld": len(neighborhood.agencies) - len(rows),
     }
 
 
