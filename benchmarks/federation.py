@@ -100,7 +100,7 @@ def _requests(url: str, senders: list[Identity], count: int, *, pinned: bool) ->
         body = seal(
             who,
             "alert",
-            {"text": f"bench {i}", "max_hops": 0},
+            {"text": f"bench {i}", "category": "other", "name": "", "max_hops": 0},
             to=BROADCAST,
             now=now,
             lifetime=600,

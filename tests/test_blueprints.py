@@ -65,6 +65,7 @@ def test_blueprints_are_shipped() -> None:
     assert [p.name for p in SHIPPED] == [
         "actionable_request.yaml",
         "auto_decline.yaml",
+        "neighbor_alert.yaml",
         "share_receipt.yaml",
     ]
 

@@ -98,6 +98,38 @@ async def test_entities_keep_their_ids_devices_and_descriptions(
             None,
             False,
         ),
+        "event.maple_street_12_neighbor_alert": (
+            "ENTRY_alert",
+            "ENTRY",
+            "alert",
+            True,
+            None,
+            None,
+            {
+                "event_types": [
+                    "found",
+                    "hazard",
+                    "lost_pet",
+                    "other",
+                    "package",
+                    "suspicious",
+                    "theft",
+                ]
+            },
+            None,
+            False,
+        ),
+        "sensor.maple_street_12_recent_neighbor_alerts": (
+            "ENTRY_recent_alerts",
+            "ENTRY",
+            "recent_alerts",
+            True,
+            None,
+            None,
+            measurement,
+            None,
+            False,
+        ),
         "sensor.front_door_storage_used": (
             f"{CAMERA}_storage_used",
             CAMERA,

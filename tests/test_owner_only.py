@@ -52,6 +52,8 @@ OWNER_ONLY = {
     "set_decline_rule": lambda ctx: {"rule_id": "automation.night", "decline_all": True},
     "remove_decline_rule": lambda ctx: {"rule_id": "automation.night"},
     "notification_action": lambda ctx: {"action": ctx["share_action"]},
+    "post_alert": lambda ctx: {"text": "Loose dog"},
+    "mute_neighbor": lambda ctx: {"fingerprint": ctx["agency"]},
 }
 
 

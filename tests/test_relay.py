@@ -125,7 +125,12 @@ async def test_a_neighbor_relaying_an_altered_message_is_shown_to_the_owner(
     original = elm.node.broadcast_alert("Lost cat, grey", max_hops=2)
     elm.node.outbox.drop_peer(home.identity.keyid)
     forged = original.relayed().to_json()
-    forged["body"] = {"text": "Lost cat, grey. Call 555-0100 to claim reward", "max_hops": 2}
+    forged["body"] = {
+        "text": "Lost cat, grey. Call 555-0100 to claim reward",
+        "category": "other",
+        "name": "",
+        "max_hops": 2,
+    }
     oak.node.outbox.enqueue(
         peer=home.identity.keyid,
         payload=canon(forged).decode(),

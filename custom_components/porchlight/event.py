@@ -1,4 +1,4 @@
-"""Per camera: an event each time a new clip is ready (doorbell, motion or manual)."""
+"""Events: per camera, each new clip; per home, footage requests and neighbors' alerts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .entity import CameraEntity, HomeEntity
+from .federation.messages import ALERT_CATEGORIES
 from .recordings.models import Clip, Trigger
-from .signals import signal_clip, signal_pending
+from .signals import SIGNAL_ALERT, signal_clip, signal_pending
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+    from .alerts import Alert
     from .data import PorchlightConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -26,6 +28,9 @@ NEW_CLIP = EventEntityDescription(
     event_types=[t.value for t in Trigger],
 )
 REQUEST = EventEntityDescription(key="request", translation_key="request", event_types=["pending"])
+ALERT = EventEntityDescription(
+    key="alert", translation_key="alert", event_types=sorted(ALERT_CATEGORIES)
+)
 
 
 async def async_setup_entry(
@@ -38,6 +43,7 @@ async def async_setup_entry(
         [
             *ClipEvent.for_each_camera(entry, NEW_CLIP),
             RequestEvent(entry, REQUEST),
+            AlertEvent(entry, ALERT),
         ]
     )
 
@@ -54,6 +60,20 @@ class RequestEvent(HomeEntity, EventEntity):
     @callback
     def _pending(self, data: dict[str, object]) -> None:
         self._trigger_event("pending", data)
+        self.async_write_ha_state()
+
+
+class AlertEvent(HomeEntity, EventEntity):
+    """Fires when a neighbor's alert arrives (not for muted neighbors); its category."""
+
+    async def async_added_to_hass(self) -> None:
+        """Listen for shown alerts."""
+        self.async_on_remove(async_dispatcher_connect(self.hass, SIGNAL_ALERT, self._alert))
+
+    @callback
+    def _alert(self, alert: Alert) -> None:
+        data = alert.as_event()
+        self._trigger_event(data.pop("category"), data)
         self.async_write_ha_state()
 
 

@@ -30,6 +30,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
+from .alerts import NeighborAlerts
 from .consent_glue import plain
 from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, CONF_RELAY, DOMAIN, IDENTITY_DIR
 from .federation.api import API_PREFIX
@@ -189,6 +190,7 @@ class Federation:
     # Where passes outside the delivery timer run (set once set-up has it): relays go out
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
+    alerts: NeighborAlerts = field(init=False)
 
     def __post_init__(
         self,
@@ -208,6 +210,7 @@ class Federation:
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
+        self.alerts = NeighborAlerts(self.hass)
         self.writer = OutboxWriter(self.hass, outbox)
 
     def serve_desk(self, desk: DeskListener) -> None:
@@ -317,8 +320,10 @@ class Federation:
 
     @callback
     def received(self, envelope: Envelope) -> None:
-        """Announce an accepted message on the event bus (never its body)."""
+        """Announce an accepted message on the event bus (never its body); show alerts."""
         self.deliver_soon()
+        if envelope.type == "alert":
+            self.alerts.received(envelope, self.node.clock.now())
         self.hass.bus.async_fire(
             EVENT_MESSAGE,
             {"type": envelope.type, "sender": envelope.sender, "event_id": envelope.event_id},
@@ -597,6 +602,7 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     )
     if (state := await store.async_load()) is not None:
         federation.node.load_state(state)
+    await federation.alerts.async_load()
     # Unload first stops the node delivering, which ends a round after its current attempt
     # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
     # holds the reload up for one attempt at most, and what it did not try stays queued.

@@ -174,6 +174,32 @@ async def remove_peer(hass: HomeAssistant, args: Args, who: str) -> None:  # noq
     await audit(hass, "peer_removed", subject=peer.keyid)
 
 
+async def post_alert(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:  # noqa: ARG001
+    """Sign an alert and send it to every paired neighbor now (they may relay it on).
+
+    The home's name goes with it only when the owner asked (show_name); the home's location
+    never does. Every byte sent is in the audit log (write-ahead, like all messages).
+    """
+    federation = _federation(hass)
+    node = federation.node
+    neighbors = node.peers.active_neighbors()
+    if not neighbors:
+        raise refused("no_neighbors")
+    name = node.settings.name if args["show_name"] else ""
+    envelope = node.broadcast_alert(
+        args["text"], category=args["category"], name=name, max_hops=args["max_hops"]
+    )
+    await federation.async_deliver()
+    return {"event_id": envelope.event_id, "neighbors": len(neighbors)}
+
+
+async def mute_neighbor(hass: HomeAssistant, args: Args, who: str) -> None:  # noqa: ARG001
+    """Show (or stop showing) one neighbor's alerts at this home."""
+    federation = _federation(hass)
+    peer = find_peer(federation, args["fingerprint"])
+    await federation.alerts.async_mute(peer.keyid, muted=args["muted"])
+
+
 async def import_agency(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:  # noqa: ARG001
     """Pin an agency from its invite (one-sided: agencies do not pair back)."""
     data = _data(hass)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -15,12 +15,13 @@ from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .entity import CameraEntity, HomeEntity
-from .signals import SIGNAL_PEERS_CHANGED, signal_requests
+from .signals import SIGNAL_ALERT, SIGNAL_PEERS_CHANGED, signal_requests
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+    from .alerts import Alert
     from .data import PorchlightConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -46,6 +47,12 @@ PENDING_REQUESTS = SensorEntityDescription(
     state_class=SensorStateClass.MEASUREMENT,
 )
 
+RECENT_ALERTS = SensorEntityDescription(
+    key="recent_alerts", translation_key="recent_alerts", state_class=SensorStateClass.MEASUREMENT
+)
+# The alerts the sensor counts and lists: those of the last day.
+ALERT_WINDOW = 86400
+
 
 async def async_setup_entry(
     hass: HomeAssistant,  # noqa: ARG001  # Home Assistant's platform signature
@@ -59,6 +66,7 @@ async def async_setup_entry(
             NeighborsSensor(entry, NEIGHBORS),
             AgenciesSensor(entry, AGENCIES),
             PendingRequestsSensor(entry, PENDING_REQUESTS),
+            RecentAlertsSensor(entry, RECENT_ALERTS),
         ]
     )
 
@@ -130,3 +138,30 @@ class PendingRequestsSensor(HomeEntity, SensorEntity):
         pending = await self.hass.async_add_executor_job(desk.pending)
         self._attr_native_value = len(pending)
         self.async_write_ha_state()
+
+
+class RecentAlertsSensor(HomeEntity, SensorEntity):
+    """Neighbors' alerts of the last day (muted neighbors' not included); the latest listed."""
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(async_dispatcher_connect(self.hass, SIGNAL_ALERT, self._changed))
+
+    @callback
+    def _changed(self, _alert: Alert) -> None:
+        self.async_write_ha_state()
+
+    def _recent(self) -> list[Alert]:
+        federation = self._entry.runtime_data.federation
+        since = federation.node.clock.now() - ALERT_WINDOW
+        return [a for a in federation.alerts.recent if a.received_at >= since]
+
+    @property
+    @override
+    def native_value(self) -> int:
+        return len(self._recent())
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, list[dict[str, Any]]]:
+        return {"alerts": [a.as_event() for a in self._recent()[:5]]}

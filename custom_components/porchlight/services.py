@@ -19,7 +19,7 @@ from .consent_services import async_setup_consent_services, through_service
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .data import loaded_entry
 from .federation.identity import Identity
-from .federation.messages import valid_url
+from .federation.messages import ALERT_CATEGORIES, MAX_HOPS, valid_url
 from .recordings.models import Trigger
 
 if TYPE_CHECKING:
@@ -67,6 +67,24 @@ CONFIRM_PAIRING_SCHEMA: Final = probatio.Schema(
 )
 ROTATE_SCHEMA: Final = probatio.Schema(
     {probatio.Optional(ATTR_COMPROMISED, default=False): cv.boolean}
+)
+POST_ALERT_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required("text"): probatio.All(
+            cv.string, probatio.Strip, probatio.Length(min=1, max=500)
+        ),
+        probatio.Optional("category", default="other"): probatio.In(sorted(ALERT_CATEGORIES)),
+        probatio.Optional("show_name", default=False): cv.boolean,
+        probatio.Optional("max_hops", default=1): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=0, max=MAX_HOPS)
+        ),
+    }
+)
+MUTE_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_FINGERPRINT): cv.string,
+        probatio.Optional("muted", default=True): cv.boolean,
+    }
 )
 # The standard target: entity ids (or "all"), devices, areas, floors, labels; as `target:`
 # or in the data, like any entity action.
@@ -175,5 +193,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _rotate_key,
         schema=ROTATE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN,
+        "post_alert",
+        through_service(owner_actions.post_alert),
+        schema=POST_ALERT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN, "mute_neighbor", through_service(owner_actions.mute_neighbor), schema=MUTE_SCHEMA
     )
     async_setup_consent_services(hass)

@@ -12,6 +12,8 @@ from .const import DOMAIN
 
 # Peers paired, confirmed, trusted or removed (no entry id: one federation per hass).
 SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
+# A neighbor's alert was received and shown (arg: alerts.Alert; one federation per hass).
+SIGNAL_ALERT: Final = f"{DOMAIN}_alert"
 
 
 def _of_home(entry_id: str, topic: str) -> str:

@@ -243,7 +243,7 @@ async def test_inbox_keeps_only_offers(
     alert = seal(
         home.node.identity,
         "alert",
-        {"text": "Package thief on Maple St", "max_hops": 0},
+        {"text": "Package thief on Maple St", "category": "other", "name": "", "max_hops": 0},
         to=BROADCAST,
         now=network.clock.now(),
         lifetime=3600,

@@ -83,7 +83,11 @@ def home_messages(request: FootageRequest) -> list[bytes]:
     new = Identity.generate()
     bodies: list[tuple[str, dict[str, object], str]] = [
         ("footage_offer", offer, AGENCY.keyid),
-        ("alert", {"text": "Lost dog near the park", "max_hops": 1}, BROADCAST),
+        (
+            "alert",
+            {"text": "Lost dog near the park", "category": "other", "name": "", "max_hops": 1},
+            BROADCAST,
+        ),
         (
             "pair_request",
             {

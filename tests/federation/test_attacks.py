@@ -32,7 +32,7 @@ from custom_components.porchlight.federation.peers import Peer
 if TYPE_CHECKING:
     from .loopback import Network, Running
 
-ALERT = {"text": "Someone tried the car doors", "max_hops": 1}
+ALERT = {"text": "Someone tried the car doors", "category": "other", "name": "", "max_hops": 1}
 
 
 @dataclass
@@ -358,7 +358,9 @@ async def test_last_hop_message_from_its_originator_rests_on_the_hop_signature(
     field; the end-to-end signature only matters to third parties, and nothing unverified is
     ever passed on (docs/protocol.md §5.1).
     """
-    obj = scene.envelope(body={"text": "x", "max_hops": 0}).to_json()
+    obj = scene.envelope(
+        body={"text": "x", "category": "other", "name": "", "max_hops": 0}
+    ).to_json()
     obj["sig"] = b64u(bytes(64))
     status, reply = await scene.post(canon(obj))
     assert (status, reply["status"]) == (202, "accepted")
@@ -381,7 +383,9 @@ async def test_message_for_another_home_is_refused(scene: Scene) -> None:
 
 async def test_relay_beyond_hop_limit_is_refused(scene: Scene) -> None:
     origin = Identity.generate()
-    envelope = scene.envelope(body={"text": "x", "max_hops": 1}, by=origin)
+    envelope = scene.envelope(
+        body={"text": "x", "category": "other", "name": "", "max_hops": 1}, by=origin
+    )
     body = envelope.relayed().relayed().encode()
     await refused(scene, 403, "forbidden", body)
 

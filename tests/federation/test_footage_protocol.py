@@ -246,7 +246,7 @@ async def test_offer_hop_signed_by_another_key_is_refused(network: Network) -> N
 async def test_offer_endpoint_takes_offers_only(network: Network) -> None:
     agency = await network.start("Metro PD", role="agency")
     home = await network.start("B")
-    body: dict[str, JSON] = {"text": "hello", "max_hops": 0}
+    body: dict[str, JSON] = {"text": "hello", "category": "other", "name": "", "max_hops": 0}
     status, reply = await offer_status(network, home, agency, body, type="alert", to=BROADCAST)
     assert status == 400
     assert isinstance(reply, dict)

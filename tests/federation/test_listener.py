@@ -63,7 +63,7 @@ def signed_post(
     body = seal(
         sender.identity,
         "alert",
-        {"text": text, "max_hops": 0},
+        {"text": text, "category": "other", "name": "", "max_hops": 0},
         to=BROADCAST,
         now=now,
         lifetime=600,

@@ -58,7 +58,7 @@ def _alert(text: str = "hi", **kwargs: int) -> dict[str, object]:
     return seal(
         ALICE,
         "alert",
-        {"text": text, "max_hops": 1},
+        {"text": text, "category": "other", "name": "", "max_hops": 1},
         to=BROADCAST,
         now=NOW,
         lifetime=kwargs.get("lifetime", 600),

@@ -265,6 +265,11 @@ class MessageType:
 
 
 INVITE_TOKEN: Final = Bin(16)
+# What an alert is about (a fixed list, so automations can route them and nobody can smuggle
+# free-form data into the field).
+ALERT_CATEGORIES: Final = frozenset(
+    {"suspicious", "theft", "package", "lost_pet", "found", "hazard", "other"}
+)
 TYPES: Final[Mapping[str, MessageType]] = {
     "pair_request": MessageType(
         {
@@ -278,8 +283,17 @@ TYPES: Final[Mapping[str, MessageType]] = {
     "pair_accept": MessageType(
         {"token_hash": Str(64, HEX64_RE), "name": NAME, "role": ROLE}, max_lifetime=300
     ),
+    # A neighbor's alert. `name` is the poster's home name only when its owner chose to show
+    # it ("" otherwise: "a neighbor"); nothing in it says where the poster lives.
     "alert": MessageType(
-        {"text": Str(500), "max_hops": Int(0, MAX_HOPS)}, relayable=True, max_lifetime=6 * 3600
+        {
+            "text": Str(500),
+            "category": OneOf(ALERT_CATEGORIES),
+            "name": Str(64, min_len=0),
+            "max_hops": Int(0, MAX_HOPS),
+        },
+        relayable=True,
+        max_lifetime=6 * 3600,
     ),
     "key_transition": MessageType(
         {"new_key": Bin(32), "seq": Int(1, canonical.MAX_INT), "new_sig": Bin(64)},

@@ -307,9 +307,19 @@ class Node:
         return self.pairing.confirm_pairing(key_id, code)
 
     # --- sending (sending.py) ----------------------------------------------------------------
-    def broadcast_alert(self, text: str, *, max_hops: int = 1, lifetime: int = 3600) -> Envelope:
-        """Sign an alert and queue it for every paired neighbor."""
-        return self.sending.broadcast_alert(text, max_hops=max_hops, lifetime=lifetime)
+    def broadcast_alert(
+        self,
+        text: str,
+        *,
+        category: str = "other",
+        name: str = "",
+        max_hops: int = 1,
+        lifetime: int = 3600,
+    ) -> Envelope:
+        """Sign an alert and queue it for every paired neighbor (name "": anonymous)."""
+        return self.sending.broadcast_alert(
+            text, category=category, name=name, max_hops=max_hops, lifetime=lifetime
+        )
 
     def send(
         self,

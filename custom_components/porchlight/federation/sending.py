@@ -56,14 +56,22 @@ class Sending:
             _LOGGER.warning("Outbox full; a message for %s was dropped", grouped(peer))
         node.hooks.on_change("outbox")
 
-    def broadcast_alert(self, text: str, *, max_hops: int = 1, lifetime: int = 3600) -> Envelope:
-        """Sign an alert and queue it for every paired neighbor."""
+    def broadcast_alert(
+        self,
+        text: str,
+        *,
+        category: str = "other",
+        name: str = "",
+        max_hops: int = 1,
+        lifetime: int = 3600,
+    ) -> Envelope:
+        """Sign an alert and queue it for every paired neighbor (name "": anonymous)."""
         node = self._node
         now = node.clock.now()
         envelope = seal(
             node.identity,
             "alert",
-            {"text": text, "max_hops": max_hops},
+            {"text": text, "category": category, "name": name, "max_hops": max_hops},
             to=BROADCAST,
             now=now,
             lifetime=lifetime,
