@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,12 @@ from custom_components.porchlight.federation.camera_map import (
 )
 from custom_components.porchlight.federation.errors import AreaError
 from custom_components.porchlight.federation.geo import MAX_LAT, MAX_LON, _distance_m
+from custom_components.porchlight.federation.node import NodeHooks
+
+if TYPE_CHECKING:
+    from custom_components.porchlight.federation.peers import Peer
+
+    from .loopback import Network
 
 BERLIN = (52_520_008, 13_404_954)
 
@@ -281,3 +287,53 @@ def test_the_equator_row_has_the_circumference_over_the_cell_size() -> None:
     assert math.isclose(
         columns(CELL_M, rows(CELL_M) // 2), 2 * math.pi * 6_371_008.8 / CELL_M, rel_tol=1e-3
     )
+
+
+# --- the map_cell message ------------------------------------------------------------------------
+async def test_a_neighbor_reports_its_cell_and_the_owner_side_gets_it(network: Network) -> None:
+    got: list[tuple[str, Cell]] = []
+
+    def on_map_cell(peer: Peer, cell: Cell) -> None:
+        got.append((peer.keyid, cell))
+
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", hooks=NodeHooks(on_map_cell=on_map_cell))
+    await network.pair(alice, bob)
+    cell = cell_of(*BERLIN)
+    alice.node.send(bob.node.identity.keyid, "map_cell", cell.to_json(), lifetime=600)
+    assert await alice.node.deliver(network.sender) == 1
+    assert got == [(alice.node.identity.keyid, cell)]
+    # Without a listener the node takes the report and drops it.
+    bob.node.send(alice.node.identity.keyid, "map_cell", cell.to_json(), lifetime=600)
+    assert await bob.node.deliver(network.sender) == 1
+
+
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 400\)")
+async def test_a_cell_off_the_grid_is_refused(network: Network) -> None:
+    got: list[Cell] = []
+    alice = await network.start("Alice")
+    bob = await network.start("Bob", hooks=NodeHooks(on_map_cell=lambda _p, c: got.append(c)))
+    await network.pair(alice, bob)
+    # Row 0 (at the South Pole) has three columns; the schema alone would let this through.
+    body = {"cell_m": CELL_M, "row": 0, "col": 3}
+    alice.node.send(bob.node.identity.keyid, "map_cell", body, lifetime=600)  # type: ignore[arg-type]
+    assert await alice.node.deliver(network.sender) == 0
+    assert got == []
+
+
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
+async def test_an_agency_has_no_cell_to_report(network: Network) -> None:
+    got: list[Cell] = []
+    agency = await network.start("County Sheriff", role="agency")
+    home_node = await network.start(
+        "Maple 12", hooks=NodeHooks(on_map_cell=lambda _p, c: got.append(c))
+    )
+    peer = await home_node.node.accept_invite(
+        agency.node.create_invite(lan=True).to_text(), network.sender, lan=True
+    )
+    home_node.node.confirm_pairing(peer.keyid)
+    home_node.node.peers.set_trusted(peer.keyid, trusted=True)
+    body = cell_of(*BERLIN).to_json()
+    agency.node.send(home_node.node.identity.keyid, "map_cell", body, lifetime=600)
+    assert await agency.node.deliver(network.sender) == 0
+    assert got == []
