@@ -25,12 +25,14 @@ from custom_components.porchlight.federation.camera_map import (
 )
 from custom_components.porchlight.federation.errors import AreaError
 from custom_components.porchlight.federation.geo import MAX_LAT, MAX_LON, _distance_m
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.messages import seal
 from custom_components.porchlight.federation.node import NodeHooks
 
 if TYPE_CHECKING:
     from custom_components.porchlight.federation.peers import Peer
 
-    from .loopback import Network
+    from .loopback import Network, Running
 
 BERLIN = (52_520_008, 13_404_954)
 
@@ -321,10 +323,10 @@ async def test_a_cell_off_the_grid_is_refused(network: Network) -> None:
     assert got == []
 
 
-@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
-async def test_an_agency_has_no_cell_to_report(network: Network) -> None:
-    got: list[Cell] = []
-    agency = await network.start("County Sheriff", role="agency")
+async def _home_and_agency(network: Network, got: list[Cell]) -> tuple[Running, Running]:
+    agency = await network.start(
+        "County Sheriff", role="agency", hooks=NodeHooks(on_map_cell=lambda _p, c: got.append(c))
+    )
     home_node = await network.start(
         "Maple 12", hooks=NodeHooks(on_map_cell=lambda _p, c: got.append(c))
     )
@@ -333,7 +335,38 @@ async def test_an_agency_has_no_cell_to_report(network: Network) -> None:
     )
     home_node.node.confirm_pairing(peer.keyid)
     home_node.node.peers.set_trusted(peer.keyid, trusted=True)
+    return home_node, agency
+
+
+async def test_a_cell_is_never_sent_to_or_by_an_agency(network: Network) -> None:
+    home_node, agency = await _home_and_agency(network, [])
     body = cell_of(*BERLIN).to_json()
-    agency.node.send(home_node.node.identity.keyid, "map_cell", body, lifetime=600)
-    assert await agency.node.deliver(network.sender) == 0
+    for sender, to in (
+        (home_node, agency.node.identity.keyid),
+        (agency, home_node.node.identity.keyid),
+        (home_node, home(7)),  # not a peer at all
+    ):
+        with pytest.raises(ValueError, match="paired neighbor only"):
+            sender.node.send(to, "map_cell", body, lifetime=600)
+    assert len(home_node.node.outbox) == len(agency.node.outbox) == 0
+
+
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status 403\)")
+async def test_an_agency_neither_sends_nor_takes_map_cells(network: Network) -> None:
+    got: list[Cell] = []
+    home_node, agency = await _home_and_agency(network, got)
+    body = cell_of(*BERLIN).to_json()
+    # Sealed by hand, past the senders' own guard: the receivers refuse it too.
+    for sender, to in ((agency, home_node), (home_node, agency)):
+        envelope = seal(
+            sender.node.identity,
+            "map_cell",
+            body,
+            to=to.node.identity.keyid,
+            now=sender.node.clock.now(),
+            lifetime=600,
+            message_id=new_nonce(),
+        )
+        sender.node.sending.queue(to.node.identity.keyid, envelope, sender.node.clock.now())
+        assert await sender.node.deliver(network.sender) == 0
     assert got == []

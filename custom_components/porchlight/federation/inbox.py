@@ -223,8 +223,8 @@ class Inbox:
         if envelope.type == "map_cell":
             # Homes map each other; an agency has no cell. The cell is checked on arrival
             # (AreaError), so only cells on the grid reach the owner's map.
-            if peer.role != "neighbor":
-                msg = "only neighbors report map cells"
+            if peer.role != "neighbor" or self._node.settings.role != "neighbor":
+                msg = "map cells go between neighbors only"
                 raise ForbiddenError(msg)
             cell_from_json(envelope.body)
 
