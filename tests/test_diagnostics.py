@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -10,6 +11,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
+from custom_components.porchlight.federation.digest import period_of, verify_digest
 from custom_components.porchlight.federation.identity import Identity
 
 from .home import HOME
@@ -42,6 +44,13 @@ async def test_diagnostics(
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
 
+    # The digest names the current week: checked here, not in the snapshot.
+    digest = verify_digest(diagnostics.pop("transparency_digest"))
+    assert (digest.period, digest.home, digest.counts) == (
+        period_of(int(time.time())),
+        FIXED_KEY.keyid,
+        {},
+    )
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
     for secret in (str(HOME["latitude"]), str(HOME["longitude"]), "Maple Street"):

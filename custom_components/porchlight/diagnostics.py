@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 
+from .consent.transparency import home_digest
 from .const import CONF_HOME_NAME, CONF_LOCATION
 from .federation.identity import grouped
 
@@ -43,6 +44,9 @@ async def async_get_config_entry_diagnostics(
         "cameras": list(data.cameras),
         "federation": federation_diagnostics(data),
         "requests": await hass.async_add_executor_job(request_diagnostics, data),
+        # This week's signed counts per agency, as neighbors would verify them: counts and
+        # agency keyids only (consent/transparency.py).
+        "transparency_digest": await hass.async_add_executor_job(transparency_digest, data),
     }
 
 
@@ -56,6 +60,12 @@ def request_diagnostics(data: PorchlightData) -> dict[str, Any]:
         "shares": dict(sorted(Counter(s.state.value for s in shares).items())),
         "audit_ok_at_start": report.ok if report is not None else None,
     }
+
+
+def transparency_digest(data: PorchlightData) -> dict[str, Any]:
+    """The home's digest of the current week, signed (blocking: reads the consent store)."""
+    now = data.federation.node.clock.now()
+    return home_digest(data.identity, data.desk.store.requests(), now)
 
 
 def federation_diagnostics(data: PorchlightData) -> dict[str, Any]:

@@ -5,7 +5,7 @@ A home never says where it is, only which cell of a fixed global grid it lies in
 no published cell points at fewer than k homes. Nothing finer than a cell ever leaves a home:
 `cell_of` runs at home on the home's own location, and only the resulting `Cell` travels.
 
-The grid is normative (docs/protocol.md §15) so that every home and every map builder agree:
+The grid is normative (docs/protocol.md §16) so that every home and every map builder agree:
 
 - rows are bands of `lat_step(cell_m)` µdeg of latitude, counted from the South Pole (row 0);
   the last band is cut short at the North Pole, which belongs to it;

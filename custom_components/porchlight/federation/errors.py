@@ -138,6 +138,21 @@ class EvidenceError(SchemaError):
     code = "invalid_evidence"
 
 
+class DigestError(SchemaError):
+    """A transparency digest that is malformed, inconsistent, unsigned by its home or unknown.
+
+    Also raised for a neighborhood aggregate that does not match the digests it claims to sum.
+    """
+
+    code = "invalid_digest"
+
+
+class DigestThresholdError(DigestError):
+    """An aggregate from too few homes (or unpinned keys) to be shown to an agency."""
+
+    code = "digest_threshold"
+
+
 class MessageSignatureError(ProtocolError):
     """The end-to-end message signature does not verify."""
 
