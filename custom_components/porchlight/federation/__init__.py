@@ -9,6 +9,7 @@ everything else works.
 """
 
 from .api import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR
+from .camera_map import Cell, CellReport, build_map, cell_from_json, cell_of
 from .canonical import JSON, Limits, b64u, b64u_decode, canon, loads
 from .clock import Clock, ManualClock, SystemClock
 from .digest import (
@@ -108,6 +109,8 @@ __all__ = [
     "URL_RE",
     "AgencyCounts",
     "AreaError",
+    "Cell",
+    "CellReport",
     "Circle",
     "ClipEvidence",
     "Clock",
@@ -150,7 +153,10 @@ __all__ = [
     "authority_of",
     "b64u",
     "b64u_decode",
+    "build_map",
     "canon",
+    "cell_from_json",
+    "cell_of",
     "circle_from_degrees",
     "contains",
     "for_agency",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from . import canonical
 from .admission import verify_self_signed
 from .api import Reply
+from .camera_map import cell_from_json
 from .canonical import b64u_decode
 from .errors import (
     EvidenceError,
@@ -219,6 +220,13 @@ class Inbox:
             raise ForbiddenError(msg)
         if envelope.type == "footage_offer":
             self._check_offer(envelope)
+        if envelope.type == "map_cell":
+            # Homes map each other; an agency has no cell. The cell is checked on arrival
+            # (AreaError), so only cells on the grid reach the owner's map.
+            if peer.role != "neighbor" or self._node.settings.role != "neighbor":
+                msg = "map cells go between neighbors only"
+                raise ForbiddenError(msg)
+            cell_from_json(envelope.body)
 
     def _check_open_request(self, request_id: JSON) -> None:
         """An offer must answer a request this node issued and that is still open."""
@@ -254,6 +262,8 @@ class Inbox:
                 self._accept_request(peer, envelope, now)
             case "footage_offer":
                 self._store(envelope)
+            case "map_cell":
+                node.hooks.on_map_cell(peer, cell_from_json(envelope.body))
             case "key_transition":
                 node.rotation.accept_transition(peer, envelope)
             case "revoke":

@@ -341,6 +341,13 @@ TYPES: Final[Mapping[str, MessageType]] = {
         },
         max_lifetime=OFFER_LIFETIME,
     ),
+    # A home tells a neighbor which cell of the camera map's grid it lies in (camera_map.py,
+    # docs/protocol.md §16): never its location. Straight to that neighbor only; the bounds
+    # here are the loosest grid's, camera_map.cell_from_json checks the cell is on the grid.
+    "map_cell": MessageType(
+        {"cell_m": Int(250, 10_000), "row": Int(0, 200_000), "col": Int(0, 200_000)},
+        max_lifetime=86400,
+    ),
 }
 
 _ENVELOPE: Final[Mapping[str, Field]] = {

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .api import Incoming, ReadBody, Reply
+    from .camera_map import Cell
     from .canonical import JSON
     from .clock import Clock
     from .delivery import Sender
@@ -98,6 +99,8 @@ type OfferListener = Callable[[str, str | None], None]
 # A paired peer relayed a message whose originator's signature fails (inbox.py): the peer and
 # the error code. The message itself was refused.
 type TamperListener = Callable[[Peer, str], None]
+# A neighbor reported its camera map cell (camera_map.py): the neighbor and the checked cell.
+type MapCellListener = Callable[[Peer, Cell], None]
 # The remote address and the exact bytes of a reply that carries data (the pair_accept),
 # before it is sent, wherever it is served: the home's audit log.
 type ReplyRecorder = Callable[[str, bytes], Awaitable[None]]
@@ -123,6 +126,10 @@ def _ignore_tamper(_peer: Peer, _code: str) -> None:
     """No one listens."""
 
 
+def _ignore_map_cell(_peer: Peer, _cell: Cell) -> None:
+    """No one builds a map."""
+
+
 async def _record_nothing(_remote: str, _body: bytes) -> None:
     """No audit log to write ahead to."""
 
@@ -136,6 +143,7 @@ class NodeHooks:
     on_request: RequestListener = _ignore_request
     on_offer: OfferListener = _ignore_offer
     on_tamper: TamperListener = _ignore_tamper
+    on_map_cell: MapCellListener = _ignore_map_cell
     # Awaited before the reply is sent: if it raises, the pairing is not made.
     record_reply: ReplyRecorder = _record_nothing
 

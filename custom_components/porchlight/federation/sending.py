@@ -91,8 +91,16 @@ class Sending:
         lifetime: int,
         route: str = INBOX,
     ) -> Envelope:
-        """Sign a direct message to one peer and queue it (for its inbox unless told)."""
+        """Sign a direct message to one peer and queue it (for its inbox unless told).
+
+        A map cell is where this home is, to 250 m: ValueError unless both ends are homes.
+        """
         node = self._node
+        if msg_type == "map_cell":
+            target = node.peers.get(peer)
+            if node.settings.role != "neighbor" or target is None or target.role != "neighbor":
+                msg = "a map cell goes from a home to a paired neighbor only"
+                raise ValueError(msg)
         now = node.clock.now()
         envelope = seal(
             node.identity,
