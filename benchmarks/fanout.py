@@ -134,7 +134,8 @@ class _Home:
     index: int
     node: Node
     listener: Listener
-    arrivals: dict[str, float] = field(default_factory=dict)
+    # Per request: when it first arrived (wall clock) and after how many relays.
+    arrivals: dict[str, tuple[float, int]] = field(default_factory=dict)
     scheduled: bool = False
 
 
@@ -165,7 +166,7 @@ class _Worker:
                 self._schedule(holder[0])
 
         def on_request(envelope: Envelope, _origin: Peer | None, _via: Peer) -> None:
-            holder[0].arrivals.setdefault(envelope.event_id, time.time())
+            holder[0].arrivals.setdefault(envelope.event_id, (time.time(), envelope.hops))
 
         node = Node(
             identity,
@@ -206,6 +207,7 @@ class _Worker:
     def report(self, event_id: str) -> dict[str, Any]:
         return {
             "arrivals": [h.arrivals[event_id] for h in self.homes if event_id in h.arrivals],
+            "missed": [h.index for h in self.homes if event_id not in h.arrivals],
             "sent": self.sender.sent,
             "duplicates": self.sender.duplicates,
             "failed": self.sender.failed,
@@ -269,8 +271,8 @@ def _graph(homes: int, degree: int, rng: random.Random) -> dict[int, set[int]]:
     return graph
 
 
-def _bfs_reach(graph: dict[int, set[int]], seeds: list[int], hops: int) -> int:
-    """Homes within `hops` relays of a seed (a seed relays with hops 0 -> its neighbors get 1)."""
+def _bfs_reach(graph: dict[int, set[int]], seeds: list[int], hops: int) -> dict[int, int]:
+    """Homes within `hops` relays of a seed, and how many (a seed's neighbors get hops 1)."""
     distance = dict.fromkeys(seeds, 0)
     queue = deque(seeds)
     while queue:
@@ -281,7 +283,7 @@ def _bfs_reach(graph: dict[int, set[int]], seeds: list[int], hops: int) -> int:
             if there not in distance:
                 distance[there] = distance[here] + 1
                 queue.append(there)
-    return len(distance)
+    return distance
 
 
 def _ask_sync(conn: Connection, message: tuple[str, Any], timeout: float) -> Any:  # noqa: ANN401
@@ -325,6 +327,9 @@ class _Run:
     failed: int
     queued: int
     seconds: float
+    seconds_to_last: float | None
+    hops: dict[str, int]
+    missed: list[int]
 
 
 @dataclass
@@ -358,7 +363,11 @@ async def _run(net: _Net, targets: list[str], max_hops: int) -> _Run:
         await delivering
     elapsed = time.time() - start
     reports = await _ask(conns, ("report", envelope.event_id))
-    arrivals = sorted(t - start for r in reports for t in r["arrivals"])
+    arrivals = sorted(t - start for r in reports for t, _ in r["arrivals"])
+    hops: dict[str, int] = {}
+    for report in reports:
+        for _, hop in report["arrivals"]:
+            hops[str(hop)] = hops.get(str(hop), 0) + 1
     needed = math.ceil(homes * 0.99)
     return _Run(
         reached=len(arrivals),
@@ -368,6 +377,9 @@ async def _run(net: _Net, targets: list[str], max_hops: int) -> _Run:
         failed=sender.failed + sum(r["failed"] for r in reports),
         queued=sum(r["queued"] for r in reports),
         seconds=round(elapsed, 3),
+        seconds_to_last=round(arrivals[-1], 3) if arrivals else None,
+        hops=dict(sorted(hops.items())),
+        missed=sorted(i for r in reports for i in r["missed"]),
     )
 
 
@@ -457,6 +469,8 @@ def _result(
         "reached_pct": round(100 * best.reached / homes, 2),
         "seconds_to_99pct": best.seconds_to_99pct,
         "seconds_quiet": best.seconds,
+        "seconds_to_last": best.seconds_to_last,
+        "first_arrival_hops": best.hops,
         "messages_sent": best.messages_sent,
         "duplicates_suppressed": best.duplicates,
         "failed": best.failed,
@@ -466,8 +480,10 @@ def _result(
         },
         "seconds_to_99pct_by_max_hops": {str(h): r.seconds_to_99pct for h, r in runs.items()},
         "bfs_reach_pct": {
-            str(h): round(100 * _bfs_reach(graph, seeds, h) / homes, 2) for h in range(7)
+            str(h): round(100 * len(_bfs_reach(graph, seeds, h)) / homes, 2) for h in range(7)
         },
+        # Missed though within max_hops of a seed: reached first by longer paths only.
+        "missed_within_budget": len(set(best.missed) & set(_bfs_reach(graph, seeds, MAX_HOPS))),
         "baseline_reached": baseline.reached,
         "baseline_seconds_to_99pct": baseline.seconds_to_99pct,
         "baseline_messages_sent": baseline.messages_sent,
