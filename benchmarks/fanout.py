@@ -16,12 +16,12 @@ first arrival on each home against the shared wall clock (time.time()).
 
 The agency (a node in this process) signs one footage_request (sending.py `request_footage`)
 for SEEDS homes and delivers it; the homes do the rest, once per max_hops from 1 to
-messages.MAX_HOPS (each a new request). `reached` and the seconds until 99 % of the homes had
-it are taken from the run with max_hops = MAX_HOPS. `messages_sent` counts every POST (agency
-and homes), `duplicates_suppressed` the ones a home answered "duplicate". `bfs_reach_pct`
-is what each hop budget could reach at best (homes within that many hops of a seed): the
-relay dedupes on first arrival, so a home reached first by a longer path relays with less
-budget left, and the measured reach can fall short of it.
+messages.REQUEST_MAX_HOPS (each a new request). `reached` and the seconds until 99 % of the
+homes had it are taken from the run with max_hops = REQUEST_MAX_HOPS. `messages_sent` counts
+every POST (agency and homes), `duplicates_suppressed` the ones a home answered "duplicate".
+`bfs_reach_pct` is what each hop budget could reach at best (homes within that many hops of
+a seed): the relay dedupes on first arrival, so a home reached first by a longer path relays
+with less budget left, and the measured reach can fall short of it (`missed_within_budget`).
 
 The baseline, in the same run: the agency sends the same kind of request straight to all
 homes (max_hops 0), delivered by the same library (one outbox round, one POST after
@@ -55,7 +55,7 @@ from custom_components.porchlight.federation.api import API_PREFIX
 from custom_components.porchlight.federation.clock import SystemClock
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.listener import Listener
-from custom_components.porchlight.federation.messages import MAX_HOPS
+from custom_components.porchlight.federation.messages import REQUEST_MAX_HOPS
 from custom_components.porchlight.federation.node import Node, NodeHooks, Settings
 from custom_components.porchlight.federation.outbox import Outbox
 from custom_components.porchlight.federation.peers import Peer
@@ -431,7 +431,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             seed_keys = [cards[i][0] for i in seeds]
             await _run(net, seed_keys[:1], 0)  # warm-up
             baseline = await _run(net, [cards[i][0] for i in range(homes)], 0)
-            runs = {h: await _run(net, seed_keys, h) for h in range(1, MAX_HOPS + 1)}
+            runs = {h: await _run(net, seed_keys, h) for h in range(1, REQUEST_MAX_HOPS + 1)}
         for conn in conns:
             conn.send(("stop", None))
     finally:
@@ -452,7 +452,7 @@ def _result(
     runs: dict[int, _Run],
 ) -> dict[str, Any]:
     homes: int = args.homes
-    best = runs[MAX_HOPS]
+    best = runs[REQUEST_MAX_HOPS]
     ratio = (
         round(best.seconds_to_99pct / baseline.seconds_to_99pct, 3)
         if best.seconds_to_99pct is not None and baseline.seconds_to_99pct
@@ -464,7 +464,7 @@ def _result(
         "workers": args.workers,
         "seeds": args.seeds,
         "mean_degree": round(sum(len(v) for v in graph.values()) / homes, 2),
-        "max_hops": MAX_HOPS,
+        "max_hops": REQUEST_MAX_HOPS,
         "reached": best.reached,
         "reached_pct": round(100 * best.reached / homes, 2),
         "seconds_to_99pct": best.seconds_to_99pct,
@@ -483,7 +483,9 @@ def _result(
             str(h): round(100 * len(_bfs_reach(graph, seeds, h)) / homes, 2) for h in range(7)
         },
         # Missed though within max_hops of a seed: reached first by longer paths only.
-        "missed_within_budget": len(set(best.missed) & set(_bfs_reach(graph, seeds, MAX_HOPS))),
+        "missed_within_budget": len(
+            set(best.missed) & set(_bfs_reach(graph, seeds, REQUEST_MAX_HOPS))
+        ),
         "baseline_reached": baseline.reached,
         "baseline_seconds_to_99pct": baseline.seconds_to_99pct,
         "baseline_messages_sent": baseline.messages_sent,
