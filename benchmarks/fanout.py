@@ -110,6 +110,16 @@ class CountingSender:
         self.sent = 0
         self.duplicates = 0
         self.failed = 0
+        self.reasons: dict[str, int] = {}
+
+    def reset(self) -> None:
+        """Start counting again."""
+        self.sent = self.duplicates = self.failed = 0
+        self.reasons = {}
+
+    def _fail(self, reason: str) -> None:
+        self.failed += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
     async def post(
         self, identity: Identity, url: str, body: bytes, *, lan: bool = False
@@ -118,13 +128,14 @@ class CountingSender:
         self.sent += 1
         try:
             status, reply = await self.inner.post(identity, url, body, lan=lan)
-        except Exception:
-            self.failed += 1
+        except Exception as err:
+            cause = err.__cause__
+            self._fail(type(err).__name__ + (f" ({type(cause).__name__})" if cause else ""))
             raise
         if isinstance(reply, dict) and reply.get("status") == "duplicate":
             self.duplicates += 1
         elif not 200 <= status < 300:  # noqa: PLR2004
-            self.failed += 1
+            self._fail(f"status {status}: {reply.get('error') if isinstance(reply, dict) else ''}")
         return status, reply
 
 
@@ -201,7 +212,9 @@ class _Worker:
 
     def status(self, event_id: str) -> tuple[int, bool]:
         reached = sum(1 for h in self.homes if event_id in h.arrivals)
-        busy = bool(self.tasks) or any(len(h.node.outbox) for h in self.homes)
+        # Entries waiting for a retry (backoff) do not count: they are reported as left queued.
+        now = self.clock.now()
+        busy = bool(self.tasks) or any(h.node.outbox.due(now) for h in self.homes)
         return reached, busy
 
     def report(self, event_id: str) -> dict[str, Any]:
@@ -211,6 +224,8 @@ class _Worker:
             "sent": self.sender.sent,
             "duplicates": self.sender.duplicates,
             "failed": self.sender.failed,
+            "reasons": self.sender.reasons,
+            "cpu": time.process_time(),
             "queued": sum(len(h.node.outbox) for h in self.homes),
         }
 
@@ -247,7 +262,7 @@ async def _work(conn: Connection, keys: list[HomeKey]) -> None:
                     conn.send(worker.status(arg))
                 elif command == "report":
                     conn.send(worker.report(arg))
-                    worker.sender.sent = worker.sender.duplicates = worker.sender.failed = 0
+                    worker.sender.reset()
         finally:
             await worker.close()
 
@@ -330,6 +345,8 @@ class _Run:
     seconds_to_last: float | None
     hops: dict[str, int]
     missed: list[int]
+    reasons: dict[str, int]
+    cpu_seconds: float
 
 
 @dataclass
@@ -338,13 +355,16 @@ class _Net:
     sender: CountingSender
     conns: list[Connection]
     homes: int
+    # The workers' CPU time at their last report.
+    worker_cpu: float = 0.0
 
 
 async def _run(net: _Net, targets: list[str], max_hops: int) -> _Run:
     """One request from the agency to targets; wait until every home has it and all is quiet."""
     agency, sender, conns, homes = net.agency, net.sender, net.conns, net.homes
-    sender.sent = sender.duplicates = sender.failed = 0
+    sender.reset()
     start = time.time()
+    cpu_start = time.process_time()
     envelope = agency.request_footage(
         _request_body(agency.endpoints[0], max_hops), lifetime=LIFETIME, peers=targets
     )
@@ -362,9 +382,16 @@ async def _run(net: _Net, targets: list[str], max_hops: int) -> _Run:
     with contextlib.suppress(asyncio.CancelledError):
         await delivering
     elapsed = time.time() - start
+    agency_cpu = time.process_time() - cpu_start
     reports = await _ask(conns, ("report", envelope.event_id))
+    worker_cpu = sum(r["cpu"] for r in reports)
+    cpu, net.worker_cpu = agency_cpu + worker_cpu - net.worker_cpu, worker_cpu
     arrivals = sorted(t - start for r in reports for t, _ in r["arrivals"])
     hops: dict[str, int] = {}
+    reasons = dict(sender.reasons)
+    for report in reports:
+        for reason, count in report["reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
     for report in reports:
         for _, hop in report["arrivals"]:
             hops[str(hop)] = hops.get(str(hop), 0) + 1
@@ -380,6 +407,8 @@ async def _run(net: _Net, targets: list[str], max_hops: int) -> _Run:
         seconds_to_last=round(arrivals[-1], 3) if arrivals else None,
         hops=dict(sorted(hops.items())),
         missed=sorted(i for r in reports for i in r["missed"]),
+        reasons=reasons,
+        cpu_seconds=round(cpu, 3),
     )
 
 
@@ -474,6 +503,9 @@ def _result(
         "messages_sent": best.messages_sent,
         "duplicates_suppressed": best.duplicates,
         "failed": best.failed,
+        "failures": {
+            str(h): r.reasons for h, r in [("baseline", baseline), *runs.items()] if r.reasons
+        },
         "left_queued": best.queued,
         "reach_pct_by_max_hops": {
             str(h): round(100 * r.reached / homes, 2) for h, r in runs.items()
@@ -486,6 +518,11 @@ def _result(
         "missed_within_budget": len(
             set(best.missed) & set(_bfs_reach(graph, seeds, REQUEST_MAX_HOPS))
         ),
+        # All processes (agency and workers), start to quiet: CPU-bound when close to
+        # seconds_quiet x cpus.
+        "cpu_seconds": best.cpu_seconds,
+        "baseline_cpu_seconds": baseline.cpu_seconds,
+        "baseline_seconds_quiet": baseline.seconds,
         "baseline_reached": baseline.reached,
         "baseline_seconds_to_99pct": baseline.seconds_to_99pct,
         "baseline_messages_sent": baseline.messages_sent,
