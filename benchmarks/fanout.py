@@ -44,6 +44,7 @@ import multiprocessing
 import os
 import random
 import signal
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -461,9 +462,11 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             await _run(net, seed_keys[:1], 0)  # warm-up
             baseline = await _run(net, [cards[i][0] for i in range(homes)], 0)
             runs = {h: await _run(net, seed_keys, h) for h in range(1, REQUEST_MAX_HOPS + 1)}
-        for conn in conns:
-            conn.send(("stop", None))
     finally:
+        # Also on Ctrl-C or a timeout: the workers close their listeners and exit.
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.send(("stop", None))
         await listener.close()
         for process in processes:
             process.join(10)
@@ -540,7 +543,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--degree", type=int, default=6)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(_main(args)), sort_keys=True))
+    try:
+        result = asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        sys.exit(130)  # the workers were stopped on the way out
+    print(json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":
