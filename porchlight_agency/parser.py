@@ -100,7 +100,7 @@ def build_parser() -> Parser:
     p.add_argument("--to", dest="end", required=True, metavar="ISO", help="window end")
     p.add_argument("--case", required=True, help="case number (may be empty)")
     p.add_argument("--reason", required=True, help="why: homeowners read this")
-    p.add_argument("--hops", type=int, default=req.DEFAULT_HOPS, help="relays allowed, 0 to 3")
+    p.add_argument("--hops", type=int, default=req.DEFAULT_HOPS, help="relays allowed, 0 to 6")
     p.add_argument(
         "--hours-valid",
         type=int,

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from custom_components.porchlight.federation import (
-    MAX_HOPS,
     REQUEST_LIFETIME,
+    REQUEST_MAX_HOPS,
     AreaError,
     area_sq_mi,
     area_to_json,
@@ -178,8 +178,8 @@ def check_text(case: str, reason: str) -> tuple[str, str]:
 
 def check_hops(hops: int) -> int:
     """How far homes may relay the request."""
-    if not 0 <= hops <= MAX_HOPS:
-        msg = f"--hops: 0 to {MAX_HOPS}"
+    if not 0 <= hops <= REQUEST_MAX_HOPS:
+        msg = f"--hops: 0 to {REQUEST_MAX_HOPS}"
         raise UsageError(msg)
     return hops
 

@@ -217,7 +217,7 @@ NOW = time.time()
         ({"--polygon": "x.geojson"}, "give either --center and --radius or --polygon"),
         ({"--case": "C" * 65}, "--case: at most 64 characters"),
         ({"--reason": " "}, "--reason: 1 to 500 characters"),
-        ({"--hops": "4"}, "--hops: 0 to 3"),
+        ({"--hops": "7"}, "--hops: 0 to 6"),
         ({"--hours-valid": "0"}, "--hours-valid: 1 to 336"),
         ({"--radius": "wide"}, "argument --radius: invalid float value: 'wide'"),
         ({"--case": None}, "the following arguments are required: --case"),

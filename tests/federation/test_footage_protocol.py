@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,7 +15,13 @@ from custom_components.porchlight.federation.errors import (
 )
 from custom_components.porchlight.federation.httpsig import new_nonce
 from custom_components.porchlight.federation.identity import Identity
-from custom_components.porchlight.federation.messages import BROADCAST, seal
+from custom_components.porchlight.federation.messages import (
+    BROADCAST,
+    MAX_HOPS,
+    REQUEST_MAX_HOPS,
+    open_envelope,
+    seal,
+)
 from custom_components.porchlight.federation.node import NodeHooks
 
 from .loopback import offer_body, request_body
@@ -460,3 +467,42 @@ async def test_offer_for_no_open_request_leaves_no_nonce_behind(network: Network
         assert status == 403
     # Strangers cannot fill the replay cache that the inbox and pairing share.
     assert len(agency.node.replay) == 0
+
+
+async def test_request_travels_request_max_hops_alerts_stay_within_max_hops(
+    network: Network,
+) -> None:
+    """Footage requests may be relayed REQUEST_MAX_HOPS times; alerts MAX_HOPS times only."""
+    agency = await network.start("Metro PD", role="agency")
+    homes = [await network.start(f"H{i}") for i in range(REQUEST_MAX_HOPS + 1)]
+    invite = agency.node.create_invite(lan=True)
+    for home in homes:
+        home.node.import_agency(invite.to_text(), lan=True)
+        home.node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
+    for near, far in itertools.pairwise(homes):
+        await network.pair(near, far)
+    await network.pair(agency, homes[0])
+    homes[0].node.peers.set_trusted(agency.node.identity.keyid, trusted=True)
+    body = request_body(network.clock.now(), max_hops=REQUEST_MAX_HOPS)
+    envelope = agency.node.request_footage(body, lifetime=DAY, peers=[homes[0].node.identity.keyid])
+    for _ in range(len(homes) + 1):
+        for running in (agency, *homes):
+            await running.node.deliver(network.sender)
+    last = homes[-1].node
+    assert envelope.event_id in last.seen
+    assert len(last.outbox) == 0  # its budget is spent: nothing goes further
+    # One relay more than allowed does not even parse; neither does an alert past MAX_HOPS.
+    beyond = envelope.to_json()
+    beyond["unsigned"] = {"hops": REQUEST_MAX_HOPS + 1}
+    with pytest.raises(SchemaError):
+        open_envelope(beyond, now=network.clock.now())
+    with pytest.raises(SchemaError):
+        seal(
+            agency.node.identity,
+            "alert",
+            {"text": "far", "max_hops": MAX_HOPS + 1},
+            to=BROADCAST,
+            now=network.clock.now(),
+            lifetime=3600,
+            message_id=new_nonce(),
+        )
