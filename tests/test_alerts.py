@@ -14,7 +14,9 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.porchlight.alerts import EVENT_ALERT
 from custom_components.porchlight.const import DOMAIN
-from custom_components.porchlight.federation.messages import open_envelope
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.messages import open_envelope, seal
+from custom_components.porchlight.federation_glue import EVENT_MESSAGE
 
 from .footage_helpers import neighbor_of_home
 from .home import HOME
@@ -129,3 +131,26 @@ async def test_old_alerts_leave_the_sensor(
     )
     entity = hass.data["entity_components"]["sensor"].get_entity(SENSOR)
     assert entity.native_value == 0
+
+
+async def test_only_alerts_are_shown_as_alerts(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Any other accepted message (an offer, were a home ever handed one) is only announced."""
+    federation = init_integration.runtime_data.federation
+    events = async_capture_events(hass, EVENT_ALERT)
+    messages = async_capture_events(hass, EVENT_MESSAGE)
+    revoke = seal(
+        Identity.generate(),
+        "revoke",
+        {"reason": "retired"},
+        to=federation.node.identity.keyid,
+        now=federation.node.clock.now(),
+        lifetime=60,
+        message_id="A" * 22,
+    )
+    federation.received(revoke)
+    await hass.async_block_till_done()
+    assert events == []
+    assert [m.data["type"] for m in messages] == ["revoke"]
+    assert not federation.alerts.recent
