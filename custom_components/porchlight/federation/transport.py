@@ -241,6 +241,10 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+class _StaleConnectionError(Exception):
+    """The connection broke before an answer came (its cause says how): worth one retry."""
+
+
 class HttpSender:
     """Signs and POSTs requests on a shared aiohttp session.
 
@@ -297,13 +301,13 @@ class HttpSender:
         checked = [check_destination(a, lan=lan) for a in addresses]
         return target.with_host(str(checked[0]))
 
-    async def post(
-        self, identity: Identity, url: str, body: bytes, *, lan: bool = False
-    ) -> tuple[int, JSON]:
-        """Send body; return the status and the strictly parsed reply (None if not JSON)."""
-        target = await self.pinned(url, lan=lan)
+    async def _attempt(
+        self, identity: Identity, url: str, target: URL, body: bytes
+    ) -> tuple[int, bytes | None]:
+        """One signed POST: the status and the capped reply (None: too large)."""
         if self.before_send is not None:
             try:
+                # Before every attempt: a retried POST sends the bytes again.
                 await self.before_send(url, body)
             except Exception as err:
                 # Unrecorded bytes never leave; the outbox keeps the message for later.
@@ -321,10 +325,33 @@ class HttpSender:
                 timeout=self.timeout,
                 server_hostname=host if target.scheme == "https" else None,
             ) as response:
-                data = await read_capped(response.content, self.max_response)
-                status = response.status
+                return response.status, await read_capped(response.content, self.max_response)
+        except aiohttp.ClientConnectorError as err:
+            # Could not connect at all: nothing stale about it, retrying now would not help.
+            raise PeerUnreachableError(type(err).__name__) from err
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+            # Most often a kept-alive connection the peer closed as idle just as we reused
+            # it: our listener closes idle connections after REQUEST_TIMEOUT (10 s), while
+            # aiohttp's client (Home Assistant's shared session too) keeps them for 15 s.
+            raise _StaleConnectionError from err
         except (aiohttp.ClientError, TimeoutError) as err:
             raise PeerUnreachableError(type(err).__name__) from err
+
+    async def post(
+        self, identity: Identity, url: str, body: bytes, *, lan: bool = False
+    ) -> tuple[int, JSON]:
+        """Send body; return the status and the strictly parsed reply (None if not JSON)."""
+        target = await self.pinned(url, lan=lan)
+        try:
+            status, data = await self._attempt(identity, url, target, body)
+        except _StaleConnectionError:
+            # Once, on a fresh connection and with a fresh signature (the first one's nonce
+            # may have been seen). Receivers dedupe messages by event id, so in the rare case
+            # the peer did act on the first attempt, the second changes nothing.
+            try:
+                status, data = await self._attempt(identity, url, target, body)
+            except _StaleConnectionError as err:
+                raise PeerUnreachableError(type(err.__cause__).__name__) from err.__cause__
         if data is None:
             msg = "reply too large"
             raise PeerUnreachableError(msg)
