@@ -31,8 +31,18 @@ from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from .alerts import NeighborAlerts
+from .camera_map_glue import STORAGE_KEY as MAP_STORAGE_KEY
+from .camera_map_glue import STORAGE_VERSION as MAP_STORAGE_VERSION
+from .camera_map_glue import NeighborhoodMap, home_cell
 from .consent_glue import plain
-from .const import CONF_FEDERATION_PORT, CONF_HOME_NAME, CONF_RELAY, DOMAIN, IDENTITY_DIR
+from .const import (
+    CONF_FEDERATION_PORT,
+    CONF_HOME_NAME,
+    CONF_LOCATION,
+    CONF_RELAY,
+    DOMAIN,
+    IDENTITY_DIR,
+)
 from .federation.api import API_PREFIX
 from .federation.listener import Listener
 from .federation.node import Node, NodeHooks, Settings
@@ -51,6 +61,7 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
+    from .federation.camera_map import Cell
     from .federation.clock import Clock
     from .federation.identity import Identity
     from .federation.messages import Envelope
@@ -62,6 +73,8 @@ STORAGE_KEY: Final = f"{DOMAIN}.federation"
 STORAGE_VERSION: Final = 1
 OUTBOX_FILE: Final = "outbox.json"
 DELIVERY_INTERVAL: Final = timedelta(seconds=30)
+# The camera map's timer: cells and maps due for their daily refresh go within the hour.
+MAP_INTERVAL: Final = timedelta(hours=1)
 EVENT_MESSAGE: Final = f"{DOMAIN}_federation_message"
 PORT_ISSUE: Final = "federation_port_unavailable"
 CLOCK_ISSUE: Final = "clock_offset"
@@ -191,6 +204,8 @@ class Federation:
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
     alerts: NeighborAlerts = field(init=False)
+    # The camera map (camera_map_glue.py): None until set-up has the home's cell.
+    camera_map: NeighborhoodMap | None = field(init=False, default=None)
 
     def __post_init__(
         self,
@@ -207,6 +222,7 @@ class Federation:
             on_request=self.request_received,
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
+            on_map_cell=self.map_cell,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -227,9 +243,23 @@ class Federation:
             self.clock_issue()
             return
         self.store.async_delay_save(self.node.state_json, 1)
+        if self.camera_map is not None:
+            # A pairing may have become active, or a neighbor gone: cells and maps follow.
+            self.camera_map.refresh()
         self.pairing_notices()
         self.tamper_issues()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
+
+    @callback
+    def map_cell(self, peer: Peer, cell: Cell) -> None:
+        """A neighbor reported its camera map cell: the map takes it."""
+        if self.camera_map is not None:
+            self.camera_map.cell_received(peer, cell)
+
+    async def async_map_tick(self, _now: datetime) -> None:
+        """Timer callback: send the cells and maps due for their daily refresh."""
+        if self.camera_map is not None:
+            self.camera_map.refresh()
 
     @callback
     def pairing_notices(self) -> None:
@@ -518,6 +548,8 @@ class Federation:
         await self.async_stop_listener()
         clear_issue(self.hass, PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE)
         await self.store.async_save(self.node.state_json())
+        if self.camera_map is not None:
+            await self.camera_map.async_save()
         await self.writer.flush()
 
 
@@ -603,12 +635,18 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     if (state := await store.async_load()) is not None:
         federation.node.load_state(state)
     await federation.alerts.async_load()
+    camera_map = NeighborhoodMap(hass, federation.node, home_cell(entry.data[CONF_LOCATION]))
+    await camera_map.async_load()
+    federation.camera_map = camera_map
     # Unload first stops the node delivering, which ends a round after its current attempt
     # (a cancel in flight could lose a peer's answer); a round waiting on slow peers then
     # holds the reload up for one attempt at most, and what it did not try stays queued.
     federation.node.relaying = entry.options.get(CONF_RELAY, True)
     federation.work = work
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
+    work.every(MAP_INTERVAL, federation.async_map_tick, "porchlight camera map")
+    # At once: the home may have moved (a reconfigure reloads the entry) or missed a refresh.
+    camera_map.refresh()
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     clear_issue(hass, CLOCK_ISSUE)
     federation.pairing_notices()
@@ -626,4 +664,5 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
 async def async_remove_federation(hass: HomeAssistant) -> None:
     """Delete peers and outbox when the owner removes Porchlight."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, STORAGE_KEY).async_remove()
+    await Store[dict[str, Any]](hass, MAP_STORAGE_VERSION, MAP_STORAGE_KEY).async_remove()
     await hass.async_add_executor_job(lambda: outbox_path(hass).unlink(missing_ok=True))

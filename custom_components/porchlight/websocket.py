@@ -86,6 +86,7 @@ def async_setup_websocket(hass: HomeAssistant) -> None:
         _audit_list,
         _audit_verify,
         _peers_list,
+        _camera_map,
         _strings,
     ):
         register(command)
@@ -516,6 +517,22 @@ async def _peers_list(
 ) -> None:
     data = loaded_entry(hass).runtime_data
     connection.send_result(msg["id"], await hass.async_add_executor_job(_peers, data))
+
+
+# --- the camera map --------------------------------------------------------------------------
+
+
+@require_admin
+@websocket_command({probatio.Required("type"): "porchlight/camera_map"})
+@callback
+def _camera_map(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """The home's camera map as GeoJSON: only cells of at least k homes (camera_map_glue.py).
+
+    Admin-only: the map is built from the neighbors' reports, so it tells who is paired.
+    """
+    camera_map = loaded_entry(hass).runtime_data.federation.camera_map
+    assert camera_map is not None  # noqa: S101  # set up with the federation
+    connection.send_result(msg["id"], camera_map.geojson)
 
 
 # --- the panel's text ----------------------------------------------------------------------

@@ -9,7 +9,16 @@ everything else works.
 """
 
 from .api import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR
-from .camera_map import Cell, CellReport, build_map, cell_from_json, cell_of
+from .camera_map import (
+    Cell,
+    CellReport,
+    MapCell,
+    build_map,
+    cell_from_json,
+    cell_of,
+    cells_map,
+    map_from_json,
+)
 from .canonical import JSON, Limits, b64u, b64u_decode, canon, loads
 from .clock import Clock, ManualClock, SystemClock
 from .digest import (
@@ -135,6 +144,7 @@ __all__ = [
     "MalformedJSONError",
     "Manifest",
     "ManualClock",
+    "MapCell",
     "NeighborhoodDigest",
     "Node",
     "NodeHooks",
@@ -159,6 +169,7 @@ __all__ = [
     "canon",
     "cell_from_json",
     "cell_of",
+    "cells_map",
     "circle_from_degrees",
     "contains",
     "for_agency",
@@ -167,6 +178,7 @@ __all__ = [
     "load_or_create",
     "loads",
     "make_app",
+    "map_from_json",
     "new_nonce",
     "open_envelope",
     "period_of",

@@ -219,3 +219,88 @@ def _check_row(cell_m: int, row: int) -> None:
     if type(row) is not int or not 0 <= row < rows(cell_m):
         msg = f"row {row!r} is not on the {cell_m} m grid"
         raise AreaError(msg)
+
+
+# --- the map as a message (camera_map, home -> paired agency; docs/protocol.md §16) -----------
+# A camera_map body holds at most this many cells (about 30 bytes each: well inside 64 KiB).
+MAX_MAP_CELLS: Final = 1000
+MAX_K: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MapCell:
+    """One shown cell of a received map: the cell and its (rounded) count of homes."""
+
+    cell: Cell
+    homes: int
+
+
+def map_body(geojson: dict[str, GeoJSON], k: int, cell_m: int = CELL_M) -> dict[str, JSON]:
+    """The body of a `camera_map` message: the cells of cell_m that build_map's map shows.
+
+    Integers only (the wire has no floats): the grid fixes each cell's corners, so row and
+    column say all the rectangle did. Only what the map shows goes in, never a report.
+    """
+    cells: list[JSON] = []
+    features = geojson["features"]
+    assert isinstance(features, list)  # noqa: S101  # build_map's own output
+    for feature in features:
+        assert isinstance(feature, dict)  # noqa: S101
+        props = feature["properties"]
+        assert isinstance(props, dict)  # noqa: S101
+        if props["cell_m"] == cell_m:
+            cells.append({key: _int(props[key]) for key in ("row", "col", "homes")})
+    return {"cell_m": cell_m, "k": k, "cells": cells[:MAX_MAP_CELLS]}
+
+
+def _int(value: GeoJSON) -> int:
+    assert type(value) is int  # noqa: S101  # build_map's properties are integers
+    return value
+
+
+def map_from_json(body: JSON) -> tuple[int, list[MapCell]]:
+    """The k and the cells of a `camera_map` body, every cell checked; else AreaError.
+
+    Each cell must be on the grid, appear once, and hold a count that a map built with this
+    k can show (at least k, a multiple of k): a sender cannot pass off a small group.
+    """
+    if not isinstance(body, dict) or set(body) != {"cell_m", "k", "cells"}:
+        msg = "a camera map has exactly the fields cell_m, k, cells"
+        raise AreaError(msg)
+    cell_m, k, items = body["cell_m"], body["k"], body["cells"]
+    if type(k) is not int or not MIN_K <= k <= MAX_K:
+        msg = f"a camera map's k is an integer from {MIN_K} to {MAX_K}"
+        raise AreaError(msg)
+    if not isinstance(items, list) or len(items) > MAX_MAP_CELLS:
+        msg = f"a camera map holds a list of at most {MAX_MAP_CELLS} cells"
+        raise AreaError(msg)
+    cells: list[MapCell] = []
+    seen: set[Cell] = set()
+    for item in items:
+        if not isinstance(item, dict) or set(item) != {"row", "col", "homes"}:
+            msg = "a camera map cell has exactly the fields row, col, homes"
+            raise AreaError(msg)
+        homes = item["homes"]
+        cell = cell_from_json({"cell_m": cell_m, "row": item["row"], "col": item["col"]})
+        if type(homes) is not int or homes < k or homes % k:
+            msg = f"a camera map cell shows a multiple of k={k} homes, not {homes!r}"
+            raise AreaError(msg)
+        if cell in seen:
+            msg = "a camera map names a cell twice"
+            raise AreaError(msg)
+        seen.add(cell)
+        cells.append(MapCell(cell, homes))
+    return k, cells
+
+
+def cells_map(cells: Iterable[MapCell]) -> dict[str, GeoJSON]:
+    """A GeoJSON FeatureCollection of received cells, in grid order (for display)."""
+    ordered = sorted(cells, key=lambda c: _grid_order(c.cell))
+    features: list[GeoJSON] = [_feature(c.cell, c.homes) for c in ordered]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def centre(cell: Cell) -> tuple[float, float]:
+    """The cell's centre (lat, lon) in degrees, for a marker on a map."""
+    south, west, north, east = cell.bounds()
+    return _deg((south + north) // 2), _deg((west + east) // 2)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from . import canonical
 from .admission import verify_self_signed
 from .api import Reply
-from .camera_map import cell_from_json
+from .camera_map import cell_from_json, map_from_json
 from .canonical import b64u_decode
 from .errors import (
     EvidenceError,
@@ -227,6 +227,12 @@ class Inbox:
                 msg = "map cells go between neighbors only"
                 raise ForbiddenError(msg)
             cell_from_json(envelope.body)
+        if envelope.type == "camera_map":
+            # A home's map is for the agencies it is paired with; homes build their own.
+            if peer.role != "neighbor" or self._node.settings.role != "agency":
+                msg = "camera maps go from a home to an agency only"
+                raise ForbiddenError(msg)
+            map_from_json(envelope.body)
 
     def _check_open_request(self, request_id: JSON) -> None:
         """An offer must answer a request this node issued and that is still open."""
@@ -260,7 +266,7 @@ class Inbox:
                 self._store(self._relay(peer, envelope, now))
             case "footage_request":
                 self._accept_request(peer, envelope, now)
-            case "footage_offer":
+            case "footage_offer" | "camera_map":
                 self._store(envelope)
             case "map_cell":
                 node.hooks.on_map_cell(peer, cell_from_json(envelope.body))

@@ -353,6 +353,26 @@ TYPES: Final[Mapping[str, MessageType]] = {
         {"cell_m": Int(250, 10_000), "row": Int(0, 200_000), "col": Int(0, 200_000)},
         max_lifetime=86400,
     ),
+    # A home's camera map for a paired agency (docs/protocol.md §16): only the cells its map
+    # shows, each of at least k homes; camera_map.map_from_json checks them on arrival.
+    "camera_map": MessageType(
+        {
+            "cell_m": Int(250, 10_000),
+            "k": Int(3, 100),
+            "cells": ListOf(
+                Obj(
+                    {
+                        "row": Int(0, 200_000),
+                        "col": Int(0, 200_000),
+                        "homes": Int(3, canonical.MAX_INT),
+                    }
+                ),
+                0,
+                1000,
+            ),
+        },
+        max_lifetime=2 * 86400,
+    ),
 }
 
 _ENVELOPE: Final[Mapping[str, Field]] = {

@@ -93,13 +93,19 @@ class Sending:
     ) -> Envelope:
         """Sign a direct message to one peer and queue it (for its inbox unless told).
 
-        A map cell is where this home is, to 250 m: ValueError unless both ends are homes.
+        A map cell is where this home is, to 250 m: ValueError unless both ends are homes;
+        a camera map goes from a home to an agency only (ValueError otherwise).
         """
         node = self._node
         if msg_type == "map_cell":
             target = node.peers.get(peer)
             if node.settings.role != "neighbor" or target is None or target.role != "neighbor":
                 msg = "a map cell goes from a home to a paired neighbor only"
+                raise ValueError(msg)
+        if msg_type == "camera_map":
+            target = node.peers.get(peer)
+            if node.settings.role != "neighbor" or target is None or target.role != "agency":
+                msg = "a camera map goes from a home to a paired agency only"
                 raise ValueError(msg)
         now = node.clock.now()
         envelope = seal(
