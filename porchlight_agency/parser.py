@@ -126,6 +126,9 @@ def build_parser() -> Parser:
     )
     p.add_argument("--lan", action="store_true", help="allow links to private addresses")
 
+    p = command("map", "the camera map the homes sent: GeoJSON cells of at least k homes")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write it here (default: stdout)")
+
     p = command("verify", "check evidence folders offline (no profile needed)")
     p.add_argument("folder", type=Path, metavar="DIR", help="an evidence folder, or a tree of them")
     p.add_argument("--home", metavar="FINGERPRINT", help="require manifests signed by this home")

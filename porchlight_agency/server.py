@@ -30,6 +30,7 @@ from custom_components.porchlight.federation import (
 )
 
 from .errors import CommandError
+from .maps import store_map
 from .profile import ProfileError, endpoint_path
 
 if TYPE_CHECKING:
@@ -65,6 +66,11 @@ class Inbox:
         self._dirty = True
 
     def _heard(self, envelope: Envelope) -> None:
+        if envelope.type == "camera_map":
+            # Checked on arrival (inbox.py): only cells of at least k homes, on the grid.
+            if store_map(self.profile, envelope):
+                print(f"camera map from {grouped(envelope.sender)}", file=self.out, flush=True)
+            return
         if envelope.type != "footage_offer":
             _LOGGER.info("%s from %s (not kept)", envelope.type, grouped(envelope.sender))
             return
