@@ -219,6 +219,7 @@ OWNER_ONLY_COMMANDS = {
     "porchlight/audit/list": lambda ctx: {},
     "porchlight/audit/verify": lambda ctx: {},
     "porchlight/peers/list": lambda ctx: {},
+    "porchlight/camera_map": lambda ctx: {},
     "porchlight/peers/confirm": lambda ctx: {"fingerprint": ctx["agency"]},
     "porchlight/peers/remove": lambda ctx: {"fingerprint": ctx["agency"]},
     "porchlight/agencies/trust": lambda ctx: {"fingerprint": ctx["agency"]},

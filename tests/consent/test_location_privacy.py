@@ -21,6 +21,12 @@ from custom_components.porchlight.consent.records import (
     RequestState,
 )
 from custom_components.porchlight.consent.rules import Ask, Rules, judge
+from custom_components.porchlight.federation.camera_map import (
+    CellReport,
+    build_map,
+    cell_of,
+    map_body,
+)
 from custom_components.porchlight.federation.canonical import b64u, canon
 from custom_components.porchlight.federation.identity import Identity
 from custom_components.porchlight.federation.messages import BROADCAST, seal, transition_statement
@@ -53,7 +59,7 @@ def area_around(lat: int, lon: int, north_m: int, east_m: int) -> dict[str, obje
     return {"kind": "circle", "lat": lat + dlat, "lon": lon + dlon, "radius_m": 300}
 
 
-def home_messages(request: FootageRequest) -> list[bytes]:
+def home_messages(request: FootageRequest, home: tuple[int, int]) -> list[bytes]:
     """Every message body a home builds, for this request and in general."""
     consent = ConsentRecord(
         request.id,
@@ -81,6 +87,9 @@ def home_messages(request: FootageRequest) -> list[bytes]:
         now=NOW,
     )
     new = Identity.generate()
+    # The camera map: the home's own cell, and a map in which its cell holds k homes.
+    cell = cell_of(*home)
+    crowd = [CellReport(Identity.generate().keyid, cell) for _ in range(5)]
     bodies: list[tuple[str, dict[str, object], str]] = [
         ("footage_offer", offer, AGENCY.keyid),
         (
@@ -115,6 +124,8 @@ def home_messages(request: FootageRequest) -> list[bytes]:
             AGENCY.keyid,
         ),
         ("revoke", {"reason": "compromised"}, AGENCY.keyid),
+        ("map_cell", cell.to_json(), AGENCY.keyid),
+        ("camera_map", map_body(build_map(crowd, 5), 5), AGENCY.keyid),
         (
             "vouch",
             {"agency": AGENCY.keyid, "agency_key": b64u(AGENCY.public_key), "name": "Metro PD"},
@@ -161,7 +172,7 @@ def test_home_location_is_in_no_message_it_sends(lat: int, lon: int, north: int,
     # As numbers of their own: 999997 inside the timestamp 1799999977 is not the longitude
     # (Hypothesis found that example), while any written-down form of it is.
     banned = as_numbers(forms(lat, lon))
-    for data in home_messages(request):
+    for data in home_messages(request, (lat, lon)):
         text = data.decode()
         assert not any(form.search(text) for form in banned), "location leaked"
     assert canon(area)  # the area itself is the agency's and is never sent back

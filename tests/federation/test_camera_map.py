@@ -19,14 +19,18 @@ from custom_components.porchlight.federation.camera_map import (
     build_map,
     cell_from_json,
     cell_of,
+    cells_map,
+    centre,
     columns,
     lat_step,
+    map_body,
+    map_from_json,
     rows,
 )
 from custom_components.porchlight.federation.errors import AreaError
 from custom_components.porchlight.federation.geo import MAX_LAT, MAX_LON, _distance_m
 from custom_components.porchlight.federation.httpsig import new_nonce
-from custom_components.porchlight.federation.messages import seal
+from custom_components.porchlight.federation.messages import TYPES, seal
 from custom_components.porchlight.federation.node import NodeHooks
 
 if TYPE_CHECKING:
@@ -370,3 +374,118 @@ async def test_an_agency_neither_sends_nor_takes_map_cells(network: Network) -> 
         sender.node.sending.queue(to.node.identity.keyid, envelope, sender.node.clock.now())
         assert await sender.node.deliver(network.sender) == 0
     assert got == []
+
+
+# --- the camera_map message (home -> agency) ------------------------------------------------------
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(homes_anywhere(), st.integers(3, 10))
+def test_no_camera_map_body_holds_a_cell_under_k_or_anything_finer_than_a_cell(
+    homes: list[tuple[str, int, int]], k: int
+) -> None:
+    reports = [
+        CellReport(keyid, cell_of(lat, lon), at=i) for i, (keyid, lat, lon) in enumerate(homes)
+    ]
+    body = map_body(build_map(reports, k), k)
+    # The schema's and the receiver's checks both pass: what a home sends an agency arrives.
+    spec = TYPES["camera_map"].body
+    assert set(body) == set(spec)
+    assert all(spec[name].check(value) for name, value in body.items())
+    got_k, cells = map_from_json(body)
+    assert got_k == k
+    latest: dict[str, Cell] = {}
+    for report in reports:
+        latest[report.home] = report.cell
+    for item in cells:
+        # Each shown cell holds at least k distinct homes, and no more than it says + k - 1.
+        really = sum(cell == item.cell for cell in latest.values())
+        assert k <= item.homes <= really < item.homes + k
+        assert item.homes % k == 0
+    # Integers only, and no field but the grid cell and its count.
+    assert body["cell_m"] == CELL_M
+    for entry in body["cells"]:  # type: ignore[union-attr]
+        assert set(entry) == {"row", "col", "homes"}  # type: ignore[arg-type]
+        assert all(type(v) is int for v in entry.values())  # type: ignore[union-attr]
+    # Every cell that holds k homes is in the body.
+    crowded = {c for c in latest.values() if sum(x == c for x in latest.values()) >= k}
+    assert {item.cell for item in cells} == crowded
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ([], "exactly the fields"),
+        ({"cell_m": CELL_M, "k": 2, "cells": []}, "k is an integer from 3"),
+        ({"cell_m": CELL_M, "k": 5, "cells": {}}, "a list of at most"),
+        ({"cell_m": CELL_M, "k": 5, "cells": [{"row": 1, "col": 0}]}, "exactly the fields row"),
+        ({"cell_m": CELL_M, "k": 5, "cells": [{"row": 0, "col": 3, "homes": 5}]}, "column 3"),
+        ({"cell_m": CELL_M, "k": 5, "cells": [{"row": 0, "col": 0, "homes": 4}]}, "not 4"),
+        ({"cell_m": CELL_M, "k": 5, "cells": [{"row": 0, "col": 0, "homes": 7}]}, "not 7"),
+        (
+            {"cell_m": CELL_M, "k": 5, "cells": [{"row": 0, "col": 0, "homes": 5}] * 2},
+            "names a cell twice",
+        ),
+    ],
+)
+def test_a_camera_map_that_could_show_a_small_group_is_refused(body: object, why: str) -> None:
+    with pytest.raises(AreaError, match=why):
+        map_from_json(body)  # type: ignore[arg-type]
+
+
+def test_received_cells_become_a_map_and_a_centre_lies_inside_its_cell() -> None:
+    cell = cell_of(*BERLIN)
+    _, cells = map_from_json(
+        {"cell_m": CELL_M, "k": 5, "cells": [{"row": cell.row, "col": cell.col, "homes": 10}]}
+    )
+    [feature] = geo(cells_map(cells))["features"]
+    assert feature["properties"] == {"homes": 10, "cell_m": CELL_M, "row": cell.row, "col": cell.col}
+    lat, lon = centre(cell)
+    assert cell_of(round(lat * 1e6), round(lon * 1e6)) == cell
+
+
+def test_a_camera_map_body_keeps_only_cells_of_its_grid() -> None:
+    coarse = [CellReport(home(i), cell_of(*BERLIN, 500)) for i in range(5)]
+    fine = [CellReport(home(i + 10), cell_of(*BERLIN)) for i in range(5)]
+    body = map_body(build_map(coarse + fine, 5), 5)
+    assert body["cells"] == [{"row": fine[0].cell.row, "col": fine[0].cell.col, "homes": 5}]
+
+
+async def test_an_agency_takes_a_camera_map_from_its_paired_home(network: Network) -> None:
+    home_node, agency = await _home_and_agency(network, [])
+    agency.node.confirm_pairing(home_node.node.identity.keyid)
+    cell = cell_of(*BERLIN)
+    body = {"cell_m": CELL_M, "k": 5, "cells": [{"row": cell.row, "col": cell.col, "homes": 5}]}
+    sent = home_node.node.send(agency.node.identity.keyid, "camera_map", body, lifetime=600)  # type: ignore[arg-type]
+    assert await home_node.node.deliver(network.sender) == 1
+    assert [e.event_id for e in agency.node.received] == [sent.event_id]
+
+
+def test_a_camera_map_goes_to_a_paired_agency_only(network: Network) -> None:
+    node = network.node("Maple")
+    with pytest.raises(ValueError, match="paired agency only"):
+        node.send(home(3), "camera_map", {"cell_m": CELL_M, "k": 5, "cells": []}, lifetime=600)
+
+
+@pytest.mark.allow_porchlight_warnings(r"was given up \(status (403|400)\)")
+async def test_a_neighbor_or_an_inflated_map_is_refused(network: Network) -> None:
+    alice = await network.start("Alice")
+    bob = await network.start("Bob")
+    await network.pair(alice, bob)
+    home_node, agency = await _home_and_agency(network, [])
+    agency.node.confirm_pairing(home_node.node.identity.keyid)
+    cell = cell_of(*BERLIN)
+    good = {"cell_m": CELL_M, "k": 5, "cells": [{"row": cell.row, "col": cell.col, "homes": 5}]}
+    small = {"cell_m": CELL_M, "k": 5, "cells": [{"row": cell.row, "col": cell.col, "homes": 3}]}
+    # Sealed by hand, past the sender's guard: a map between homes, a map with a small group.
+    for sender, to, body in ((alice, bob, good), (home_node, agency, small)):
+        envelope = seal(
+            sender.node.identity,
+            "camera_map",
+            body,  # type: ignore[arg-type]
+            to=to.node.identity.keyid,
+            now=sender.node.clock.now(),
+            lifetime=600,
+            message_id=new_nonce(),
+        )
+        sender.node.sending.queue(to.node.identity.keyid, envelope, sender.node.clock.now())
+        assert await sender.node.deliver(network.sender) == 0
+    assert list(bob.node.received) == list(agency.node.received) == []
