@@ -38,13 +38,18 @@ def maps_dir(profile: Profile) -> Path:
 
 
 def store_map(profile: Profile, envelope: Envelope) -> bool:
-    """Keep a home's map unless a newer one of that home is kept already; whether it was."""
+    """Keep a home's map unless a newer one of that home is kept already; whether it was.
+
+    Signed times, not arrival, decide: a map held up in the home's outbox by retries must
+    not replace the one it sent after it.
+    """
     path = maps_dir(profile) / f"{envelope.sender}.json"
     try:
         kept = load_envelope(path)
     except ProfileError:  # none yet, or damaged: the new one replaces it
         kept = None
-    if kept is not None and (kept.created, kept.event_id) >= (envelope.created, envelope.event_id):
+    # Of two sent in the same second, the later to arrive wins: a home's outbox sends in order.
+    if kept is not None and kept.created > envelope.created:
         return False
     write_private(path, envelope.encode())
     return True
