@@ -140,7 +140,9 @@ async def test_a_cell_is_shown_and_sent_to_agencies_only_once_it_holds_k_homes(
     camera_map = NeighborhoodMap(hass, node, HERE)
     camera_map.refresh()
     # An empty map is sent too: it tells the agency this home's earlier cells are gone.
-    assert _sent(node, "camera_map") == [(agency.keyid, {"cell_m": CELL_M, "k": MAP_K, "cells": []})]
+    assert _sent(node, "camera_map") == [
+        (agency.keyid, {"cell_m": CELL_M, "k": MAP_K, "cells": []})
+    ]
     _drain(node)
     # The home and k - 2 neighbors: one short of k; one more neighbor elsewhere.
     for peer in neighbors[: MAP_K - 2]:

@@ -437,7 +437,12 @@ def test_received_cells_become_a_map_and_a_centre_lies_inside_its_cell() -> None
         {"cell_m": CELL_M, "k": 5, "cells": [{"row": cell.row, "col": cell.col, "homes": 10}]}
     )
     [feature] = geo(cells_map(cells))["features"]
-    assert feature["properties"] == {"homes": 10, "cell_m": CELL_M, "row": cell.row, "col": cell.col}
+    assert feature["properties"] == {
+        "homes": 10,
+        "cell_m": CELL_M,
+        "row": cell.row,
+        "col": cell.col,
+    }
     lat, lon = centre(cell)
     assert cell_of(round(lat * 1e6), round(lon * 1e6)) == cell
 
