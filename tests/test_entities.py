@@ -9,7 +9,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import async_get_platforms
 
+from custom_components.porchlight.camera_map_glue import MAP_K
 from custom_components.porchlight.const import DOMAIN
+from custom_components.porchlight.federation.identity import Identity
+from custom_components.porchlight.federation.peers import Peer
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -199,3 +202,66 @@ async def test_camera_device_hangs_off_the_home_device(
         home.id,
         camera.id,
     }
+
+
+async def test_a_camera_map_cell_is_an_entity_while_the_map_shows_it(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """One geo_location entity per shown cell, on the home device; gone with the cell."""
+    federation = init_integration.runtime_data.federation
+    camera_map = federation.camera_map
+    here = camera_map.cell
+    neighbors = [_neighbor(federation.node) for _ in range(2 * MAP_K - 1)]
+    for peer in neighbors[: MAP_K - 1]:
+        camera_map.cell_received(peer, here)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    [entity] = [
+        e
+        for e in er.async_entries_for_config_entry(registry, init_integration.entry_id)
+        if e.domain == "geo_location"
+    ]
+    unique_id = f"ENTRY_map_{here.cell_m}_{here.row}_{here.col}"
+    assert (
+        entity.unique_id.replace(init_integration.entry_id, "ENTRY"),
+        entity.translation_key,
+        entity.has_entity_name,
+    ) == (unique_id, "camera_map_cell", True)
+    home = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert home is not None
+    assert entity.device_id == home.id
+    state = hass.states.get(entity.entity_id)
+    assert state is not None
+    assert state.name == "Maple Street 12 Cameras: 5 homes"
+    assert (state.attributes["source"], state.attributes["homes"]) == ("porchlight", MAP_K)
+    # Ten homes: the same entity, its count and name follow.
+    for peer in neighbors[MAP_K - 1 :]:
+        camera_map.cell_received(peer, here)
+    await hass.async_block_till_done()
+    state = hass.states.get(entity.entity_id)
+    assert state is not None
+    assert (state.name, state.attributes["homes"]) == ("Maple Street 12 Cameras: 10 homes", 10)
+    # Under k again: no entity, not even a registry entry.
+    for peer in neighbors:
+        federation.node.peers.remove(peer.keyid)
+    camera_map.refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(entity.entity_id) is None
+    assert registry.async_get(entity.entity_id) is None
+
+
+def _neighbor(node: Any) -> Peer:
+    identity = Identity.generate()
+    peer = Peer(
+        keyid=identity.keyid,
+        public_key=identity.public_key,
+        role="neighbor",
+        name="Neighbor",
+        endpoint="http://127.0.0.1:9/api/porchlight/federation",
+        paired_at=0,
+        trusted=False,
+    )
+    node.peers.add(peer)
+    return peer

@@ -204,8 +204,9 @@ class Federation:
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
     alerts: NeighborAlerts = field(init=False)
-    # The camera map (camera_map_glue.py): None until set-up has the home's cell.
-    camera_map: NeighborhoodMap | None = field(init=False, default=None)
+    # The camera map (camera_map_glue.py), set by set-up once it has the home's cell, before
+    # anything can reach the node (the federation is served only after set-up).
+    camera_map: NeighborhoodMap = field(init=False)
 
     def __post_init__(
         self,
@@ -243,9 +244,8 @@ class Federation:
             self.clock_issue()
             return
         self.store.async_delay_save(self.node.state_json, 1)
-        if self.camera_map is not None:
-            # A pairing may have become active, or a neighbor gone: cells and maps follow.
-            self.camera_map.refresh()
+        # A pairing may have become active, or a neighbor gone: cells and maps follow.
+        self.camera_map.refresh()
         self.pairing_notices()
         self.tamper_issues()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
@@ -253,13 +253,11 @@ class Federation:
     @callback
     def map_cell(self, peer: Peer, cell: Cell) -> None:
         """A neighbor reported its camera map cell: the map takes it."""
-        if self.camera_map is not None:
-            self.camera_map.cell_received(peer, cell)
+        self.camera_map.cell_received(peer, cell)
 
     async def async_map_tick(self, _now: datetime) -> None:
         """Timer callback: send the cells and maps due for their daily refresh."""
-        if self.camera_map is not None:
-            self.camera_map.refresh()
+        self.camera_map.refresh()
 
     @callback
     def pairing_notices(self) -> None:
@@ -548,8 +546,7 @@ class Federation:
         await self.async_stop_listener()
         clear_issue(self.hass, PORT_ISSUE, CLOCK_ISSUE, ENDPOINT_ISSUE)
         await self.store.async_save(self.node.state_json())
-        if self.camera_map is not None:
-            await self.camera_map.async_save()
+        await self.camera_map.async_save()
         await self.writer.flush()
 
 

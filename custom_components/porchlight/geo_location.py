@@ -8,7 +8,7 @@ the entity registry too, so no stale cell lingers as "unavailable").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from homeassistant.components.geo_location import GeolocationEvent
 from homeassistant.core import callback
@@ -23,6 +23,7 @@ from .federation.camera_map import Cell, centre
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+    from homeassistant.helpers.typing import UndefinedType
 
     from .data import PorchlightConfigEntry
     from .federation.camera_map import GeoJSON
@@ -33,14 +34,12 @@ PARALLEL_UPDATES = 0
 
 def shown_cells(geojson: dict[str, GeoJSON]) -> dict[Cell, int]:
     """The cells of a built map and their counts of homes."""
-    shown: dict[Cell, int] = {}
-    features = geojson.get("features")
-    for feature in features if isinstance(features, list) else []:
-        props = feature["properties"] if isinstance(feature, dict) else None
-        if isinstance(props, dict):
-            cell = Cell(int(props["cell_m"]), int(props["row"]), int(props["col"]))  # type: ignore[arg-type]
-            shown[cell] = int(props["homes"])  # type: ignore[arg-type]
-    return shown
+    # build_map's own output: every feature has these integer properties.
+    features = cast("list[dict[str, dict[str, int]]]", geojson["features"])
+    return {
+        Cell(p["cell_m"], p["row"], p["col"]): p["homes"]
+        for p in (feature["properties"] for feature in features)
+    }
 
 
 async def async_setup_entry(
@@ -50,7 +49,6 @@ async def async_setup_entry(
 ) -> None:
     """Follow the home's camera map: an entity per shown cell."""
     camera_map = entry.runtime_data.federation.camera_map
-    assert camera_map is not None  # noqa: S101  # set up with the federation
     entities: dict[Cell, CameraCell] = {}
 
     @callback
@@ -93,6 +91,17 @@ class CameraCell(GeolocationEvent):
         self._attr_latitude, self._attr_longitude = centre(cell)
         # The count in the name: "Cameras: 5 homes".
         self._attr_translation_placeholders = {"homes": str(homes)}
+
+    @property
+    def name(self) -> str | UndefinedType | None:
+        """The translated name with the current count ("Cameras: 5 homes").
+
+        Not cached, unlike Entity.name: the count in it changes while the entity lives.
+        """
+        # Read once the entity is added, when its platform's translations are loaded.
+        return self._name_internal(
+            self._device_class_name, self.platform_data.platform_translations
+        )
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
