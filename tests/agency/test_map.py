@@ -6,6 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 from custom_components.porchlight.federation.camera_map import CELL_M, cell_of
+from custom_components.porchlight.federation.httpsig import new_nonce
+from custom_components.porchlight.federation.messages import seal
 from porchlight_agency.maps import maps_dir, store_map
 from porchlight_agency.profile import Profile
 
@@ -54,6 +56,19 @@ async def test_maps_of_two_homes_merge_to_the_largest_count_per_cell(
             network, maple, agency, body((HERE.row, HERE.col, 5), (THERE.row, THERE.col, 5))
         )
         await send_map(network, birch, agency, body((HERE.row, HERE.col, 10)))
+        # A map signed earlier, arriving late (held up by retries): kept out, not printed.
+        now = network.clock.now()
+        stale = seal(
+            maple.node.identity,
+            "camera_map",
+            body(),
+            to=agency,
+            now=now - 60,
+            lifetime=3600,
+            message_id=new_nonce(),
+        )
+        maple.node.sending.queue(agency, stale, now)
+        assert await maple.node.deliver(network.sender) == 1
     result = await served.result()
     assert result.status == 0, result.err
     assert result.out.splitlines() == [
