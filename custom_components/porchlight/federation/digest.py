@@ -334,6 +334,90 @@ def for_agency(neighborhood: NeighborhoodDigest, k: int = DEFAULT_K) -> dict[str
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AgencyView:
+    """What one agency is told of one neighborhood week (see `agency_view`), as parsed."""
+
+    period: str
+    homes: int
+    agency: str
+    counts: AgencyCounts | None  # None: no row (no requests, or withheld)
+    withheld: bool
+
+    def to_json(self) -> dict[str, JSON]:
+        """The wire form (`verify_agency_view` reads it back)."""
+        rows: list[JSON] = (
+            [] if self.counts is None else [{"agency": self.agency, **self.counts.to_json()}]
+        )
+        return {
+            "v": VERSION,
+            "kind": AGENCY_KIND,
+            "period": self.period,
+            "homes": self.homes,
+            "agency": self.agency,
+            "agencies": rows,
+            "withheld": int(self.withheld),
+        }
+
+
+_VIEW_KEYS: Final = frozenset(
+    {"v", "kind", "period", "homes", "agency", "agencies", "withheld"}
+)
+
+
+def agency_view(neighborhood: NeighborhoodDigest, agency: str, k: int = DEFAULT_K) -> AgencyView:
+    """`for_agency` cut down to the one agency it is sent to; DigestThresholdError as there.
+
+    An agency sees its own row only (never how many other agencies asked, or what they were
+    told), and whether its row was withheld: it knows it asked, so the bare fact adds nothing
+    but "too few homes hid one another's answers". The view names no home.
+    """
+    shown = for_agency(neighborhood, k)
+    rows = shown["agencies"]
+    assert isinstance(rows, list)  # noqa: S101  # for_agency builds it so
+    counts = next(
+        (neighborhood.agencies[agency].counts for row in rows if _row_agency(row) == agency),
+        None,
+    )
+    return AgencyView(
+        neighborhood.period,
+        neighborhood.homes,
+        agency,
+        counts,
+        withheld=counts is None and agency in neighborhood.agencies,
+    )
+
+
+def verify_agency_view(obj: JSON, agency: str) -> AgencyView:
+    """Parse an agency view strictly; raise DigestError unless it is one for agency.
+
+    Only the form is checked here: the counts come from digests the agency never sees, so
+    what vouches for them is the signature of the home that sent the view (its envelope).
+    """
+    data = _object(obj, _VIEW_KEYS, "view")
+    if type(data["v"]) is not int or data["v"] != VERSION:
+        _fail(f"view v must be {VERSION}")
+    if data["kind"] != AGENCY_KIND:
+        _fail(f'view kind must be "{AGENCY_KIND}"')
+    period = check_period(data["period"])
+    homes = _int(data["homes"], "view.homes")
+    if homes < MIN_K:
+        _fail(f"view.homes must be at least {MIN_K}")
+    if _keyid(data["agency"], "view.agency") != agency:
+        _fail("the view is for another agency")
+    rows = _rows(data["agencies"])
+    if set(rows) - {agency}:
+        _fail("the view holds another agency's row")
+    withheld = data["withheld"]
+    if type(withheld) is not int or withheld not in {0, 1} or (withheld and rows):
+        _fail("view.withheld must be 1 for a withheld row, else 0")
+    return AgencyView(period, homes, agency, rows.get(agency), withheld=bool(withheld))
+
+
+def _row_agency(row: JSON) -> JSON:
+    return row.get("agency") if isinstance(row, dict) else None
+
+
 # --- strict field checks ---------------------------------------------------------------------
 def _unsigned(
     period: str, home: str, home_key: bytes, counts: Mapping[str, AgencyCounts]
