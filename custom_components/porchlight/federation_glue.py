@@ -51,7 +51,9 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
+    from .digest_glue import NeighborhoodDigests
     from .federation.clock import Clock
+    from .federation.digest import HomeDigest
     from .federation.identity import Identity
     from .federation.messages import Envelope
     from .federation.peers import Peer
@@ -191,6 +193,8 @@ class Federation:
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
     alerts: NeighborAlerts = field(init=False)
+    # The neighborhood's transparency digests (digest_glue.py): None until set-up has them.
+    digests: NeighborhoodDigests | None = field(init=False, default=None)
 
     def __post_init__(
         self,
@@ -207,6 +211,7 @@ class Federation:
             on_request=self.request_received,
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
+            on_digest=self.digest_received,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -229,7 +234,18 @@ class Federation:
         self.store.async_delay_save(self.node.state_json, 1)
         self.pairing_notices()
         self.tamper_issues()
+        if self.digests is not None:
+            self.digests.peers_changed()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
+
+    @callback
+    def digest_received(self, created: int, digest: HomeDigest) -> None:
+        """A neighbor's own weekly digest, verified: keep it (before set-up has them: lost).
+
+        Neighbors send theirs every REFRESH, so one that came too early comes again.
+        """
+        if self.digests is not None:
+            self.digests.received(created, digest)
 
     @callback
     def pairing_notices(self) -> None:

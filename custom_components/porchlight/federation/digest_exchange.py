@@ -169,7 +169,7 @@ def agency_view(summed: NeighborhoodDigest, agency: str, k: int = DEFAULT_K) -> 
     full = for_agency(summed, k)
     rows = full["agencies"]
     assert isinstance(rows, list)  # noqa: S101  # for_agency builds a list
-    own = [row for row in rows if isinstance(row, dict) and row["agency"] == agency]
+    own: list[JSON] = [r for r in rows if isinstance(r, dict) and r["agency"] == agency]
     return {**full, "agencies": own, "withheld": int(agency in summed.agencies and not own)}
 
 
