@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Final, TextIO
 
 from .commands import Context
+from .commands.digests import cmd_digest
 from .commands.evidence import cmd_fetch, cmd_verify
 from .commands.requests import cmd_inbox, cmd_offers, cmd_request
 from .commands.setup import cmd_confirm, cmd_init, cmd_invite, cmd_pair, cmd_peers
@@ -41,6 +42,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "offers": cmd_offers,
     "fetch": cmd_fetch,
     "verify": cmd_verify,
+    "digest": cmd_digest,
 }
 
 

@@ -126,6 +126,10 @@ def build_parser() -> Parser:
     )
     p.add_argument("--lan", action="store_true", help="allow links to private addresses")
 
+    p = command("digest", "show the weekly transparency digests homes sent this agency")
+    p.add_argument("--period", metavar="YYYY-Www", help="one ISO week only, e.g. 2026-W49")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+
     p = command("verify", "check evidence folders offline (no profile needed)")
     p.add_argument("folder", type=Path, metavar="DIR", help="an evidence folder, or a tree of them")
     p.add_argument("--home", metavar="FINGERPRINT", help="require manifests signed by this home")

@@ -29,6 +29,7 @@ from custom_components.porchlight.federation import (
     make_app,
 )
 
+from . import digests
 from .errors import CommandError
 from .profile import ProfileError, endpoint_path
 
@@ -65,6 +66,11 @@ class Inbox:
         self._dirty = True
 
     def _heard(self, envelope: Envelope) -> None:
+        if envelope.type == "agency_digest":
+            # The inbox checked the view is for us; kept for `porchlight-agency digest`.
+            digests.keep(self.profile, envelope, self.node.identity.keyid)
+            print(f"digest from {grouped(envelope.sender)}", file=self.out, flush=True)
+            return
         if envelope.type != "footage_offer":
             _LOGGER.info("%s from %s (not kept)", envelope.type, grouped(envelope.sender))
             return
