@@ -82,6 +82,7 @@ class NeighborhoodDigests:
     requests: Requests  # the consent store's requests (blocking)
     work: BackgroundWork
     k: int = DEFAULT_K
+    agency_delay: int = AGENCY_DELAY
     book: DigestBook = field(default_factory=DigestBook)
     # (agency keyid, period) of the views sent: one per agency and week, ever.
     told: set[tuple[str, str]] = field(default_factory=set)
@@ -160,7 +161,7 @@ class NeighborhoodDigests:
     def _tell_agencies(self) -> None:
         summed = self.last_week
         now = self.node.clock.now()
-        if summed is None or period_of(now - AGENCY_DELAY) == summed.aggregate.period:
+        if summed is None or period_of(now - self.agency_delay) == summed.aggregate.period:
             return
         period = summed.aggregate.period
         for agency in self.node.peers.agencies():

@@ -55,14 +55,11 @@ class Heard:
         self.book.keep(created, digest)
 
 
-async def _neighborhood(
-    network: Network, homes: int
-) -> tuple[list[Running], list[Heard], Running]:
+async def _neighborhood(network: Network, homes: int) -> tuple[list[Running], list[Heard], Running]:
     """homes homes all paired with the first (a star), and an agency paired with it too."""
     heard = [Heard() for _ in range(homes)]
     nodes = [
-        await network.start(f"Home {i}", hooks=NodeHooks(on_digest=h))
-        for i, h in enumerate(heard)
+        await network.start(f"Home {i}", hooks=NodeHooks(on_digest=h)) for i, h in enumerate(heard)
     ]
     for other in nodes[1:]:
         await network.pair(nodes[0], other)
@@ -93,7 +90,9 @@ async def test_digests_exchanged_sum_to_a_verifiable_aggregate_and_the_agency_ge
 
     centre = nodes[0].node.identity
     neighbors = {k: v for k, v in _keys(nodes).items() if k != centre.keyid}
-    summed, digests = neighborhood(own[0], heard[0].book, neighbors, (centre.keyid, centre.public_key))
+    summed, digests = neighborhood(
+        own[0], heard[0].book, neighbors, (centre.keyid, centre.public_key)
+    )
     assert summed.homes == 5
     assert summed.agencies[agency_id].counts == ASKED + ASKED + ASKED + SHARED + SHARED
     # Anyone holding the five keys recomputes it from the digests handed over.
@@ -232,7 +231,9 @@ def test_agency_view_refuses_too_few_homes_and_shows_only_the_agencys_row() -> N
     ]
     summed = aggregate(digests, keys=keys, period="2026-W49")
     view = agency_view(summed, mine, 5)
-    assert view["agencies"] == [{"agency": mine, **(ASKED + ASKED + ASKED + ASKED + ASKED).to_json()}]
+    assert view["agencies"] == [
+        {"agency": mine, **(ASKED + ASKED + ASKED + ASKED + ASKED).to_json()}
+    ]
     assert view["withheld"] == 0
     # theirs: four homes shared, so its row would show one home's decline: withheld.
     withheld = agency_view(summed, theirs, 5)
