@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Final, TextIO
 
 from .commands import Context
+from .commands.digests import cmd_digest
 from .commands.evidence import cmd_fetch, cmd_verify
 from .commands.maps import cmd_map
 from .commands.requests import cmd_inbox, cmd_offers, cmd_request
@@ -43,6 +44,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "fetch": cmd_fetch,
     "verify": cmd_verify,
     "map": cmd_map,
+    "digest": cmd_digest,
 }
 
 

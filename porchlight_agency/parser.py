@@ -128,6 +128,9 @@ def build_parser() -> Parser:
 
     p = command("map", "the camera map the homes sent: GeoJSON cells of at least k homes")
     p.add_argument("--out", type=Path, metavar="FILE", help="write it here (default: stdout)")
+    p = command("digest", "show the weekly transparency digests homes sent this agency")
+    p.add_argument("--period", metavar="YYYY-Www", help="one ISO week only, e.g. 2026-W49")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
 
     p = command("verify", "check evidence folders offline (no profile needed)")
     p.add_argument("folder", type=Path, metavar="DIR", help="an evidence folder, or a tree of them")

@@ -29,6 +29,7 @@ from custom_components.porchlight.federation import (
     make_app,
 )
 
+from . import digests
 from .errors import CommandError
 from .maps import store_map
 from .profile import ProfileError, endpoint_path
@@ -70,6 +71,11 @@ class Inbox:
             # Checked on arrival (inbox.py): only cells of at least k homes, on the grid.
             if store_map(self.profile, envelope):
                 print(f"camera map from {grouped(envelope.sender)}", file=self.out, flush=True)
+            return
+        if envelope.type == "agency_digest":
+            # The inbox checked the view is for us; kept for `porchlight-agency digest`.
+            digests.keep(self.profile, envelope, self.node.identity.keyid)
+            print(f"digest from {grouped(envelope.sender)}", file=self.out, flush=True)
             return
         if envelope.type != "footage_offer":
             _LOGGER.info("%s from %s (not kept)", envelope.type, grouped(envelope.sender))

@@ -122,6 +122,17 @@ async def test_entities_keep_their_ids_devices_and_descriptions(
             None,
             False,
         ),
+        "sensor.maple_street_12_neighborhood_footage_requests": (
+            "ENTRY_neighborhood_requests",
+            "ENTRY",
+            "neighborhood_requests",
+            True,
+            None,
+            None,
+            measurement,
+            None,
+            False,
+        ),
         "sensor.maple_street_12_recent_neighbor_alerts": (
             "ENTRY_recent_alerts",
             "ENTRY",

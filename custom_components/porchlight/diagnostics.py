@@ -47,6 +47,22 @@ async def async_get_config_entry_diagnostics(
         # This week's signed counts per agency, as neighbors would verify them: counts and
         # agency keyids only (consent/transparency.py).
         "transparency_digest": await hass.async_add_executor_job(transparency_digest, data),
+        # The neighborhood's sums with the signed digests they add up (digest_glue.py), so
+        # anyone holding the homes' public keys can recompute them (verify_aggregate).
+        "neighborhood_digest": await neighborhood_digest(data),
+    }
+
+
+async def neighborhood_digest(data: PorchlightData) -> dict[str, Any]:
+    """Last week's and this week's aggregates, freshly summed, with their digests."""
+    digests = data.federation.digests
+    if digests is None:
+        return {}
+    await digests.async_refresh()
+    return {
+        name: summed.to_json()
+        for name, summed in (("last_week", digests.last_week), ("this_week", digests.this_week))
+        if summed is not None
     }
 
 

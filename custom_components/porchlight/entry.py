@@ -15,6 +15,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import STORAGE_DIR
+from homeassistant.util import dt as dt_util
 
 from . import panel, services, views, websocket
 from .background import BackgroundWork
@@ -47,6 +48,8 @@ from .const import (
 )
 from .data import PorchlightConfigEntry, PorchlightData
 from .decline_rules import async_setup_decline_rules, rules_of
+from .digest_glue import REFRESH as DIGEST_REFRESH
+from .digest_glue import NeighborhoodDigests, async_remove_digests
 from .federation import identity as identity_file
 from .federation.clock import SystemClock
 from .federation_glue import async_remove_federation, async_setup_federation
@@ -189,6 +192,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     )
     desk = entry.runtime_data.desk
     federation.serve_desk(desk)
+    # Transparency digests: the neighbors' kept, the home's own sent now and every REFRESH.
+    digests = NeighborhoodDigests(hass, federation.node, desk.store.requests, work)
+    await digests.async_load()
+    federation.digests = digests
     await desk.async_settle()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await desk.async_restore()
@@ -196,6 +203,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PorchlightConfigEntry) -
     # Recording starts last, with everything it reports to in place. Home Assistant does not
     # unload entries when it stops, so stopping ffmpeg on shutdown is ours to do.
     await recorder.async_start()
+    work.start(digests.async_send, dt_util.utcnow(), "porchlight digests")
+    work.every(DIGEST_REFRESH, digests.async_send, "porchlight digests")
 
     async def _stop(_event: Event) -> None:
         await _async_close_index(hass, entry.runtime_data)
@@ -291,4 +300,5 @@ async def async_remove_entry(
     deleting hours of video because an integration was removed would be a nasty surprise.
     """
     await async_remove_federation(hass)
+    await async_remove_digests(hass)
     await hass.async_add_executor_job(identity_file.remove, identity_path(hass))

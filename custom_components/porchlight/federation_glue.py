@@ -62,7 +62,9 @@ if TYPE_CHECKING:
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
     from .federation.camera_map import Cell
+    from .digest_glue import NeighborhoodDigests
     from .federation.clock import Clock
+    from .federation.digest import HomeDigest
     from .federation.identity import Identity
     from .federation.messages import Envelope
     from .federation.peers import Peer
@@ -207,6 +209,8 @@ class Federation:
     # The camera map (camera_map_glue.py), set by set-up once it has the home's cell, before
     # anything can reach the node (the federation is served only after set-up).
     camera_map: NeighborhoodMap = field(init=False)
+    # The neighborhood's transparency digests (digest_glue.py): None until set-up has them.
+    digests: NeighborhoodDigests | None = field(init=False, default=None)
 
     def __post_init__(
         self,
@@ -224,6 +228,7 @@ class Federation:
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
             on_map_cell=self.map_cell,
+            on_digest=self.digest_received,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -248,6 +253,8 @@ class Federation:
         self.camera_map.refresh()
         self.pairing_notices()
         self.tamper_issues()
+        if self.digests is not None:
+            self.digests.peers_changed()
         async_dispatcher_send(self.hass, SIGNAL_PEERS_CHANGED)
 
     @callback
@@ -258,6 +265,14 @@ class Federation:
     async def async_map_tick(self, _now: datetime) -> None:
         """Timer callback: send the cells and maps due for their daily refresh."""
         self.camera_map.refresh()
+
+    def digest_received(self, created: int, digest: HomeDigest) -> None:
+        """A neighbor's own weekly digest, verified: keep it (before set-up has them: lost).
+
+        Neighbors send theirs every REFRESH, so one that came too early comes again.
+        """
+        if self.digests is not None:
+            self.digests.received(created, digest)
 
     @callback
     def pairing_notices(self) -> None:

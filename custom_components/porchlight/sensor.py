@@ -14,6 +14,7 @@ from homeassistant.const import UnitOfInformation
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
+from .digest_glue import SIGNAL_DIGESTS
 from .entity import CameraEntity, HomeEntity
 from .signals import SIGNAL_ALERT, SIGNAL_PEERS_CHANGED, signal_requests
 
@@ -50,6 +51,11 @@ PENDING_REQUESTS = SensorEntityDescription(
 RECENT_ALERTS = SensorEntityDescription(
     key="recent_alerts", translation_key="recent_alerts", state_class=SensorStateClass.MEASUREMENT
 )
+NEIGHBORHOOD_REQUESTS = SensorEntityDescription(
+    key="neighborhood_requests",
+    translation_key="neighborhood_requests",
+    state_class=SensorStateClass.MEASUREMENT,
+)
 # The alerts the sensor counts and lists: those of the last day.
 ALERT_WINDOW = 86400
 
@@ -67,6 +73,7 @@ async def async_setup_entry(
             AgenciesSensor(entry, AGENCIES),
             PendingRequestsSensor(entry, PENDING_REQUESTS),
             RecentAlertsSensor(entry, RECENT_ALERTS),
+            NeighborhoodRequestsSensor(entry, NEIGHBORHOOD_REQUESTS),
         ]
     )
 
@@ -165,3 +172,39 @@ class RecentAlertsSensor(HomeEntity, SensorEntity):
     @override
     def extra_state_attributes(self) -> dict[str, list[dict[str, Any]]]:
         return {"alerts": [a.as_event() for a in self._recent()[:5]]}
+
+
+class NeighborhoodRequestsSensor(HomeEntity, SensorEntity):
+    """Footage requests the neighborhood (this home and its neighbors) received last week.
+
+    From the signed digests' sum (digest_glue.py); the attributes give the week, how many
+    homes' digests it covers and the totals per agency. Counts only, no home named.
+    """
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, SIGNAL_DIGESTS, self.async_write_ha_state)
+        )
+
+    @property
+    @override
+    def native_value(self) -> int | None:
+        digests = self._entry.runtime_data.federation.digests
+        summed = digests.last_week if digests is not None else None
+        if summed is None:
+            return None
+        return sum(t.counts.requests_received for t in summed.aggregate.agencies.values())
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        digests = self._entry.runtime_data.federation.digests
+        summed = digests.last_week if digests is not None else None
+        if digests is None or summed is None:
+            return {}
+        return {
+            "period": summed.aggregate.period,
+            "homes": summed.aggregate.homes,
+            "agencies": digests.agency_totals(),
+        }

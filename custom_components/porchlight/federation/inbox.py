@@ -21,6 +21,7 @@ from .admission import verify_self_signed
 from .api import Reply
 from .camera_map import cell_from_json, map_from_json
 from .canonical import b64u_decode
+from .digest_exchange import accept_digest, check_agency_view
 from .errors import (
     EvidenceError,
     ForbiddenError,
@@ -233,6 +234,25 @@ class Inbox:
                 msg = "camera maps go from a home to an agency only"
                 raise ForbiddenError(msg)
             map_from_json(envelope.body)
+        if envelope.type in {"digest", "agency_digest"}:
+            self._check_digest(peer, envelope)
+
+    def _check_digest(self, peer: Peer, envelope: Envelope) -> None:
+        """A digest goes home to neighbor, a view home to agency; each checked on arrival.
+
+        A digest must be the sending home's own (its key is the peer's: no home speaks for
+        another), a view must be for this agency only, so nothing unverified is kept.
+        """
+        to_agency = envelope.type == "agency_digest"
+        wanted = "agency" if to_agency else "neighbor"
+        if peer.role != "neighbor" or self._node.settings.role != wanted:
+            whom = "an agency" if to_agency else "a home"
+            msg = f"{envelope.type} messages go from a home to {whom}"
+            raise ForbiddenError(msg)
+        if to_agency:
+            check_agency_view(envelope.body["view"], self._node.identity.keyid)
+        else:
+            accept_digest(envelope.body, peer.keyid, peer.public_key)
 
     def _check_open_request(self, request_id: JSON) -> None:
         """An offer must answer a request this node issued and that is still open."""
@@ -270,6 +290,12 @@ class Inbox:
                 self._store(envelope)
             case "map_cell":
                 node.hooks.on_map_cell(peer, cell_from_json(envelope.body))
+            case "digest":
+                node.hooks.on_digest(
+                    envelope.created, accept_digest(envelope.body, peer.keyid, peer.public_key)
+                )
+            case "agency_digest":
+                self._store(envelope)
             case "key_transition":
                 node.rotation.accept_transition(peer, envelope)
             case "revoke":

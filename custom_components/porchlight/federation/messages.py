@@ -373,6 +373,11 @@ TYPES: Final[Mapping[str, MessageType]] = {
         },
         max_lifetime=2 * 86400,
     ),
+    # Transparency digests (digest_exchange.py, docs/protocol.md §15), straight to one peer:
+    # a home's own signed weekly digest to a neighbor, and an agency's own row of the
+    # neighborhood's aggregate to that agency. digest_exchange checks the objects.
+    "digest": MessageType({"digest": AnyObject()}, max_lifetime=7 * 86400),
+    "agency_digest": MessageType({"view": AnyObject()}, max_lifetime=7 * 86400),
 }
 
 _ENVELOPE: Final[Mapping[str, Field]] = {

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .canonical import JSON
     from .clock import Clock
     from .delivery import Sender
+    from .digest import HomeDigest
     from .identity import Identity
     from .invites import Invite
     from .messages import Envelope
@@ -101,6 +102,8 @@ type OfferListener = Callable[[str, str | None], None]
 type TamperListener = Callable[[Peer, str], None]
 # A neighbor reported its camera map cell (camera_map.py): the neighbor and the checked cell.
 type MapCellListener = Callable[[Peer, Cell], None]
+# A neighbor's verified own digest (digest_exchange.py): its envelope's created, the digest.
+type DigestListener = Callable[[int, HomeDigest], None]
 # The remote address and the exact bytes of a reply that carries data (the pair_accept),
 # before it is sent, wherever it is served: the home's audit log.
 type ReplyRecorder = Callable[[str, bytes], Awaitable[None]]
@@ -130,6 +133,10 @@ def _ignore_map_cell(_peer: Peer, _cell: Cell) -> None:
     """No one builds a map."""
 
 
+def _ignore_digest(_created: int, _digest: HomeDigest) -> None:
+    """No one keeps digests."""
+
+
 async def _record_nothing(_remote: str, _body: bytes) -> None:
     """No audit log to write ahead to."""
 
@@ -144,6 +151,7 @@ class NodeHooks:
     on_offer: OfferListener = _ignore_offer
     on_tamper: TamperListener = _ignore_tamper
     on_map_cell: MapCellListener = _ignore_map_cell
+    on_digest: DigestListener = _ignore_digest
     # Awaited before the reply is sent: if it raises, the pairing is not made.
     record_reply: ReplyRecorder = _record_nothing
 
