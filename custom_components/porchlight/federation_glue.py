@@ -40,6 +40,7 @@ from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 from .issues import Severity, clear_issue, issue_ids, raise_issue
 from .signals import SIGNAL_PEERS_CHANGED
+from .witness_glue import EQUIVOCATION_ISSUE, AuditWitnessing
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
+    from .federation.canonical import JSON
     from .federation.clock import Clock
     from .federation.identity import Identity
     from .federation.messages import Envelope
@@ -191,6 +193,8 @@ class Federation:
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
     alerts: NeighborAlerts = field(init=False)
+    # Set once set-up has it (witness_glue.py): witnessed audit logs, both ways.
+    witnessing: AuditWitnessing | None = field(init=False, default=None)
 
     def __post_init__(
         self,
@@ -207,6 +211,8 @@ class Federation:
             on_request=self.request_received,
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
+            on_audit_checkpoint=self.audit_checkpoint,
+            on_audit_witness=self.audit_witness,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -278,12 +284,25 @@ class Federation:
         )
 
     @callback
+    def audit_checkpoint(self, peer: Peer, body: dict[str, JSON]) -> None:
+        """A neighbor asks us to witness its audit log (witness_glue.py)."""
+        if self.witnessing is not None:
+            self.witnessing.checkpoint_received(peer, body)
+
+    @callback
+    def audit_witness(self, peer: Peer, body: dict[str, JSON]) -> None:
+        """A neighbor witnessed our audit log (witness_glue.py)."""
+        if self.witnessing is not None:
+            self.witnessing.witness_received(peer, body)
+
+    @callback
     def tamper_issues(self) -> None:
         """Clear the tamper issues of neighbors the owner removed."""
-        prefix = TAMPER_ISSUE.format(keyid="")
-        for issue_id in issue_ids(self.hass, prefix):
-            if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
-                clear_issue(self.hass, issue_id)
+        for pattern in (TAMPER_ISSUE, EQUIVOCATION_ISSUE):
+            prefix = pattern.format(keyid="")
+            for issue_id in issue_ids(self.hass, prefix):
+                if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
+                    clear_issue(self.hass, issue_id)
 
     @callback
     def request_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
@@ -608,6 +627,8 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # holds the reload up for one attempt at most, and what it did not try stays queued.
     federation.node.relaying = entry.options.get(CONF_RELAY, True)
     federation.work = work
+    federation.witnessing = AuditWitnessing(hass, federation, audit, work)
+    await federation.witnessing.async_load()
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     clear_issue(hass, CLOCK_ISSUE)

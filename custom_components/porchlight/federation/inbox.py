@@ -227,6 +227,11 @@ class Inbox:
                 msg = "map cells go between neighbors only"
                 raise ForbiddenError(msg)
             cell_from_json(envelope.body)
+        if envelope.type in {"audit_checkpoint", "audit_witness"} and (
+            peer.role != "neighbor" or self._node.settings.role != "neighbor"
+        ):
+            msg = "audit logs are witnessed between neighbors only"
+            raise ForbiddenError(msg)
 
     def _check_open_request(self, request_id: JSON) -> None:
         """An offer must answer a request this node issued and that is still open."""
@@ -264,6 +269,10 @@ class Inbox:
                 self._store(envelope)
             case "map_cell":
                 node.hooks.on_map_cell(peer, cell_from_json(envelope.body))
+            case "audit_checkpoint":
+                node.hooks.on_audit_checkpoint(peer, envelope.body)
+            case "audit_witness":
+                node.hooks.on_audit_witness(peer, envelope.body)
             case "key_transition":
                 node.rotation.accept_transition(peer, envelope)
             case "revoke":

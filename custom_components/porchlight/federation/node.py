@@ -101,6 +101,9 @@ type OfferListener = Callable[[str, str | None], None]
 type TamperListener = Callable[[Peer, str], None]
 # A neighbor reported its camera map cell (camera_map.py): the neighbor and the checked cell.
 type MapCellListener = Callable[[Peer, Cell], None]
+# A neighbor's audit_checkpoint or audit_witness body (schema-checked; its signatures are
+# checked by the listener, consent/audit/witness.py): the neighbor and the body.
+type AuditWitnessListener = Callable[[Peer, dict[str, JSON]], None]
 # The remote address and the exact bytes of a reply that carries data (the pair_accept),
 # before it is sent, wherever it is served: the home's audit log.
 type ReplyRecorder = Callable[[str, bytes], Awaitable[None]]
@@ -130,6 +133,10 @@ def _ignore_map_cell(_peer: Peer, _cell: Cell) -> None:
     """No one builds a map."""
 
 
+def _ignore_audit(_peer: Peer, _body: dict[str, JSON]) -> None:
+    """No audit log is witnessed."""
+
+
 async def _record_nothing(_remote: str, _body: bytes) -> None:
     """No audit log to write ahead to."""
 
@@ -144,6 +151,8 @@ class NodeHooks:
     on_offer: OfferListener = _ignore_offer
     on_tamper: TamperListener = _ignore_tamper
     on_map_cell: MapCellListener = _ignore_map_cell
+    on_audit_checkpoint: AuditWitnessListener = _ignore_audit
+    on_audit_witness: AuditWitnessListener = _ignore_audit
     # Awaited before the reply is sent: if it raises, the pairing is not made.
     record_reply: ReplyRecorder = _record_nothing
 
