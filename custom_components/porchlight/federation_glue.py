@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import os
 import secrets
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
-    from .federation.canonical import JSON
     from .federation.clock import Clock
     from .federation.identity import Identity
     from .federation.messages import Envelope
@@ -193,8 +192,9 @@ class Federation:
     # at once instead of waiting up to DELIVERY_INTERVAL at every hop.
     work: BackgroundWork | None = field(init=False, default=None)
     alerts: NeighborAlerts = field(init=False)
-    # Set once set-up has it (witness_glue.py): witnessed audit logs, both ways.
-    witnessing: AuditWitnessing | None = field(init=False, default=None)
+    # Witnessed audit logs, both ways (witness_glue.py): set by async_setup_federation, which
+    # has the audit log.
+    witnessing: AuditWitnessing = field(init=False)
 
     def __post_init__(
         self,
@@ -211,8 +211,6 @@ class Federation:
             on_request=self.request_received,
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
-            on_audit_checkpoint=self.audit_checkpoint,
-            on_audit_witness=self.audit_witness,
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
@@ -282,18 +280,6 @@ class Federation:
             {"name": plain(peer.name), "fingerprint": peer.fingerprint, "code": code},
             severity=Severity.ERROR,
         )
-
-    @callback
-    def audit_checkpoint(self, peer: Peer, body: dict[str, JSON]) -> None:
-        """A neighbor asks us to witness its audit log (witness_glue.py)."""
-        if self.witnessing is not None:
-            self.witnessing.checkpoint_received(peer, body)
-
-    @callback
-    def audit_witness(self, peer: Peer, body: dict[str, JSON]) -> None:
-        """A neighbor witnessed our audit log (witness_glue.py)."""
-        if self.witnessing is not None:
-            self.witnessing.witness_received(peer, body)
 
     @callback
     def tamper_issues(self) -> None:
@@ -627,8 +613,16 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # holds the reload up for one attempt at most, and what it did not try stays queued.
     federation.node.relaying = entry.options.get(CONF_RELAY, True)
     federation.work = work
-    federation.witnessing = AuditWitnessing(hass, federation, audit, work)
-    await federation.witnessing.async_load()
+    witnessing = federation.witnessing = AuditWitnessing(hass, federation, audit, work)
+    await witnessing.async_load()
+    # Before the listener starts, so no checkpoint or statement arrives unheard.
+    federation.node.hooks = replace(
+        federation.node.hooks,
+        on_audit_checkpoint=witnessing.checkpoint_received,
+        on_audit_witness=witnessing.witness_received,
+    )
+    # Delayed saves are written on stop, not on unload: a reload must find the statements.
+    entry.async_on_unload(witnessing.async_save)
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     # Issues are stored across restarts; the offset is observed afresh by each delivery.
     clear_issue(hass, CLOCK_ISSUE)

@@ -348,7 +348,4 @@ async def verify_audit(
 
     A broken chain or a rewritten witnessed head is a report, not an error.
     """
-    witnessing = _federation(hass).witnessing
-    if witnessing is None:  # pragma: no cover  # set by async_setup_federation, always
-        return await hass.async_add_executor_job(_desk(hass).audit.verify), []
-    return await witnessing.async_verify()
+    return await _federation(hass).witnessing.async_verify()

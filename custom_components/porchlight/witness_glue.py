@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .background import BackgroundWork
-    from .consent.audit import AuditLog, AuditReport
+    from .consent.audit import AuditEntry, AuditLog, AuditReport
     from .federation.canonical import JSON
     from .federation.peers import Peer
     from .federation_glue import Federation
@@ -91,15 +91,19 @@ class AuditWitnessing:
             self.sent = (data["sent"][0], data["sent"][1])
         self.work.every(CHECK_INTERVAL, self.async_tick, "porchlight audit witness")
 
+    def _data(self) -> dict[str, Any]:
+        return {
+            "heads": {k: v.to_json() for k, v in self.heads.items()},
+            "statements": self.statements,
+            "sent": list(self.sent),
+        }
+
     def _save(self) -> None:
-        self.store.async_delay_save(
-            lambda: {
-                "heads": {k: v.to_json() for k, v in self.heads.items()},
-                "statements": self.statements,
-                "sent": list(self.sent),
-            },
-            1,
-        )
+        self.store.async_delay_save(self._data, 1)
+
+    async def async_save(self) -> None:
+        """Write now (on unload: a delayed save would be lost on a reload)."""
+        await self.store.async_save(self._data())
 
     # --- the home ----------------------------------------------------------------------------
     async def async_tick(self, _now: datetime) -> None:
@@ -156,9 +160,15 @@ class AuditWitnessing:
     async def async_verify(self) -> tuple[AuditReport, list[WitnessResult]]:
         """Verify the chain, then every kept statement against it."""
 
+        def entry_at(seq: int) -> AuditEntry | None:
+            try:
+                return self.audit.entry_at(seq)
+            except AuditError:
+                return None  # a damaged row is not the witnessed entry either
+
         def verify() -> tuple[AuditReport, list[WitnessResult]]:
             report = self.audit.verify()
-            results = check_witnesses(self.statements.values(), self.audit.entry_at, report.keys)
+            results = check_witnesses(self.statements.values(), entry_at, report.keys)
             return report, results
 
         return await self.work.async_add_executor_job(verify)
@@ -195,6 +205,4 @@ class AuditWitnessing:
     @callback
     def _deliver(self) -> None:
         """Send what was queued now rather than at the next delivery round."""
-        work = self.federation.work
-        if work is not None:
-            work.start(self.federation.async_tick, dt_util.utcnow(), "porchlight audit witness")
+        self.work.start(self.federation.async_tick, dt_util.utcnow(), "porchlight audit witness")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -28,10 +27,9 @@ from custom_components.porchlight.consent.audit.witness import (
 from custom_components.porchlight.federation.canonical import b64u, canon
 from custom_components.porchlight.federation.identity import Identity
 
-from .audit_helpers import COLUMNS, COVERED, FIRST_CHECKPOINT, SECOND_CHECKPOINT, _tamper
+from .audit_helpers import COVERED, FIRST_CHECKPOINT, SECOND_CHECKPOINT, _rewrite_with_key, _tamper
 
 if TYPE_CHECKING:
-    import sqlite3
     from pathlib import Path
 
     from custom_components.porchlight.federation.canonical import JSON
@@ -46,30 +44,6 @@ def witness() -> Identity:
 
 def _checkpoints(log: AuditLog) -> list[AuditEntry]:
     return [e for e in log.entries() if e.kind == AuditKind.CHECKPOINT]
-
-
-def _rewrite_with_key(db: sqlite3.Connection, identity: Identity, seq: int) -> None:
-    """The strongest forger: holds the home's key, edits entry seq, re-chains and re-signs.
-
-    Every hash, link and checkpoint signature is recomputed, so the log verifies on its own.
-    """
-    prev = "0" * 64
-    for row in db.execute(f"SELECT {COLUMNS} FROM entries ORDER BY seq").fetchall():  # noqa: S608
-        entry = AuditEntry.from_row(row)
-        data = dict(entry.data)
-        if entry.seq == seq:
-            data["forged"] = 1
-        if entry.kind == AuditKind.CHECKPOINT:
-            key = str(data["key"])
-            data["head"] = prev
-            data["sig"] = b64u(identity.sign(checkpoint_message(entry.seq - 1, prev, key)))
-        entry = replace(entry, data=data, prev=prev, hash="")
-        entry = replace(entry, hash=entry.computed_hash())
-        db.execute(
-            "UPDATE entries SET data = ?, prev = ?, hash = ? WHERE seq = ?",
-            (canon(data).decode(), prev, entry.hash, entry.seq),
-        )
-        prev = entry.hash
 
 
 # --- the witness -----------------------------------------------------------------------------
