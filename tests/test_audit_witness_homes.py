@@ -248,6 +248,19 @@ async def _refusals(maple: Home, birch: Home, cedar: Home) -> None:
     home.witness_received(birch_at_maple, stale)
     assert home.statements[birch_id] == statement
 
+    # The removed-neighbor sweep clears the made-up keyid's issue, not Maple's.
+    birch.entry.runtime_data.federation.tamper_issues()
+    issues = ir.async_get(birch.hass)
+    assert issues.async_get_issue(DOMAIN, f"audit_equivocation_{'A' * 32}") is None
+    assert issues.async_get_issue(DOMAIN, f"audit_equivocation_{maple_id}") is not None
+
+    # A witnessed row that is no entry at all any more: not the witnessed entry either.
+    with _tamper(_audit(maple).path) as db:
+        db.execute("UPDATE entries SET data = '{' WHERE seq = ?", (int(statement["size"]),))  # type: ignore[call-overload]
+    report, results = await home.async_verify()
+    assert not report.ok
+    assert {r.status.value for r in results} == {"rewritten"}
+
     # No checkpoint can be signed while the audit file is gone: nothing is sent.
     path = _audit(maple).path
     path.rename(path.with_name("moved"))
