@@ -72,10 +72,21 @@ def through_service(operation: Operation) -> Callable[[ServiceCall], Coroutine[A
 
 
 async def _verify_audit(call: ServiceCall) -> ServiceResponse:
-    report = await owner_actions.verify_audit(call.hass, call.data, "")
+    report, witnesses = await owner_actions.verify_audit(call.hass, call.data, "")
     if not report.ok:
         raise failed("audit_tampered", seq=str(report.first_bad_seq), problem=str(report.problem))
-    return {"ok": True, "entries": report.entries, "checkpoints": report.checkpoints}
+    if bad := [w for w in witnesses if not w.ok]:
+        # Any user may verify; only an admin learns which neighbor it was (peers are the
+        # owner's to see).
+        user = await call.hass.auth.async_get_user(call.context.user_id or "")
+        witness = bad[0].witness if user is not None and user.is_admin else "?"
+        raise failed(f"audit_witness_{bad[0].status.value}", witness=witness, seq=str(bad[0].size))
+    return {
+        "ok": True,
+        "entries": report.entries,
+        "checkpoints": report.checkpoints,
+        "witnesses": len(witnesses),
+    }
 
 
 @callback

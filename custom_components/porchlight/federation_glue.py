@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import os
 import secrets
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -50,6 +50,7 @@ from .federation.outbox import Outbox
 from .federation.transport import HttpSender
 from .issues import Severity, clear_issue, issue_ids, raise_issue
 from .signals import SIGNAL_PEERS_CHANGED
+from .witness_glue import EQUIVOCATION_ISSUE, AuditWitnessing
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -211,6 +212,9 @@ class Federation:
     camera_map: NeighborhoodMap = field(init=False)
     # The neighborhood's transparency digests (digest_glue.py): None until set-up has them.
     digests: NeighborhoodDigests | None = field(init=False, default=None)
+    # Witnessed audit logs, both ways (witness_glue.py): set by async_setup_federation, which
+    # has the audit log.
+    witnessing: AuditWitnessing = field(init=False)
 
     def __post_init__(
         self,
@@ -323,10 +327,11 @@ class Federation:
     @callback
     def tamper_issues(self) -> None:
         """Clear the tamper issues of neighbors the owner removed."""
-        prefix = TAMPER_ISSUE.format(keyid="")
-        for issue_id in issue_ids(self.hass, prefix):
-            if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
-                clear_issue(self.hass, issue_id)
+        for pattern in (TAMPER_ISSUE, EQUIVOCATION_ISSUE):
+            prefix = pattern.format(keyid="")
+            for issue_id in issue_ids(self.hass, prefix):
+                if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
+                    clear_issue(self.hass, issue_id)
 
     @callback
     def request_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
@@ -655,6 +660,16 @@ async def async_setup_federation(  # noqa: PLR0913  # everything the node is wir
     # holds the reload up for one attempt at most, and what it did not try stays queued.
     federation.node.relaying = entry.options.get(CONF_RELAY, True)
     federation.work = work
+    witnessing = federation.witnessing = AuditWitnessing(hass, federation, audit, work)
+    await witnessing.async_load()
+    # Before the listener starts, so no checkpoint or statement arrives unheard.
+    federation.node.hooks = replace(
+        federation.node.hooks,
+        on_audit_checkpoint=witnessing.checkpoint_received,
+        on_audit_witness=witnessing.witness_received,
+    )
+    # Delayed saves are written on stop, not on unload: a reload must find the statements.
+    entry.async_on_unload(witnessing.async_save)
     work.every(DELIVERY_INTERVAL, federation.async_tick, "porchlight outbox")
     work.every(MAP_INTERVAL, federation.async_map_tick, "porchlight camera map")
     # At once: the home may have moved (a reconfigure reloads the entry) or missed a refresh.

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .consent.audit.verify import AuditReport
+    from .consent.audit.witness import WitnessResult
     from .consent.desk import ConsentDesk
     from .data import PorchlightData
     from .federation.peers import Peer
@@ -338,7 +339,13 @@ async def list_requests(hass: HomeAssistant, args: Args, who: str) -> dict[str, 
     }
 
 
-async def verify_audit(hass: HomeAssistant, args: Args, who: str) -> AuditReport:  # noqa: ARG001
-    """Check the audit log's chain; a broken one is a report, not an error."""
-    desk = _desk(hass)
-    return await hass.async_add_executor_job(desk.audit.verify)
+async def verify_audit(
+    hass: HomeAssistant,
+    args: Args,  # noqa: ARG001
+    who: str,  # noqa: ARG001
+) -> tuple[AuditReport, list[WitnessResult]]:
+    """Check the audit log's chain and every neighbor's witness statement of it.
+
+    A broken chain or a rewritten witnessed head is a report, not an error.
+    """
+    return await _federation(hass).witnessing.async_verify()

@@ -463,15 +463,17 @@ async def _audit_list(
 async def _audit_verify(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    report = await owner_actions.verify_audit(hass, {}, _user_name(connection))
+    report, witnesses = await owner_actions.verify_audit(hass, {}, _user_name(connection))
     connection.send_result(
         msg["id"],
         {
-            "ok": report.ok,
+            # The log is good only if its chain verifies and no neighbor saw another one.
+            "ok": report.ok and all(w.ok for w in witnesses),
             "entries": report.entries,
             "checkpoints": report.checkpoints,
             "first_bad_seq": report.first_bad_seq,
             "problem": report.problem,
+            "witnesses": [w.to_json() for w in witnesses],
         },
     )
 

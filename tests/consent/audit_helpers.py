@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from custom_components.porchlight.consent.audit import (
@@ -18,7 +19,8 @@ from custom_components.porchlight.consent.audit import (
     AuditLog,
     AuditReport,
 )
-from custom_components.porchlight.federation.canonical import canon
+from custom_components.porchlight.consent.audit.entry import checkpoint_message
+from custom_components.porchlight.federation.canonical import b64u, canon
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -101,3 +103,27 @@ def _assert_bad(report: AuditReport, seq: int, problem: str) -> None:
     assert report.problem is not None
     assert problem in report.problem
     assert report.head[0] == seq - 1
+
+
+def _rewrite_with_key(db: sqlite3.Connection, identity: Identity, seq: int) -> None:
+    """The strongest forger: holds the home's key, edits entry seq, re-chains and re-signs.
+
+    Every hash, link and checkpoint signature is recomputed, so the log verifies on its own.
+    """
+    prev = "0" * 64
+    for row in db.execute(f"SELECT {COLUMNS} FROM entries ORDER BY seq").fetchall():  # noqa: S608
+        entry = AuditEntry.from_row(row)
+        data = dict(entry.data)
+        if entry.seq == seq:
+            data["forged"] = 1
+        if entry.kind == AuditKind.CHECKPOINT:
+            key = str(data["key"])
+            data["head"] = prev
+            data["sig"] = b64u(identity.sign(checkpoint_message(entry.seq - 1, prev, key)))
+        entry = replace(entry, data=data, prev=prev, hash="")
+        entry = replace(entry, hash=entry.computed_hash())
+        db.execute(
+            "UPDATE entries SET data = ?, prev = ?, hash = ? WHERE seq = ?",
+            (canon(data).decode(), prev, entry.hash, entry.seq),
+        )
+        prev = entry.hash

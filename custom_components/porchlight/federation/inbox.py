@@ -236,6 +236,11 @@ class Inbox:
             map_from_json(envelope.body)
         if envelope.type in {"digest", "agency_digest"}:
             self._check_digest(peer, envelope)
+        if envelope.type in {"audit_checkpoint", "audit_witness"} and (
+            peer.role != "neighbor" or self._node.settings.role != "neighbor"
+        ):
+            msg = "audit logs are witnessed between neighbors only"
+            raise ForbiddenError(msg)
 
     def _check_digest(self, peer: Peer, envelope: Envelope) -> None:
         """A digest goes home to neighbor, a view home to agency; each checked on arrival.
@@ -296,6 +301,10 @@ class Inbox:
                 )
             case "agency_digest":
                 self._store(envelope)
+            case "audit_checkpoint":
+                node.hooks.on_audit_checkpoint(peer, envelope.body)
+            case "audit_witness":
+                node.hooks.on_audit_witness(peer, envelope.body)
             case "key_transition":
                 node.rotation.accept_transition(peer, envelope)
             case "revoke":

@@ -378,6 +378,31 @@ TYPES: Final[Mapping[str, MessageType]] = {
     # neighborhood's aggregate to that agency. digest_exchange checks the objects.
     "digest": MessageType({"digest": AnyObject()}, max_lifetime=7 * 86400),
     "agency_digest": MessageType({"view": AnyObject()}, max_lifetime=7 * 86400),
+    # A home's latest signed audit checkpoint, straight to each neighbor, which checks it
+    # and keeps the head (consent/audit/witness.py, docs/protocol.md §17): size and head hash
+    # only, nothing of the log's content.
+    "audit_checkpoint": MessageType(
+        {
+            "size": Int(1, canonical.MAX_INT),
+            "head": Str(64, HEX64_RE),
+            "key": Bin(32),
+            "sig": Bin(64),
+        },
+        max_lifetime=2 * 86400,
+    ),
+    # The neighbor's answer: that head, countersigned inside the body (verifiable later
+    # without this envelope), for the home to keep as evidence.
+    "audit_witness": MessageType(
+        {
+            "home": Str(32, KEYID_RE),
+            "size": Int(1, canonical.MAX_INT),
+            "head": Str(64, HEX64_RE),
+            "witnessed_at": Int(0, canonical.MAX_INT),
+            "witness_key": Bin(32),
+            "sig": Bin(64),
+        },
+        max_lifetime=2 * 86400,
+    ),
 }
 
 _ENVELOPE: Final[Mapping[str, Field]] = {

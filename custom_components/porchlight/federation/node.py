@@ -104,6 +104,9 @@ type TamperListener = Callable[[Peer, str], None]
 type MapCellListener = Callable[[Peer, Cell], None]
 # A neighbor's verified own digest (digest_exchange.py): its envelope's created, the digest.
 type DigestListener = Callable[[int, HomeDigest], None]
+# A neighbor's audit_checkpoint or audit_witness body (schema-checked; its signatures are
+# checked by the listener, consent/audit/witness.py): the neighbor and the body.
+type AuditWitnessListener = Callable[[Peer, dict[str, JSON]], None]
 # The remote address and the exact bytes of a reply that carries data (the pair_accept),
 # before it is sent, wherever it is served: the home's audit log.
 type ReplyRecorder = Callable[[str, bytes], Awaitable[None]]
@@ -137,6 +140,10 @@ def _ignore_digest(_created: int, _digest: HomeDigest) -> None:
     """No one keeps digests."""
 
 
+def _ignore_audit(_peer: Peer, _body: dict[str, JSON]) -> None:
+    """No audit log is witnessed."""
+
+
 async def _record_nothing(_remote: str, _body: bytes) -> None:
     """No audit log to write ahead to."""
 
@@ -152,6 +159,8 @@ class NodeHooks:
     on_tamper: TamperListener = _ignore_tamper
     on_map_cell: MapCellListener = _ignore_map_cell
     on_digest: DigestListener = _ignore_digest
+    on_audit_checkpoint: AuditWitnessListener = _ignore_audit
+    on_audit_witness: AuditWitnessListener = _ignore_audit
     # Awaited before the reply is sent: if it raises, the pairing is not made.
     record_reply: ReplyRecorder = _record_nothing
 

@@ -439,6 +439,18 @@ class AuditLog:
             row = db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
+    @property
+    def last_checkpoint(self) -> AuditEntry | None:
+        """The latest checkpoint written or read (what neighbors are asked to witness)."""
+        return self._checkpoint
+
+    def entry_at(self, seq: int) -> AuditEntry | None:
+        """The entry at seq, None past the end (what a witness statement is checked against).
+
+        Raises AuditError for a row that is not an entry at all.
+        """
+        return next(self.entries(seq - 1, 1), None) if seq >= 1 else None
+
     def entries(self, since_seq: int = 0, limit: int | None = None) -> Iterator[AuditEntry]:
         """Entries after since_seq, oldest first, at most limit of them (read page by page).
 
