@@ -266,7 +266,8 @@ class Inbox:
         body = envelope.body
         manifest = verify_manifest(body["manifest"])
         group = alert_share_group(str(body["alert"]), self._node.identity.keyid)
-        linked = sorted(str(link["clip"]) for link in body["links"])  # type: ignore[index,union-attr]
+        links: list[dict[str, JSON]] = body["links"]  # type: ignore[assignment]  # schema-checked
+        linked = sorted(str(link["clip"]) for link in links)
         if (
             manifest.home_key != envelope.sender_key
             or manifest.agency != self._node.identity.keyid
