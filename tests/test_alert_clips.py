@@ -15,16 +15,29 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import async_capture_events
 from yarl import URL
 
-from custom_components.porchlight.alerts import EVENT_ALERT, EVENT_ALERT_CLIPS
+from custom_components.porchlight.alerts import EVENT_ALERT, EVENT_ALERT_CLIPS, RECENT
+from custom_components.porchlight.consent.audit import AuditError
+from custom_components.porchlight.consent.offers import clip_evidence
+from custom_components.porchlight.consent.records import ConsentRecord, ShareState
+from custom_components.porchlight.consent.store import ConsentStoreError
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation.canonical import canon
-from custom_components.porchlight.federation.evidence import alert_share_group
+from custom_components.porchlight.federation.evidence import alert_share_group, sign_manifest
 
-from .footage_helpers import HOME_LAT, HOME_LON, call, desk, fetch, neighbor_of_home
+from .footage_helpers import (
+    HOME_LAT,
+    HOME_LON,
+    call,
+    desk,
+    fetch,
+    neighbor_of_home,
+    pair_agency,
+    redeem_invite,
+)
 from .test_neighborhood_homes import Home, _another_home_assistant, _pair_homes, _pair_node, _set_up
 
 if TYPE_CHECKING:
@@ -33,6 +46,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+    from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.recordings.models import Clip
 
@@ -231,3 +245,146 @@ async def test_alert_without_clips_shares_nothing(
     answer = await _post(hass, text="Loose dog")
     assert answer["clip_shares"] == []
     assert [m.type for m in oak.node.received] == ["alert"]
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.allow_porchlight_warnings("Alert clips not recorded")
+async def test_alert_clips_a_log_or_store_refuses_send_no_link(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recorded: list[Clip],
+    endpoint: str,
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oak = await neighbor_of_home(hass, endpoint, network)
+    the_desk = desk(init_integration)
+
+    def log_refuses() -> tuple[int, str]:
+        msg = "the log's chain key is not this home's"
+        raise AuditError(msg)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(the_desk.audit, "checkpoint_head", log_refuses)
+        with pytest.raises(HomeAssistantError) as failed:
+            await _post(hass, text="Loose dog", clips=[recorded[0].id])
+    assert failed.value.translation_key == "alert_clips_failed"
+    assert await hass.async_add_executor_job(the_desk.store.shares, None) == []
+
+    def store_refuses(_grant: object) -> None:
+        raise ConsentStoreError("disk full")
+
+    real_put = the_desk.store.put_grant
+    calls: list[object] = []
+
+    def second_refuses(grant: object) -> None:
+        calls.append(grant)
+        if len(calls) > 1:
+            store_refuses(grant)
+        real_put(grant)  # type: ignore[arg-type]
+
+    # Two neighbors: the first one's shares are stored, the second one's grant is refused.
+    birch = await network.start("Birch")
+    await redeem_invite(hass, endpoint, network, birch)
+    with monkeypatch.context() as patch:
+        patch.setattr(the_desk.store, "put_grant", second_refuses)
+        with pytest.raises(HomeAssistantError) as failed:
+            await _post(hass, text="Loose dog", clips=[recorded[0].id])
+    assert failed.value.translation_key == "alert_clips_failed"
+    shares = await hass.async_add_executor_job(the_desk.store.shares, None)
+    assert [s.state for s in shares] == [ShareState.REVOKED]
+    await hass.async_block_till_done()
+    # The alerts went out (they were sent first), no link did.
+    assert [m.type for m in oak.node.received] == ["alert", "alert"]
+    assert [m.type for m in birch.node.received] == ["alert"]
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.allow_porchlight_warnings("alert clips|evidence manifest|given up")
+async def test_alert_clips_are_refused_from_an_agency_or_with_a_manifest_for_another(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+) -> None:
+    home_key = hass_key(init_integration)
+    oak = await neighbor_of_home(hass, endpoint, network)
+    agency = await pair_agency(hass, init_integration, endpoint, network)
+    alert = "a" * 64
+    for sender, group in (
+        (agency, alert_share_group(alert, home_key)),
+        (oak, alert_share_group(alert, oak.node.identity.keyid)),  # made for someone else
+    ):
+        body = _clips_body(sender, home_key, alert, group)
+        sender.node.send(home_key, "alert_clips", body, lifetime=3600)
+        assert await sender.node.deliver(network.sender) == 0
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.federation.alerts.links == {}
+
+
+def _clips_body(sender: Running, home_key: str, alert: str, group: str) -> dict[str, JSON]:
+    consent = ConsentRecord(group, "0" * 16, "Front door", 1, 2, "f" * 64, 10, 1, "owner")
+    manifest = sign_manifest(
+        sender.node.identity,
+        agency=home_key,
+        request=group,
+        case="",
+        created=sender.node.clock.now(),
+        audit=(1, "0" * 64),
+        clips=[clip_evidence(consent)],
+    )
+    return {
+        "alert": alert,
+        "manifest": manifest.to_json(),
+        "links": [{"clip": "0" * 16, "url": "http://127.0.0.1:1/s", "expires": 2**40}],
+    }
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_clips_before_their_alert_muted_neighbors_and_only_recent_alerts_kept(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    endpoint: str,
+    network: Network,
+) -> None:
+    home_key = hass_key(init_integration)
+    oak = await neighbor_of_home(hass, endpoint, network)
+    alerts = init_integration.runtime_data.federation.alerts
+    shown = async_capture_events(hass, EVENT_ALERT)
+    attached = async_capture_events(hass, EVENT_ALERT_CLIPS)
+    # Clips for alerts this home never saw: kept (for the last RECENT alerts only), unannounced.
+    for n in range(RECENT + 1):
+        alert = f"{n:064x}"
+        body = _clips_body(oak, home_key, alert, alert_share_group(alert, home_key))
+        oak.node.send(home_key, "alert_clips", body, lifetime=3600)
+    assert await oak.node.deliver(network.sender) == RECENT + 1
+    await hass.async_block_till_done()
+    assert len(alerts.links) == RECENT
+    assert f"{0:064x}" not in alerts.links
+    assert attached == []
+    # The alert arriving after its clips shows their count at once.
+    envelope = oak.node.broadcast_alert("Loose dog", max_hops=0)
+    last = f"{RECENT:064x}"
+    alerts.links[envelope.event_id] = alerts.links.pop(last)
+    assert await oak.node.deliver(network.sender) == 1
+    await hass.async_block_till_done()
+    assert [e.data["clips"] for e in shown] == [1]
+    # A muted neighbor's clips are not kept.
+    await alerts.async_mute(oak.node.identity.keyid, muted=True)
+    alert = "b" * 64
+    oak.node.send(
+        home_key,
+        "alert_clips",
+        _clips_body(oak, home_key, alert, alert_share_group(alert, home_key)),
+        lifetime=3600,
+    )
+    assert await oak.node.deliver(network.sender) == 1
+    await hass.async_block_till_done()
+    assert alert not in alerts.links
+
+
+async def test_a_share_whose_grant_is_gone_has_no_consent(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    store = desk(init_integration).store
+    assert await hass.async_add_executor_job(store.consent, "c" * 64, "0" * 16) is None

@@ -196,12 +196,15 @@ async def post_alert(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any
         args["text"], category=args["category"], name=name, max_hops=args["max_hops"]
     )
     shared: list[tuple[str, str]] = []
-    if clips:
-        with translating(CONSENT_DESK):
-            shared = await desk.async_share_alert_clips(
-                envelope.event_id, clips, [n.keyid for n in neighbors], who
-            )
-    await federation.async_deliver()
+    try:
+        if clips:
+            with translating(CONSENT_DESK):
+                shared = await desk.async_share_alert_clips(
+                    envelope.event_id, clips, [n.keyid for n in neighbors], who
+                )
+    finally:
+        # The alert is signed and queued: it goes now even if its clips could not be shared.
+        await federation.async_deliver()
     fingerprints = {n.keyid: n.fingerprint for n in neighbors}
     return {
         "event_id": envelope.event_id,
