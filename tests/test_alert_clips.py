@@ -145,11 +145,11 @@ async def test_alert_clips_reach_direct_neighbors_only_through_single_use_consen
         event_state = birch_hass.states.get("event.birch_neighbor_alert")
         assert event_state is not None
         assert "/share/" not in str(event_state.attributes)
-        listed = await birch_hass.services.async_call(
+        listed: Any = await birch_hass.services.async_call(
             DOMAIN, "alert_clips", {"event_id": alert_id}, blocking=True, return_response=True
         )
         assert listed is not None
-        birch_links = {c["clip"]: c for c in listed["clips"]}  # type: ignore[union-attr,index]
+        birch_links = {c["clip"]: c for c in listed["clips"]}
         assert set(birch_links) == set(clips)
         assert set(oak_links.values()).isdisjoint(c["url"] for c in birch_links.values())
 
@@ -369,6 +369,14 @@ async def test_clips_before_their_alert_muted_neighbors_and_only_recent_alerts_k
     assert await oak.node.deliver(network.sender) == 1
     await hass.async_block_till_done()
     assert [e.data["clips"] for e in shown] == [1]
+    # Clips for another alert leave the shown one as it is.
+    other = "c" * 64
+    body = _clips_body(oak, home_key, other, alert_share_group(other, home_key))
+    oak.node.send(home_key, "alert_clips", body, lifetime=3600)
+    assert await oak.node.deliver(network.sender) == 1
+    await hass.async_block_till_done()
+    assert [a.clips for a in alerts.recent] == [1]
+    assert attached == []
     # A muted neighbor's clips are not kept.
     await alerts.async_mute(oak.node.identity.keyid, muted=True)
     alert = "b" * 64
