@@ -53,6 +53,7 @@ OWNER_ONLY = {
     "remove_decline_rule": lambda ctx: {"rule_id": "automation.night"},
     "notification_action": lambda ctx: {"action": ctx["share_action"]},
     "post_alert": lambda ctx: {"text": "Loose dog"},
+    "alert_clips": lambda ctx: {"event_id": "0" * 64},
     "mute_neighbor": lambda ctx: {"fingerprint": ctx["agency"]},
 }
 

@@ -8,13 +8,18 @@ owner's view, not a decision for the neighborhood) but never shown here.
 
 Who posted an alert is what the poster chose: its home name, or "" for "a neighbor". The
 originator's key is kept for muting only and never put in events or attributes.
+
+Clips: a directly paired poster may send its alert's clips in an `alert_clips` message (one
+single-use link per clip, made for this home). Events and attributes show only how many;
+the links themselves are capabilities (whoever holds one gets the footage, once), so they
+stay here, in memory, and only the admin-only `alert_clips` action hands them out.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import callback
@@ -22,7 +27,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
-from .signals import SIGNAL_ALERT
+from .signals import SIGNAL_ALERT, SIGNAL_ALERT_CLIPS
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_ALERT: Final = f"{DOMAIN}_alert"
+EVENT_ALERT_CLIPS: Final = f"{DOMAIN}_alert_clips"
 STORAGE_KEY: Final = f"{DOMAIN}.alerts"
 STORAGE_VERSION: Final = 1
 # What the sensor lists; older alerts are forgotten (they expire within 6 hours anyway).
@@ -47,6 +53,8 @@ class Alert:
     category: str
     poster: str  # the poster's home name, or "" ("a neighbor")
     received_at: int
+    # How many clips the poster shared with this home (never the links: see the module).
+    clips: int = 0
 
     def as_event(self) -> dict[str, Any]:
         """The bus event's and the event entity's data."""
@@ -56,6 +64,7 @@ class Alert:
             "category": self.category,
             "poster": self.poster,
             "received_at": self.received_at,
+            "clips": self.clips,
         }
 
 
@@ -67,6 +76,8 @@ class NeighborAlerts:
     store: Store[dict[str, Any]] = field(init=False)
     muted: set[str] = field(default_factory=set)
     recent: deque[Alert] = field(default_factory=lambda: deque(maxlen=RECENT))
+    # Per alert event id, the clip links its poster sent this home (admins only, see above).
+    links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Mutes are kept across restarts (private: they name neighbors' keys)."""
@@ -93,8 +104,46 @@ class NeighborAlerts:
             return
         body = envelope.body
         alert = Alert(
-            envelope.event_id, str(body["text"]), str(body["category"]), str(body["name"]), now
+            envelope.event_id,
+            str(body["text"]),
+            str(body["category"]),
+            str(body["name"]),
+            now,
+            len(self.links.get(envelope.event_id, ())),
         )
         self.recent.appendleft(alert)
         self.hass.bus.async_fire(EVENT_ALERT, alert.as_event())
         async_dispatcher_send(self.hass, SIGNAL_ALERT, alert)
+
+    @callback
+    def received_clips(self, envelope: Envelope) -> None:
+        """A neighbor's clips for its alert (the inbox checked its manifest): kept for admins.
+
+        They may come before or after the alert; a shown alert gets its count updated and
+        a `porchlight_alert_clips` event announces them (with the count only).
+        """
+        if envelope.sender in self.muted:
+            return
+        # The inbox checked the schema and that the manifest names exactly these clips.
+        body: dict[str, Any] = envelope.body
+        alert_id = str(body["alert"])
+        evidence = {c["clip"]: c for c in body["manifest"]["clips"]}
+        self.links[alert_id] = [
+            {
+                **{k: link[k] for k in ("clip", "url", "expires")},
+                **{
+                    k: evidence[link["clip"]][k]
+                    for k in ("camera", "start", "end", "sha256", "size")
+                },
+            }
+            for link in body["links"]
+        ]
+        # Only the last alerts are kept: links for one forgotten are forgotten with it.
+        while len(self.links) > RECENT:
+            del self.links[next(iter(self.links))]
+        count = len(self.links[alert_id])
+        for n, alert in enumerate(self.recent):
+            if alert.event_id == alert_id:
+                self.recent[n] = replace(alert, clips=count)
+                self.hass.bus.async_fire(EVENT_ALERT_CLIPS, {"event_id": alert_id, "clips": count})
+                async_dispatcher_send(self.hass, SIGNAL_ALERT_CLIPS)

@@ -372,6 +372,8 @@ class Federation:
         self.deliver_soon()
         if envelope.type == "alert":
             self.alerts.received(envelope, self.node.clock.now())
+        if envelope.type == "alert_clips":
+            self.alerts.received_clips(envelope)
         self.hass.bus.async_fire(
             EVENT_MESSAGE,
             {"type": envelope.type, "sender": envelope.sender, "event_id": envelope.event_id},

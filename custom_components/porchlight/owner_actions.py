@@ -175,23 +175,58 @@ async def remove_peer(hass: HomeAssistant, args: Args, who: str) -> None:  # noq
     await audit(hass, "peer_removed", subject=peer.keyid)
 
 
-async def post_alert(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:  # noqa: ARG001
+async def post_alert(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:
     """Sign an alert and send it to every paired neighbor now (they may relay it on).
 
     The home's name goes with it only when the owner asked (show_name); the home's location
-    never does. Every byte sent is in the audit log (write-ahead, like all messages).
+    never does. Clips the owner named (`clips`) are checked first (one unknown: nothing is
+    sent), then shared with each directly paired neighbor alone, through a consent record
+    and a single-use link per clip and neighbor; the relayed alert carries no links. Every
+    byte sent is in the audit log (write-ahead, like all messages).
     """
     federation = _federation(hass)
     node = federation.node
     neighbors = node.peers.active_neighbors()
     if not neighbors:
         raise refused("no_neighbors")
+    desk = _desk(hass)
+    with translating(CONSENT_DESK):
+        clips = await desk.async_alert_clips(args.get("clips", []))
     name = node.settings.name if args["show_name"] else ""
     envelope = node.broadcast_alert(
         args["text"], category=args["category"], name=name, max_hops=args["max_hops"]
     )
-    await federation.async_deliver()
-    return {"event_id": envelope.event_id, "neighbors": len(neighbors)}
+    shared: list[tuple[str, str]] = []
+    try:
+        if clips:
+            with translating(CONSENT_DESK):
+                shared = await desk.async_share_alert_clips(
+                    envelope.event_id, clips, [n.keyid for n in neighbors], who
+                )
+    finally:
+        # The alert is signed and queued: it goes now even if its clips could not be shared.
+        await federation.async_deliver()
+    fingerprints = {n.keyid: n.fingerprint for n in neighbors}
+    return {
+        "event_id": envelope.event_id,
+        "neighbors": len(neighbors),
+        # Each neighbor's share group: revoke_share takes it as request_id.
+        "clip_shares": [
+            {"neighbor": fingerprints[keyid], "request_id": group, "clips": len(clips)}
+            for keyid, group in shared
+        ],
+    }
+
+
+async def alert_clips(hass: HomeAssistant, args: Args, who: str) -> dict[str, Any]:  # noqa: ARG001
+    """The clip links a neighbor sent with one of its alerts (admins only: they are footage).
+
+    Each link serves its clip once, until it expires or the poster revokes it.
+    """
+    links = _federation(hass).alerts.links.get(args["event_id"])
+    if links is None:
+        raise refused("no_alert_clips", event_id=args["event_id"][:16])
+    return {"event_id": args["event_id"], "clips": links}
 
 
 async def mute_neighbor(hass: HomeAssistant, args: Args, who: str) -> None:  # noqa: ARG001

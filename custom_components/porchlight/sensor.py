@@ -16,7 +16,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .digest_glue import SIGNAL_DIGESTS
 from .entity import CameraEntity, HomeEntity
-from .signals import SIGNAL_ALERT, SIGNAL_PEERS_CHANGED, signal_requests
+from .signals import SIGNAL_ALERT, SIGNAL_ALERT_CLIPS, SIGNAL_PEERS_CHANGED, signal_requests
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -153,6 +153,9 @@ class RecentAlertsSensor(HomeEntity, SensorEntity):
     @override
     async def async_added_to_hass(self) -> None:
         self.async_on_remove(async_dispatcher_connect(self.hass, SIGNAL_ALERT, self._changed))
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, SIGNAL_ALERT_CLIPS, self.async_write_ha_state)
+        )
 
     @callback
     def _changed(self, _alert: Alert) -> None:

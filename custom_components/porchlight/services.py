@@ -19,7 +19,7 @@ from .consent_services import async_setup_consent_services, through_service
 from .const import DOMAIN, SERVICE_CAPTURE_CLIP
 from .data import loaded_entry
 from .federation.identity import Identity
-from .federation.messages import ALERT_CATEGORIES, MAX_HOPS, valid_url
+from .federation.messages import ALERT_CATEGORIES, ALERT_MAX_CLIPS, MAX_HOPS, valid_url
 from .recordings.models import Trigger
 
 if TYPE_CHECKING:
@@ -78,8 +78,12 @@ POST_ALERT_SCHEMA: Final = probatio.Schema(
         probatio.Optional("max_hops", default=1): probatio.All(
             probatio.Coerce(int), probatio.Range(min=0, max=MAX_HOPS)
         ),
+        probatio.Optional("clips", default=list): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(max=ALERT_MAX_CLIPS)
+        ),
     }
 )
+ALERT_CLIPS_SCHEMA: Final = probatio.Schema({probatio.Required("event_id"): cv.string})
 MUTE_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_FINGERPRINT): cv.string,
@@ -200,6 +204,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         through_service(owner_actions.post_alert),
         schema=POST_ALERT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN,
+        "alert_clips",
+        through_service(owner_actions.alert_clips),
+        schema=ALERT_CLIPS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     register(
         DOMAIN, "mute_neighbor", through_service(owner_actions.mute_neighbor), schema=MUTE_SCHEMA

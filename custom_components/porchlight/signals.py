@@ -14,6 +14,8 @@ from .const import DOMAIN
 SIGNAL_PEERS_CHANGED: Final = f"{DOMAIN}_peers_changed"
 # A neighbor's alert was received and shown (arg: alerts.Alert; one federation per hass).
 SIGNAL_ALERT: Final = f"{DOMAIN}_alert"
+# A shown alert's clips arrived after it (no args): the sensor recounts.
+SIGNAL_ALERT_CLIPS: Final = f"{DOMAIN}_alert_clips"
 
 
 def _of_home(entry_id: str, topic: str) -> str:

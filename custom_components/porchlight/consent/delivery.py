@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.clock import Clock
 
     from .audit import AuditLog
-    from .records import FootageRequest, Share
+    from .records import Share
     from .store import ConsentStore
 
 TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -135,8 +135,8 @@ class ShareServer:
         share = await self._run(self.store.share, share_id)
         if share is None or not share.serves_at(self.clock.now()):
             return not_found()
-        stored: FootageRequest | None = await self._run(self.store.request, share.request)
-        consent = stored.approved(share.clip) if stored is not None else None
+        # A request's consent record, or an alert grant's (a clip shared with a neighbor).
+        consent = await self._run(self.store.consent, share.request, share.clip)
         path = await self._run(self.clip_path, share.clip)
         # No consent record, no bytes: checked at every download, not only when the link
         # was made (the owner's record is the authority, not the link).

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
+from custom_components.porchlight.federation.evidence import alert_share_group, sign_manifest
 from custom_components.porchlight.federation.geo import area_from_json, area_sq_mi
 from custom_components.porchlight.federation.node import OFFER
 from custom_components.porchlight.recordings.index import ClipIndexError
@@ -32,8 +33,9 @@ from custom_components.porchlight.recordings.index import ClipIndexError
 from .audit import AuditError
 from .delivery import ShareServer
 from .errors import NotRecordedError, RefusedError
-from .offers import offer_body
+from .offers import clip_evidence, offer_body
 from .records import (
+    AlertGrant,
     Candidate,
     ConsentRecord,
     FootageRequest,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from custom_components.porchlight.federation.canonical import JSON
     from custom_components.porchlight.federation.messages import Envelope
     from custom_components.porchlight.federation.node import Node
     from custom_components.porchlight.federation.peers import Peer
@@ -511,6 +514,123 @@ class ConsentDesk:
             request.agency, "footage_offer", body, lifetime=expires - now, route=OFFER
         )
         return approved, consents, expires, envelope
+
+    # --- clips in alerts ----------------------------------------------------------------------
+    async def async_alert_clips(self, clip_ids: Iterable[str]) -> list[Clip]:
+        """The clips an owner wants to attach to an alert, each checked before anything is sent.
+
+        Refused (RefusedError "unknown_alert_clip") for a clip not in the index or whose file
+        is gone: then the alert is not posted either.
+        """
+        found: list[Clip] = []
+        for clip_id in dict.fromkeys(clip_ids):
+            clip = await self.run_blocking(self.index.clip, clip_id)
+            if clip is None or not await self.run_blocking(clip.path.exists):
+                raise _refused("unknown_alert_clip", clip=clip_id)
+            found.append(clip)
+        return found
+
+    async def async_share_alert_clips(
+        self, alert: str, clips: list[Clip], neighbors: list[str], by: str
+    ) -> list[tuple[str, str]]:
+        """Share an alert's clips with each directly paired neighbor: one `alert_clips` each.
+
+        Per (clip, neighbor) a consent record (in the audit log before any link exists) and a
+        single-use, expiring share of its own, revocable like an agency's until downloaded.
+        Returns (neighbor, share group) pairs: the group is what revoke_share takes.
+        """
+        async with self._changing:
+            now = self._now()
+            expires = min(now + self.settings.share_hours * 3600, now + 7 * 86400)
+            planned = [
+                self._alert_grant(alert, clips, neighbor, by, (now, expires))
+                for neighbor in neighbors
+            ]
+            try:
+                for grant, _, _ in planned:
+                    for consent in grant.consents:
+                        await self._log(
+                            "alert_clip_shared",
+                            actor=by,
+                            subject=grant.id,
+                            data={
+                                "alert": alert,
+                                "neighbor": grant.neighbor,
+                                "clip": consent.clip,
+                                "record": consent.record_hash,
+                            },
+                        )
+                head = await self.run_blocking(self._checkpoint)
+            except AuditError as err:
+                raise _not_recorded(err, "alert_clips_failed", "Alert clips") from err
+            made: list[Share] = []
+            try:
+                for grant, shares, _ in planned:
+                    await self.run_blocking(self.store.put_grant, grant)
+                    for share in shares:
+                        await self._put_share(share)
+                        made.append(share)
+                        await self.run_blocking(self.index.hold, share.clip, _share_hold(share.id))
+            except (ConsentStoreError, ClipIndexError) as err:
+                for share in made:  # the links were never sent: none may open
+                    await self._end_share(share.id, ShareState.REVOKED)
+                raise _not_recorded(err, "alert_clips_failed", "Alert clips") from err
+            for grant, _, links in planned:
+                manifest = sign_manifest(
+                    self.node.identity,
+                    agency=grant.neighbor,
+                    request=grant.id,
+                    case="",
+                    created=now,
+                    audit=head,
+                    clips=[clip_evidence(c) for c in grant.consents],
+                )
+                body: dict[str, JSON] = {
+                    "alert": alert,
+                    "manifest": manifest.to_json(),
+                    "links": [{"clip": c, "url": u, "expires": e} for c, u, e in links],
+                }
+                self.node.send(grant.neighbor, "alert_clips", body, lifetime=expires - now)
+        self.owner.changed()
+        return [(grant.neighbor, grant.id) for grant, _, _ in planned]
+
+    def _alert_grant(
+        self, alert: str, clips: list[Clip], neighbor: str, by: str, times: tuple[int, int]
+    ) -> tuple[AlertGrant, list[Share], list[tuple[str, str, int]]]:
+        """One neighbor's consent records, shares and links for an alert's clips (not stored)."""
+        now, expires = times
+        group = alert_share_group(alert, neighbor)
+        endpoint = self.outgoing.share_endpoint(neighbor)
+        consents: list[ConsentRecord] = []
+        shares: list[Share] = []
+        links: list[tuple[str, str, int]] = []
+        for clip in clips:
+            consent = ConsentRecord(
+                request=group,
+                clip=clip.id,
+                camera=self.camera_names.get(clip.camera, clip.camera)[:64],
+                start=int(clip.start),
+                end=int(clip.end + 0.999),
+                sha256=clip.sha256,
+                size=clip.size,
+                approved_at=now,
+                by=by[:64],  # the manifest's limit
+            )
+            token = secrets.token_urlsafe(32)
+            consents.append(consent)
+            shares.append(
+                Share(
+                    id=token_id(token),
+                    request=group,
+                    clip=clip.id,
+                    consent=consent.record_hash,
+                    created=now,
+                    expires=expires,
+                    max_downloads=self.settings.max_downloads,
+                )
+            )
+            links.append((clip.id, f"{endpoint}{SHARE_PATH}/{token}", expires))
+        return AlertGrant(group, alert, neighbor, tuple(consents)), shares, links
 
     async def _approvable(
         self, request_id: str, wanted: list[str]

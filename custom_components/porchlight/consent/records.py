@@ -184,6 +184,44 @@ class FootageRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertGrant:
+    """The owner's consent to share clips of an alert with one directly paired neighbor.
+
+    `id` is federation.evidence.alert_share_group(alert, neighbor): the shares of these clips
+    are filed under it (Share.request) and the neighbor's manifest names it. One consent
+    record per clip, made from the owner's explicit choice when posting the alert.
+    """
+
+    id: str
+    alert: str
+    neighbor: str
+    consents: tuple[ConsentRecord, ...]
+
+    def approved(self, clip: str) -> ConsentRecord | None:
+        """The consent record for clip, if the owner shared it with this neighbor."""
+        return next((c for c in self.consents if c.clip == clip), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialize for the store."""
+        return {
+            "id": self.id,
+            "alert": self.alert,
+            "neighbor": self.neighbor,
+            "consents": [c.to_json() for c in self.consents],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertGrant:
+        """Deserialize."""
+        return cls(
+            data["id"],
+            data["alert"],
+            data["neighbor"],
+            tuple(ConsentRecord.from_json(c) for c in data["consents"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Share:
     """One capability link for one approved clip. The token itself is never stored.
 

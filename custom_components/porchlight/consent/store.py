@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Final
 
-from .records import FootageRequest, Share
+from .records import AlertGrant, ConsentRecord, FootageRequest, Share
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS shares (
     id TEXT PRIMARY KEY, request TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS shares_by_request ON shares (request);
+CREATE TABLE IF NOT EXISTS alert_grants (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -98,6 +99,28 @@ class ConsentStore:
                 "SELECT data FROM requests ORDER BY received_at DESC, id"
             ).fetchall()
         return [FootageRequest.from_json(json.loads(r[0])) for r in rows]
+
+    def put_grant(self, grant: AlertGrant) -> None:
+        """Insert or replace the consent to share an alert's clips with one neighbor."""
+        self._write(
+            "INSERT OR REPLACE INTO alert_grants VALUES (?, ?)",
+            (grant.id, json.dumps(grant.to_json())),
+        )
+
+    def grant(self, grant_id: str) -> AlertGrant | None:
+        """One alert grant by id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM alert_grants WHERE id = ?", (grant_id,)
+            ).fetchone()
+        return AlertGrant.from_json(json.loads(row[0])) if row else None
+
+    def consent(self, owner: str, clip: str) -> ConsentRecord | None:
+        """The consent record behind a share: its request's, or its alert grant's."""
+        if (request := self.request(owner)) is not None:
+            return request.approved(clip)
+        grant = self.grant(owner)
+        return grant.approved(clip) if grant is not None else None
 
     def put_share(self, share: Share) -> None:
         """Insert or replace a share."""

@@ -235,6 +235,15 @@ def verify_manifest(obj: JSON) -> Manifest:
     return Manifest.from_json(obj)
 
 
+def alert_share_group(alert: str, recipient: str) -> str:
+    """The `request` of the manifest for one alert's clips sent to one neighbor.
+
+    Both ends compute it (the poster's shares are filed under it, the recipient checks the
+    manifest names it), so a manifest made for one alert and neighbor fits no other.
+    """
+    return hashlib.sha256(f"porchlight-alert-clips-v1\n{alert}\n{recipient}".encode()).hexdigest()
+
+
 def sign_manifest(  # noqa: PLR0913  # each is its own field of the manifest
     identity: Identity,
     *,

@@ -35,7 +35,7 @@ from .errors import (
     UntrustedError,
     WrongRecipientError,
 )
-from .evidence import verify_manifest
+from .evidence import alert_share_group, verify_manifest
 from .httpsig import check_content_type, claimed_keyid, parse_hop, verify_hop
 from .identity import keyid
 from .messages import BROADCAST, TYPES, open_envelope, verify_envelope
@@ -221,6 +221,8 @@ class Inbox:
             raise ForbiddenError(msg)
         if envelope.type == "footage_offer":
             self._check_offer(envelope)
+        if envelope.type == "alert_clips":
+            self._check_alert_clips(peer, envelope)
         if envelope.type == "map_cell":
             # Homes map each other; an agency has no cell. The cell is checked on arrival
             # (AreaError), so only cells on the grid reach the owner's map.
@@ -283,6 +285,29 @@ class Inbox:
             msg = "the evidence manifest is not the sender's answer to this request for us"
             raise EvidenceError(msg)
 
+    def _check_alert_clips(self, peer: Peer, envelope: Envelope) -> None:
+        """Alert clips go between neighbors, with the sender's manifest for us and this alert.
+
+        Checked on arrival like an offer's, so the owner is only ever shown links that come
+        with a verified manifest naming each linked clip.
+        """
+        if peer.role != "neighbor" or self._node.settings.role != "neighbor":
+            msg = "alert clips go between neighbors only"
+            raise ForbiddenError(msg)
+        body = envelope.body
+        manifest = verify_manifest(body["manifest"])
+        group = alert_share_group(str(body["alert"]), self._node.identity.keyid)
+        links: list[dict[str, JSON]] = body["links"]  # type: ignore[assignment]  # schema-checked
+        linked = sorted(str(link["clip"]) for link in links)
+        if (
+            manifest.home_key != envelope.sender_key
+            or manifest.agency != self._node.identity.keyid
+            or manifest.request != group
+            or linked != sorted(c.clip for c in manifest.clips)
+        ):
+            msg = "the evidence manifest is not the sender's, for us, for these clips of this alert"
+            raise EvidenceError(msg)
+
     # --- acting on a message -----------------------------------------------------------------
     def _dispatch(self, peer: Peer, envelope: Envelope, now: int) -> None:
         node = self._node
@@ -291,7 +316,7 @@ class Inbox:
                 self._store(self._relay(peer, envelope, now))
             case "footage_request":
                 self._accept_request(peer, envelope, now)
-            case "footage_offer" | "camera_map":
+            case "footage_offer" | "camera_map" | "alert_clips":
                 self._store(envelope)
             case "map_cell":
                 node.hooks.on_map_cell(peer, cell_from_json(envelope.body))

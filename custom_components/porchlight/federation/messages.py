@@ -256,6 +256,8 @@ AREA: Final = Variant(
 CLIP_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REQUEST_LIFETIME: Final = 14 * 86400
 OFFER_LIFETIME: Final = 7 * 86400
+# How many clips one alert may share (each is a consent record and a link per neighbor).
+ALERT_MAX_CLIPS: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +344,28 @@ TYPES: Final[Mapping[str, MessageType]] = {
                 ),
                 1,
                 100,
+            ),
+        },
+        max_lifetime=OFFER_LIFETIME,
+    ),
+    # The clips a home attached to its own alert, for one directly paired neighbor: one
+    # single-use, expiring link per clip (made for that neighbor alone) and the signed
+    # evidence manifest, whose `agency` names the recipient and `request` the share group.
+    # Never relayed: the relayed `alert` itself carries no links (docs/protocol.md §15).
+    "alert_clips": MessageType(
+        {
+            "alert": Str(64, HEX64_RE),
+            "manifest": AnyObject(),
+            "links": ListOf(
+                Obj(
+                    {
+                        "clip": Str(64, CLIP_ID_RE),
+                        "url": Url(512),
+                        "expires": Int(0, canonical.MAX_INT),
+                    }
+                ),
+                1,
+                ALERT_MAX_CLIPS,
             ),
         },
         max_lifetime=OFFER_LIFETIME,

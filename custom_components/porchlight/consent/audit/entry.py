@@ -56,6 +56,9 @@ class AuditKind(StrEnum):
     REQUEST_EXPIRED = "request_expired"
     CLIP_APPROVED = "clip_approved"  # the consent record; written before any link exists
     CLIP_DELETED = "clip_deleted"  # a clip tied to a request or share was deleted
+    # A clip attached to the owner's alert, for one neighbor: that consent record's hash,
+    # written before any link exists (subject = the share group, data.neighbor its key).
+    ALERT_CLIP_SHARED = "alert_clip_shared"
     # What left home, and what came in.
     MESSAGE_SENT = "message_sent"  # payload = the exact bytes sent
     MESSAGE_RECEIVED = "message_received"
