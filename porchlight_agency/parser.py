@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from . import request as req
 from .errors import UsageError
 from .server import DELIVER_EVERY
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PROG: Final = "porchlight-agency"
 MAX_INVITE_HOURS: Final = 24
@@ -126,13 +129,19 @@ def build_parser() -> Parser:
     )
     p.add_argument("--lan", action="store_true", help="allow links to private addresses")
 
-    p = command("map", "the camera map the homes sent: GeoJSON cells of at least k homes")
-    p.add_argument("--out", type=Path, metavar="FILE", help="write it here (default: stdout)")
-    p = command("digest", "show the weekly transparency digests homes sent this agency")
-    p.add_argument("--period", metavar="YYYY-Www", help="one ISO week only, e.g. 2026-W49")
-    p.add_argument("--json", action="store_true", help="print them as JSON")
+    _neighborhood_commands(command)
 
     p = command("verify", "check evidence folders offline (no profile needed)")
     p.add_argument("folder", type=Path, metavar="DIR", help="an evidence folder, or a tree of them")
     p.add_argument("--home", metavar="FINGERPRINT", help="require manifests signed by this home")
     return parser
+
+
+def _neighborhood_commands(command: Callable[[str, str], Parser]) -> None:
+    """What the homes send the agency about their neighborhood: the map and the digests."""
+    p = command("map", "the camera map the homes sent: GeoJSON cells of at least k homes")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write it here (default: stdout)")
+
+    p = command("digest", "show the weekly transparency digests homes sent this agency")
+    p.add_argument("--period", metavar="YYYY-Www", help="one ISO week only, e.g. 2026-W49")
+    p.add_argument("--json", action="store_true", help="print them as JSON")

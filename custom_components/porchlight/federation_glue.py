@@ -62,8 +62,8 @@ if TYPE_CHECKING:
     from .background import BackgroundWork
     from .consent.audit import AuditLog
     from .data import PorchlightConfigEntry
-    from .federation.camera_map import Cell
     from .digest_glue import NeighborhoodDigests
+    from .federation.camera_map import Cell
     from .federation.clock import Clock
     from .federation.digest import HomeDigest
     from .federation.identity import Identity

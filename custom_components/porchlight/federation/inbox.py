@@ -223,6 +223,10 @@ class Inbox:
             self._check_offer(envelope)
         if envelope.type == "alert_clips":
             self._check_alert_clips(peer, envelope)
+        self._authorize_neighborhood(peer, envelope)
+
+    def _authorize_neighborhood(self, peer: Peer, envelope: Envelope) -> None:
+        """Map, digest and witness messages: who may send them to whom, checked on arrival."""
         if envelope.type == "map_cell":
             # Homes map each other; an agency has no cell. The cell is checked on arrival
             # (AreaError), so only cells on the grid reach the owner's map.
@@ -316,7 +320,7 @@ class Inbox:
                 self._store(self._relay(peer, envelope, now))
             case "footage_request":
                 self._accept_request(peer, envelope, now)
-            case "footage_offer" | "camera_map" | "alert_clips":
+            case "footage_offer" | "camera_map" | "alert_clips" | "agency_digest":
                 self._store(envelope)
             case "map_cell":
                 node.hooks.on_map_cell(peer, cell_from_json(envelope.body))
@@ -324,8 +328,6 @@ class Inbox:
                 node.hooks.on_digest(
                     envelope.created, accept_digest(envelope.body, peer.keyid, peer.public_key)
                 )
-            case "agency_digest":
-                self._store(envelope)
             case "audit_checkpoint":
                 node.hooks.on_audit_checkpoint(peer, envelope.body)
             case "audit_witness":
