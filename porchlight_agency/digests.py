@@ -14,8 +14,7 @@ import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from custom_components.porchlight.federation import DigestError
-from custom_components.porchlight.federation.digest_exchange import AgencyView, check_agency_view
+from custom_components.porchlight.federation import AgencyView, DigestError, check_agency_view
 
 from .profile import ProfileError, load_envelope, write_private
 

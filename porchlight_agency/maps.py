@@ -24,8 +24,7 @@ from .profile import ProfileError, load_envelope, write_private
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from custom_components.porchlight.federation import Envelope
-    from custom_components.porchlight.federation.camera_map import GeoJSON
+    from custom_components.porchlight.federation import Envelope, GeoJSON
 
     from .profile import Profile
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from custom_components.porchlight.federation import DigestError
-from custom_components.porchlight.federation.digest import check_period
+from custom_components.porchlight.federation import DigestError, check_period
 from porchlight_agency import digests
 from porchlight_agency.errors import CommandError, UsageError
 from porchlight_agency.text import shown
 
 if TYPE_CHECKING:
-    from custom_components.porchlight.federation import JSON
-    from custom_components.porchlight.federation.digest_exchange import AgencyView
+    from custom_components.porchlight.federation import JSON, AgencyView
 
     from . import Context
 

@@ -12,6 +12,7 @@ from .api import API_PREFIX, IDENTITY, INBOX, OFFER, PAIR
 from .camera_map import (
     Cell,
     CellReport,
+    GeoJSON,
     MapCell,
     build_map,
     cell_from_json,
@@ -26,12 +27,14 @@ from .digest import (
     HomeDigest,
     NeighborhoodDigest,
     aggregate,
+    check_period,
     for_agency,
     period_of,
     sign_digest,
     verify_aggregate,
     verify_digest,
 )
+from .digest_exchange import AgencyView, check_agency_view
 from .errors import (
     AreaError,
     DestinationRefusedError,
@@ -119,6 +122,7 @@ __all__ = [
     "REQUEST_MAX_HOPS",
     "URL_RE",
     "AgencyCounts",
+    "AgencyView",
     "AreaError",
     "Cell",
     "CellReport",
@@ -131,6 +135,7 @@ __all__ = [
     "Envelope",
     "EvidenceError",
     "FolderReport",
+    "GeoJSON",
     "HomeDigest",
     "HttpSender",
     "Identity",
@@ -170,6 +175,8 @@ __all__ = [
     "cell_from_json",
     "cell_of",
     "cells_map",
+    "check_agency_view",
+    "check_period",
     "circle_from_degrees",
     "contains",
     "for_agency",
