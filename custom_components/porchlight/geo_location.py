@@ -80,7 +80,6 @@ class CameraCell(GeolocationEvent):
     _attr_should_poll = False
     _attr_source = SOURCE
     _attr_translation_key = "camera_map_cell"
-    _attr_icon = "mdi:cctv"
 
     def __init__(self, entry: PorchlightConfigEntry, cell: Cell, homes: int) -> None:
         """A cell of the entry's map holding (at least) homes homes."""
