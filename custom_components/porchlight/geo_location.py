@@ -109,8 +109,8 @@ class CameraCell(GeolocationEvent):
 
     @callback
     def set_homes(self, homes: int) -> None:
-        """The cell's count changed (it stays shown)."""
-        if homes != self.homes:
-            self.homes = homes
-            self._attr_translation_placeholders = {"homes": str(homes)}
-            self.async_write_ha_state()
+        """The map was rebuilt and still shows the cell, with this count."""
+        # Written whether or not it changed: HA keeps an unchanged state as it is.
+        self.homes = homes
+        self._attr_translation_placeholders = {"homes": str(homes)}
+        self.async_write_ha_state()
