@@ -80,7 +80,6 @@ class CameraCell(GeolocationEvent):
     _attr_should_poll = False
     _attr_source = SOURCE
     _attr_translation_key = "camera_map_cell"
-    _attr_icon = "mdi:cctv"
 
     def __init__(self, entry: PorchlightConfigEntry, cell: Cell, homes: int) -> None:
         """A cell of the entry's map holding (at least) homes homes."""
@@ -110,8 +109,8 @@ class CameraCell(GeolocationEvent):
 
     @callback
     def set_homes(self, homes: int) -> None:
-        """The cell's count changed (it stays shown)."""
-        if homes != self.homes:
-            self.homes = homes
-            self._attr_translation_placeholders = {"homes": str(homes)}
-            self.async_write_ha_state()
+        """The map was rebuilt and still shows the cell, with this count."""
+        # Written whether or not it changed: HA keeps an unchanged state as it is.
+        self.homes = homes
+        self._attr_translation_placeholders = {"homes": str(homes)}
+        self.async_write_ha_state()
