@@ -11,7 +11,11 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.porchlight.federation.digest import period_of, verify_aggregate, verify_digest
+from custom_components.porchlight.federation.digest import (
+    period_of,
+    verify_aggregate,
+    verify_digest,
+)
 from custom_components.porchlight.federation.identity import Identity
 
 from .home import HOME

@@ -110,7 +110,7 @@ async def test_agencies_get_no_view_untrusted_twice_or_before_a_week_closed(
     await digests.async_send()
     assert len(node.outbox) == before
     digests.last_week = None
-    digests._tell_agencies()  # noqa: SLF001  # nothing summed yet: nothing to tell
+    digests._tell_agencies()  # nothing summed yet: nothing to tell
     assert len(node.outbox) == before
 
 
@@ -123,7 +123,7 @@ async def test_kept_digests_come_back_and_a_damaged_store_starts_afresh(
     digests.book.keep(7, _stranger_digest(now))
     digests.told.add(("A" * 32, "2026-W01"))
     store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
-    await store.async_save(digests._data())  # noqa: SLF001  # what the delayed save writes
+    await store.async_save(digests._data())  # what the delayed save writes
     again = NeighborhoodDigests(hass, digests.node, list, init_integration.runtime_data.work)
     await again.async_load()
     assert again.book.to_json() == digests.book.to_json()
