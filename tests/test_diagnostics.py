@@ -11,7 +11,11 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.porchlight.federation.digest import period_of, verify_digest
+from custom_components.porchlight.federation.digest import (
+    period_of,
+    verify_aggregate,
+    verify_digest,
+)
 from custom_components.porchlight.federation.identity import Identity
 
 from .home import HOME
@@ -51,6 +55,14 @@ async def test_diagnostics(
         FIXED_KEY.keyid,
         {},
     )
+    # The neighborhood's sums (this home alone here) verify against the home's own key.
+    neighborhood = diagnostics.pop("neighborhood_digest")
+    keys = {FIXED_KEY.keyid: FIXED_KEY.public_key}
+    for week in ("last_week", "this_week"):
+        summed = verify_aggregate(
+            neighborhood[week]["aggregate"], neighborhood[week]["digests"], keys=keys
+        )
+        assert summed.homes == 1
     assert diagnostics == snapshot
     text = json.dumps(diagnostics)
     for secret in (str(HOME["latitude"]), str(HOME["longitude"]), "Maple Street"):

@@ -151,28 +151,34 @@ async def test_digests_cross_the_neighborhood_and_the_agency_sees_only_its_verif
                 await home.entry.runtime_data.federation.async_deliver()
         assert [d.period for d in got["Oak"]] == [week, period_of(network.clock.now())]
 
-        shown = await cli.run("digest", "--json")
-        assert shown.status == 0, shown.err
-        (view,) = json.loads(shown.out)
-        assert view == {
-            "period": week,
-            "home": birch.node.identity.keyid,
-            "home_name": "Birch",
-            "homes": 6,
-            "counts": (DECLINED + DECLINED + DECLINED).to_json(),
-            "withheld": False,
-        }
-        text = await cli.run("digest", "--period", week)
-        assert text.status == 0
-        assert "6 homes: requests received 6, in area 3" in text.out
-        # Nothing the agency holds names another home than the one it is paired with.
-        stored = "".join(p.read_text() for p in (cli.profile_dir / "digests").rglob("*.json"))
-        others = (maple, cedar, *nodes.values())
-        assert not any(h.node.identity.keyid in stored for h in others)
-        none = await cli.run("digest", "--period", "2020-W01")
-        assert none.status == 1
-        assert "no home has sent this agency a transparency digest for 2020-W01" in (
-            one_line_error(none.err)
-        )
+        await _agency_sees_birchs_view_only(cli, birch, (maple, cedar, *nodes.values()), week)
         assert await birch_hass.config_entries.async_unload(birch.entry.entry_id)
         assert await cedar_hass.config_entries.async_unload(cedar.entry.entry_id)
+
+
+async def _agency_sees_birchs_view_only(
+    cli: Cli, birch: Home, others: tuple[Home | Running, ...], week: str
+) -> None:
+    """`porchlight-agency digest`: Birch's verified view, nothing naming another home."""
+    shown = await cli.run("digest", "--json")
+    assert shown.status == 0, shown.err
+    (view,) = json.loads(shown.out)
+    assert view == {
+        "period": week,
+        "home": birch.node.identity.keyid,
+        "home_name": "Birch",
+        "homes": 6,
+        "counts": (DECLINED + DECLINED + DECLINED).to_json(),
+        "withheld": False,
+    }
+    text = await cli.run("digest", "--period", week)
+    assert text.status == 0
+    assert "6 homes: requests received 6, in area 3" in text.out
+    # Nothing the agency holds names another home than the one it is paired with.
+    stored = "".join(p.read_text() for p in (cli.profile_dir / "digests").rglob("*.json"))
+    assert not any(h.node.identity.keyid in stored for h in others)
+    none = await cli.run("digest", "--period", "2020-W01")
+    assert none.status == 1
+    assert "no home has sent this agency a transparency digest for 2020-W01" in (
+        one_line_error(none.err)
+    )
