@@ -359,13 +359,14 @@ async def test_clips_before_their_alert_muted_neighbors_and_only_recent_alerts_k
         oak.node.send(home_key, "alert_clips", body, lifetime=3600)
     assert await oak.node.deliver(network.sender) == RECENT + 1
     await hass.async_block_till_done()
-    assert len(alerts.links) == RECENT
-    assert f"{0:064x}" not in alerts.links
+    assert len(alerts.early) == RECENT
+    assert f"{0:064x}" not in alerts.early
+    assert alerts.links == {}
     assert attached == []
     # The alert arriving after its clips shows their count at once.
     envelope = oak.node.broadcast_alert("Loose dog", max_hops=0)
     last = f"{RECENT:064x}"
-    alerts.links[envelope.event_id] = alerts.links.pop(last)
+    alerts.early[envelope.event_id] = alerts.early.pop(last)
     assert await oak.node.deliver(network.sender) == 1
     await hass.async_block_till_done()
     assert [e.data["clips"] for e in shown] == [1]
@@ -389,6 +390,7 @@ async def test_clips_before_their_alert_muted_neighbors_and_only_recent_alerts_k
     assert await oak.node.deliver(network.sender) == 1
     await hass.async_block_till_done()
     assert alert not in alerts.links
+    assert alert not in alerts.early
 
 
 async def test_a_share_whose_grant_is_gone_has_no_consent(

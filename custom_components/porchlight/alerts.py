@@ -78,6 +78,13 @@ class NeighborAlerts:
     recent: deque[Alert] = field(default_factory=lambda: deque(maxlen=RECENT))
     # Per alert event id, the clip links its poster sent this home (admins only, see above).
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Who posted each recent alert (never shown): only its poster may attach clips to it.
+    # Any paired neighbor can name any alert id it saw relayed; without this check it could
+    # pass its own links off as the poster's, or replace the poster's.
+    posters: dict[str, str] = field(default_factory=dict)
+    # Clips that came before their alert, with their sender: attached once the alert comes
+    # from that same neighbor, dropped otherwise.
+    early: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Mutes are kept across restarts (private: they name neighbors' keys)."""
@@ -103,6 +110,12 @@ class NeighborAlerts:
             _LOGGER.debug("Alert %s from a muted neighbor not shown", envelope.event_id)
             return
         body = envelope.body
+        self.posters[envelope.event_id] = envelope.sender
+        _keep_recent(self.posters)
+        early = self.early.pop(envelope.event_id, None)
+        if early is not None and early[0] == envelope.sender:
+            self.links[envelope.event_id] = early[1]
+            _keep_recent(self.links)
         alert = Alert(
             envelope.event_id,
             str(body["text"]),
@@ -128,7 +141,7 @@ class NeighborAlerts:
         body: dict[str, Any] = envelope.body
         alert_id = str(body["alert"])
         evidence = {c["clip"]: c for c in body["manifest"]["clips"]}
-        self.links[alert_id] = [
+        links = [
             {
                 **{k: link[k] for k in ("clip", "url", "expires")},
                 **{
@@ -138,12 +151,29 @@ class NeighborAlerts:
             }
             for link in body["links"]
         ]
+        poster = self.posters.get(alert_id)
+        if poster is None:
+            self.early[alert_id] = (envelope.sender, links)
+            _keep_recent(self.early)
+            return
+        if poster != envelope.sender:
+            _LOGGER.warning(
+                "Clips for alert %s dropped: they came from a neighbor that did not post it",
+                alert_id[:12],
+            )
+            return
+        self.links[alert_id] = links
         # Only the last alerts are kept: links for one forgotten are forgotten with it.
-        while len(self.links) > RECENT:
-            del self.links[next(iter(self.links))]
+        _keep_recent(self.links)
         count = len(self.links[alert_id])
         for n, alert in enumerate(self.recent):
             if alert.event_id == alert_id:
                 self.recent[n] = replace(alert, clips=count)
                 self.hass.bus.async_fire(EVENT_ALERT_CLIPS, {"event_id": alert_id, "clips": count})
                 async_dispatcher_send(self.hass, SIGNAL_ALERT_CLIPS)
+
+
+def _keep_recent(by_alert: dict[str, Any]) -> None:
+    """Forget all but the RECENT alerts last added."""
+    while len(by_alert) > RECENT:
+        del by_alert[next(iter(by_alert))]
