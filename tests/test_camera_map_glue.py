@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,12 @@ def _node(clock: ManualClock) -> Node:
 
 
 def _peer(
-    node: Node, role: Role = "neighbor", *, pending: bool = False, trusted: bool = False
+    node: Node,
+    role: Role = "neighbor",
+    *,
+    pending: bool = False,
+    trusted: bool = False,
+    told: str = "http://127.0.0.1:8/api/porchlight/v1",
 ) -> Peer:
     identity = Identity.generate()
     peer = Peer(
@@ -62,6 +68,7 @@ def _peer(
         paired_at=node.clock.now(),
         trusted=trusted,
         pending=pending,
+        told=told,
     )
     node.peers.add(peer)
     return peer
@@ -135,6 +142,8 @@ async def test_a_cell_is_shown_and_sent_to_agencies_only_once_it_holds_k_homes(
     agency = _peer(node, "agency", trusted=True)
     _peer(node, "agency")  # not trusted: gets nothing
     _peer(node, "agency", trusted=True, pending=True)  # not confirmed: gets nothing
+    # Imported one-sided (never told of this home): a map would tell it the home exists.
+    _peer(node, "agency", trusted=True, told="")
     changes: list[None] = []
     async_dispatcher_connect(hass, SIGNAL_MAP_CHANGED, lambda: changes.append(None))
     camera_map = NeighborhoodMap(hass, node, HERE)
@@ -231,6 +240,7 @@ def test_the_home_cell_is_the_cell_of_its_configured_location() -> None:
     assert isinstance(HERE, Cell)
 
 
+@pytest.mark.usefixtures("socket_enabled")
 async def test_the_hourly_timer_sends_what_is_due(
     hass: HomeAssistant, init_integration: Any
 ) -> None:
@@ -238,7 +248,10 @@ async def test_the_hourly_timer_sends_what_is_due(
     node = federation.node
     camera_map = federation.camera_map
     assert camera_map is not None
-    neighbor = _peer(node)
+    # On the LAN at a closed port: the same hour runs the outbox too, and what it cannot
+    # deliver stays queued, where it can be seen.
+    neighbor = replace(_peer(node), lan=True)
+    node.peers.add(neighbor)
     # Due since a day ago, without any change of peers to run it.
     camera_map.cell_sent[neighbor.keyid] = node.clock.now() - REFRESH
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=1, seconds=1))

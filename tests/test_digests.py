@@ -45,7 +45,8 @@ def _stranger_digest(now: int) -> Any:
 async def test_the_sensor_shows_last_weeks_sum_once_summed(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    # Set-up summed this home's own digests: nobody asked, one home.
+    # Set-up sums this home's own digests in the background: nobody asked, one home.
+    await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(SENSOR)
     assert state is not None
     assert (state.state, state.attributes["homes"], state.attributes["agencies"]) == ("0", 1, {})

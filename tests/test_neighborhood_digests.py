@@ -73,7 +73,7 @@ def _sensor(home: Home) -> Any:
 
 @pytest.mark.usefixtures("socket_enabled")
 @pytest.mark.allow_porchlight_warnings(r"was given up \(status 400\)")
-async def test_digests_cross_the_neighborhood_and_the_agency_sees_only_its_verified_row(  # noqa: PLR0915  # one scenario across three homes, step by step
+async def test_digests_cross_the_neighborhood_and_the_agency_sees_only_its_verified_row(
     hass: HomeAssistant, network: Network, tmp_path: Path
 ) -> None:
     cli = Cli(tmp_path / "agency", free_port())

@@ -204,7 +204,12 @@ async def test_a_request_crosses_three_home_assistants_and_only_the_home_in_the_
         }
         assert asked["cedar"][0].data["case"] == "2026-000417"
         # The agency heard from nobody: no home told it whether it was asked or in the area.
-        assert list(agency.node.received) == []
+        # Only Maple, paired with it in person, sent its camera map (once trusted, whatever
+        # the request); Birch and Cedar, which only imported the agency, never told it they
+        # exist.
+        assert [(e.type, e.sender) for e in agency.node.received] == [
+            ("camera_map", maple.node.identity.keyid)
+        ]
         assert [p.name for p in agency.node.peers] == ["Maple"]
         # Every home logged what it relayed.
         for home in (maple, birch, cedar):

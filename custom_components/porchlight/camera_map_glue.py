@@ -160,7 +160,7 @@ class NeighborhoodMap:
         body = map_body(geojson, self.k)
         self.map_sent = {k: sent for k, sent in self.map_sent.items() if k in peers}
         for agency in node.peers.agencies():
-            if not agency.trusted or agency.pending:
+            if not agency.trusted or agency.pending or not agency.knows_us:
                 continue
             at, last = self.map_sent.get(agency.keyid, (now - REFRESH, {}))
             if last != body or now - at >= REFRESH:

@@ -165,7 +165,12 @@ class NeighborhoodDigests:
             return
         period = summed.aggregate.period
         for agency in self.node.peers.agencies():
-            if not agency.trusted or agency.pending or (agency.keyid, period) in self.told:
+            if (
+                not agency.trusted
+                or agency.pending
+                or not agency.knows_us
+                or (agency.keyid, period) in self.told
+            ):
                 continue
             try:
                 view = agency_view(summed.aggregate, agency.keyid, self.k)

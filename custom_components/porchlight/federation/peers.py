@@ -47,6 +47,16 @@ class Peer:
     told: str = ""
 
     @property
+    def knows_us(self) -> bool:
+        """Whether this peer was told of this home: paired with it, not imported one-sided.
+
+        A one-sided agency must never hear from the home unprompted: a map or a digest would
+        tell it the home exists, which importing was meant to keep from it. Peers paired
+        before `told` was kept count as not told, the safe side.
+        """
+        return bool(self.told)
+
+    @property
     def fingerprint(self) -> str:
         """The grouped fingerprint owners compare."""
         return grouped(self.keyid)
