@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -145,7 +146,9 @@ async def test_a_cell_is_shown_and_sent_to_agencies_only_once_it_holds_k_homes(
     # Imported one-sided (never told of this home): a map would tell it the home exists.
     _peer(node, "agency", trusted=True, told="")
     changes: list[None] = []
-    async_dispatcher_connect(hass, SIGNAL_MAP_CHANGED, lambda: changes.append(None))
+    # A callback, so it runs inside the dispatch (a plain function would go to the executor
+    # and land whenever a thread gets to it).
+    async_dispatcher_connect(hass, SIGNAL_MAP_CHANGED, callback(lambda: changes.append(None)))
     camera_map = NeighborhoodMap(hass, node, HERE)
     camera_map.refresh()
     # An empty map is sent too: it tells the agency this home's earlier cells are gone.
