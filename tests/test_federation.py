@@ -41,6 +41,8 @@ from custom_components.porchlight.federation_glue import (
     outbox_path,
 )
 
+from .upkeep import queued
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -132,7 +134,12 @@ async def test_neighbor_redeems_home_invite(
     # The signed acceptance the home answered with is in its audit log (bytes that left).
     audit = init_integration.runtime_data.desk.audit
     sent = await hass.async_add_executor_job(lambda: list(audit.entries()))
-    assert [e.subject for e in sent if e.kind == "message_sent"] == ["pair_accept"]
+    # Then only the home's own upkeep (its map cell, refused until the pairing is
+    # confirmed), to that neighbor and nowhere else.
+    neighbor_at = URL(neighbor.endpoint).authority
+    subjects = [e.subject for e in sent if e.kind == "message_sent"]
+    assert subjects[0] == "pair_accept"
+    assert set(subjects[1:]) <= {neighbor_at}
     assert "text" not in events[0].data
 
 
@@ -438,13 +445,15 @@ async def test_outbox_is_delivered_on_the_timer_and_survives_reload(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert outbox_path(hass).is_file()
-    assert len(_node(init_integration).outbox) == 1
+    assert len(queued(_node(init_integration).outbox)) == 1
     assert len(_node(init_integration).peers) == 1
 
     await network.serve(neighbor.node, port=port)
-    assert await init_integration.runtime_data.federation.async_deliver() == 1
+    outbox = _node(init_integration).outbox
+    upkeep = len(outbox) - len(queued(outbox))
+    assert await init_integration.runtime_data.federation.async_deliver() == 1 + upkeep
     assert [e.event_id for e in neighbor.node.received] == [sent.event_id]
-    assert len(_node(init_integration).outbox) == 0
+    assert len(queued(_node(init_integration).outbox)) == 0
 
 
 async def test_outbox_timer_tries_delivery(

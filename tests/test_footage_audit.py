@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from .federation.loopback import Network, Running
 
 
-@pytest.mark.allow_porchlight_warnings(r"Audit log failed verification at entry 8")
+@pytest.mark.allow_porchlight_warnings(
+    r"Audit log failed verification at entry \d+: hash does not match"
+)
 async def test_tampered_audit_log_fails_verification_and_raises_a_repair(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

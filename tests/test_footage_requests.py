@@ -41,6 +41,7 @@ from .footage_helpers import (
     request_body,
     send_request,
 )
+from .upkeep import queued
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -201,7 +202,7 @@ async def test_request_from_an_agency_the_home_never_trusted_is_rejected_silentl
     assert events == []
     assert notifications(hass) == {}
     # The home carries no request from an agency it does not trust.
-    assert len(init_integration.runtime_data.federation.node.outbox) == 0
+    assert len(queued(init_integration.runtime_data.federation.node.outbox)) == 0
 
 
 async def test_imported_agency_reaches_the_home_through_a_neighbor(

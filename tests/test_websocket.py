@@ -105,7 +105,11 @@ async def test_owner_sees_approves_and_watches_a_request(
     )
     assert approved["success"], approved
     assert [a["clip"] for a in approved["result"]["approved"]] == [recorded[1].id]
-    (after,) = await _snapshot_where(ws, lambda rs: rs[0]["state"] == "approved")
+    # The request turns approved as the consent is recorded; its share shows in the same
+    # or a later snapshot (the offer's delivery pushes one), so wait for both.
+    (after,) = await _snapshot_where(
+        ws, lambda rs: rs[0]["state"] == "approved" and rs[0]["clips"][1]["share"] is not None
+    )
     assert after["state"] == "approved"
     assert after["clips"][1]["decision"] == "approved"
     assert after["clips"][1]["share"]["state"] == "offered"
