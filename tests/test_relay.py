@@ -15,7 +15,6 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.porchlight.alerts import EVENT_ALERT
-
 from custom_components.porchlight.const import (
     CONF_CAMERAS,
     CONF_RELAY,

@@ -230,7 +230,9 @@ async def test_saved_event_ids_are_the_last_live_relayable_ones(network: Network
     alice = await network.start("Alice")
     bob = await network.start("Bob", dedupe_saved=2)
     await network.pair(alice, bob)
-    alice.node.send(bob.node.identity.keyid, "map_cell", {"cell_m": 250, "row": 1, "col": 2}, lifetime=600)
+    alice.node.send(
+        bob.node.identity.keyid, "map_cell", {"cell_m": 250, "row": 1, "col": 2}, lifetime=600
+    )
     short = alice.node.broadcast_alert("soon gone", lifetime=60)
     alerts = [alice.node.broadcast_alert(f"alert {i}") for i in range(3)]
     assert await alice.node.deliver(network.sender) == 5
