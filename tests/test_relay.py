@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_capture_events
 
+from custom_components.porchlight.alerts import EVENT_ALERT
 from custom_components.porchlight.const import (
     CONF_CAMERAS,
     CONF_RELAY,
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from custom_components.porchlight.federation.node import Node
 
     from .federation.loopback import Network, Running
+
+SENSOR = "sensor.maple_street_12_recent_neighbor_alerts"
 
 
 def _node(entry: MockConfigEntry) -> Node:
@@ -208,3 +212,45 @@ async def test_no_relay_pass_starts_once_unload_began(
     federation.deliver_soon()
     await hass.async_block_till_done(wait_background_tasks=True)
     assert started == []
+
+
+async def test_alerts_already_shown_and_the_homes_own_are_not_shown_after_a_reload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    neighbors: tuple[Running, Running],
+    network: Network,
+) -> None:
+    oak, elm = neighbors
+    alerts = async_capture_events(hass, EVENT_ALERT)
+    sent = oak.node.broadcast_alert("Van on Oak", max_hops=2)
+    elm.node.outbox.drop_peer(oak.node.identity.keyid)
+    assert await oak.node.deliver(network.sender) == 1
+    await hass.async_block_till_done(wait_background_tasks=True)
+    own: Any = await hass.services.async_call(
+        DOMAIN,
+        "post_alert",
+        {"text": "My own alert", "max_hops": 2},
+        blocking=True,
+        return_response=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Any options change reloads the entry; the event ids seen are saved with the node.
+    entry = await reloaded(hass, init_integration)
+    home = _node(entry).identity.keyid
+    shown = hass.states.get(SENSOR)
+    # Elm brings both back (another path, or an outbox retry), well within their lifetime.
+    (mine,) = [e for e in oak.node.received if e.event_id == own["event_id"]]
+    for envelope in (sent.relayed(), mine.relayed()):
+        elm.node.outbox.enqueue(
+            peer=home,
+            payload=canon(envelope.to_json()).decode(),
+            signer=elm.node.identity.keyid,
+            expires=envelope.expires,
+            now=network.clock.now(),
+        )
+    assert await elm.node.deliver(network.sender) == 2
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [e.data["text"] for e in alerts] == ["Van on Oak"]
+    assert hass.states.get(SENSOR) == shown
+    # Neither is relayed again (the outbox may hold the home's weekly digests).
+    assert [e for e in _node(entry).outbox if '"type":"alert"' in e.payload] == []

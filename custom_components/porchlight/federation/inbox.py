@@ -116,7 +116,14 @@ class Inbox:
             self._tampered(peer, obj, err)
             raise
         self._authorize(peer, envelope)
+        if envelope.sender in node.signers:
+            # Our own alert or request, relayed back to us: we showed and sent it already.
+            # Not only a dedupe question: the seen set may have forgotten it (full, or its
+            # saved part damaged), and a home must never show its own alert as a neighbor's.
+            return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
         if envelope.event_id in node.seen:
+            if node.seen.fewer_hops(envelope):
+                self._relay_again(peer, envelope, now)
             return Reply(HTTPStatus.OK, {"status": "duplicate", "event_id": envelope.event_id})
         self._dispatch(peer, envelope, now)
         node.seen.remember(envelope, now)
@@ -360,6 +367,19 @@ class Inbox:
                     node.sending.queue(neighbor.keyid, relayed, now)
         return envelope
 
+    def _relay_again(self, peer: Peer, envelope: Envelope, now: int) -> None:
+        """A duplicate with fewer hops than any copy before: relayed again, not shown again.
+
+        The hop count is signed by nobody: a neighbor that hands us a copy with its hops
+        raised to max_hops first would otherwise make the honest copy a duplicate that goes
+        no further, and homes that only we reach would never hear it. The owner's side was
+        told of the first copy and is not told again.
+        """
+        origin = self._node.peers.get(envelope.sender)
+        if envelope.type == "alert" or _carries_requests_of(origin):
+            self._relay(peer, envelope, now)
+        self._node.hooks.on_change("state")  # the lower count is saved (dedupe.py)
+
     def _accept_request(self, peer: Peer, envelope: Envelope, now: int) -> None:
         """Relay a footage request if we trust its agency, and hand it to the owner's side.
 
@@ -368,7 +388,7 @@ class Inbox:
         does carry requests only from agencies its owner trusts.
         """
         origin = self._node.peers.get(envelope.sender)
-        if origin is not None and origin.role == "agency" and origin.trusted and not origin.pending:
+        if _carries_requests_of(origin):
             envelope = self._relay(peer, envelope, now)
         self._node.hooks.on_request(envelope, origin, peer)
 
@@ -387,6 +407,11 @@ class Inbox:
         """Keep an accepted alert or offer, and tell the owner's side."""
         self._node.received.append(envelope)
         self._node.hooks.on_message(envelope)
+
+
+def _carries_requests_of(origin: Peer | None) -> bool:
+    """Whether this home relays the footage requests of origin: an agency its owner trusts."""
+    return origin is not None and origin.role == "agency" and origin.trusted and not origin.pending
 
 
 def _check_standing(peer: Peer, which: str) -> None:

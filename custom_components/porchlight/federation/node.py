@@ -20,6 +20,7 @@ The paths of the API (api.py) are importable from here too, for the integration'
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -67,6 +68,8 @@ __all__ = [
     "Settings",
 ]
 
+_LOGGER = logging.getLogger(__name__)
+
 _IDENTITY_DOMAIN: Final = b"porchlight-identity-v1\n"
 _STATE_FORMAT: Final = 1
 
@@ -86,6 +89,9 @@ class Settings:
     offer_per_minute: int = 120
     received_max: int = 1000
     dedupe_max: int = 10_000
+    # How many of the live relayable event ids the saved state keeps (dedupe.py): ~90 bytes
+    # each, written with every state change.
+    dedupe_saved: int = 1000
 
 
 # What changed: "state" (peers, invites, endpoints: save them), "outbox" or "clock".
@@ -218,6 +224,9 @@ class Node:
         # Footage requests this node (an agency) issued: event id -> expiry. Offers are
         # accepted for these only.
         self.issued: dict[str, int] = {}
+        # Event ids acted on; the relayable ones are saved (dedupe.py), so a restart does not
+        # show an alert again, or relay it again, when another neighbor brings it.
+        self.seen = SeenEvents(settings.dedupe_max)
         # The owner's choice (an option, not saved here): pass relayable messages on to our
         # neighbors. Off, the home still receives and judges them itself.
         self.relaying = True
@@ -227,7 +236,6 @@ class Node:
         self.signers: dict[str, Identity] = {identity.keyid: identity}
         self.received: deque[Envelope] = deque(maxlen=settings.received_max)
         self.replay = ReplayCache()
-        self.seen = SeenEvents(settings.dedupe_max)
         # The parts, one job each.
         self.clock_watch = ClockWatch(clock, self.hooks.on_change)
         self.admission = Admission(self)
@@ -274,6 +282,7 @@ class Node:
             "peers": self.peers.to_json(),
             "invites": self.invites.to_json(),
             "issued": dict(self.issued),
+            "seen": self.seen.to_json(self.clock.now(), self.settings.dedupe_saved),
         }
 
     def load_state(self, data: dict[str, Any]) -> None:
@@ -284,6 +293,14 @@ class Node:
         self.peers = PeerRegistry.from_json(data["peers"])
         self.invites = InviteBook.from_json(data["invites"])
         self.issued = dict(data.get("issued", {}))
+        now = self.clock.now()
+        try:
+            self.seen = SeenEvents.from_json(data.get("seen", {}), self.settings.dedupe_max, now)
+        except ValueError:
+            # Only dedupe is lost: an alert or request still alive may be shown or relayed once
+            # more. Not worth refusing to start over.
+            _LOGGER.warning("The saved list of messages seen was damaged; starting afresh")
+            self.seen = SeenEvents(self.settings.dedupe_max)
 
     def identity_document(self) -> dict[str, JSON]:
         """The public, self-signed description of this node (no name: it may be an address)."""
