@@ -85,7 +85,7 @@ async def test_alerts_are_not_announced_as_federation_messages(
     elm.node.broadcast_alert("shown")
     assert await oak.node.deliver(network.sender) == 1
     assert await elm.node.deliver(network.sender) == 1
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["text"] for e in alerts] == ["shown"]
     assert messages == []
 
@@ -97,18 +97,18 @@ async def test_mute_follows_the_neighbor_to_its_new_key(
     await _mute(hass, oak)
     alerts = async_capture_events(hass, EVENT_ALERT)
     await _rotate(network, oak)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     oak.node.broadcast_alert("after rotation")
     assert await oak.node.deliver(network.sender) == 1
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert alerts == []
     # Kept under the new key across restarts too.
     assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert init_integration.runtime_data.federation.alerts.muted == {oak.node.identity.keyid}
     oak.node.broadcast_alert("after reload")
     assert await oak.node.deliver(network.sender) == 1
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert alerts == []
 
 
@@ -127,9 +127,9 @@ async def test_tamper_issue_follows_the_neighbor_to_its_new_key(
     forged["body"] = {**original.body, "text": "Lost cat. Call 555-0100 for reward"}
     _hand_over(oak, home.identity.keyid, forged, original.expires, network.clock.now())
     assert await oak.node.deliver(network.sender) == 0
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     old = await _rotate(network, oak)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     registry = ir.async_get(hass)
     assert registry.async_get_issue(DOMAIN, TAMPER_ISSUE.format(keyid=old)) is None
     issue = registry.async_get_issue(DOMAIN, TAMPER_ISSUE.format(keyid=oak.node.identity.keyid))
@@ -158,7 +158,7 @@ async def test_ignored_equivocation_issue_follows_the_neighbor_and_stays_ignored
     raise_issue(hass, issue_id, "audit_equivocation", placeholders, severity=Severity.ERROR)
     ir.async_ignore_issue(hass, DOMAIN, issue_id, ignore=True)
     old = await _rotate(network, oak)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     registry = ir.async_get(hass)
     assert registry.async_get_issue(DOMAIN, EQUIVOCATION_ISSUE.format(keyid=old)) is None
     moved = registry.async_get_issue(
@@ -185,7 +185,7 @@ async def test_muted_neighbor_cannot_come_back_under_keys_it_minted(
     _hand_over(elm, home, *_minted_alert(network, "from further away", ""), now)
     assert await oak.node.deliver(network.sender) == 1
     assert await elm.node.deliver(network.sender) == 1
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["text"] for e in alerts] == ["from further away"]
 
 
@@ -204,7 +204,7 @@ async def test_only_names_this_home_paired_are_shown(
     assert await oak.node.deliver(network.sender) == 2
     _hand_over(elm, home, *_minted_alert(network, "Claims a name", "Oak 3"), network.clock.now())
     assert await elm.node.deliver(network.sender) == 1
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [(e.data["text"], e.data["poster"]) for e in alerts] == [
         ("Named", "Oak 3"),
         ("Anonymous", ""),
