@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from yarl import URL
 
+from custom_components.porchlight.alerts import EVENT_ALERT
 from custom_components.porchlight.const import DOMAIN
 from custom_components.porchlight.federation import canonical
 from custom_components.porchlight.federation.httpsig import new_nonce
@@ -35,7 +36,6 @@ from custom_components.porchlight.federation.node import API_PREFIX
 from custom_components.porchlight.federation_glue import (
     DELIVERY_INTERVAL,
     ENDPOINT_ISSUE,
-    EVENT_MESSAGE,
     STORAGE_KEY,
     Federation,
     outbox_path,
@@ -125,11 +125,11 @@ async def test_neighbor_redeems_home_invite(
     assert confirmed["peer"]["pending"] is False  # type: ignore[index]
     assert confirmed["peer"]["pairing_code"] is None  # type: ignore[index]
 
-    # A message from the new neighbor reaches the home's inbox view and the event bus.
-    events = async_capture_events(hass, EVENT_MESSAGE)
+    # An alert from the new neighbor reaches the home's inbox view and the event bus.
+    events = async_capture_events(hass, EVENT_ALERT)
     neighbor.node.broadcast_alert("Stray cat found")
     assert await neighbor.node.deliver(network.sender) == 1
-    assert events[0].data["sender"] == neighbor.node.identity.keyid
+    assert events[0].data["text"] == "Stray cat found"
 
     # The signed acceptance the home answered with is in its audit log (bytes that left).
     audit = init_integration.runtime_data.desk.audit
@@ -140,7 +140,7 @@ async def test_neighbor_redeems_home_invite(
     subjects = [e.subject for e in sent if e.kind == "message_sent"]
     assert subjects[0] == "pair_accept"
     assert set(subjects[1:]) <= {neighbor_at}
-    assert "text" not in events[0].data
+    assert "sender" not in events[0].data
 
 
 async def test_home_accepts_agency_invite_untrusted_then_trusts(

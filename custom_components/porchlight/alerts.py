@@ -6,8 +6,13 @@ blueprint), the alert event entity and the recent-alerts sensor (through a dispa
 signal), and the owner's mutes. A muted neighbor's alerts are still relayed (muting is this
 owner's view, not a decision for the neighborhood) but never shown here.
 
-Who posted an alert is what the poster chose: its home name, or "" for "a neighbor". The
-originator's key is kept for muting only and never put in events or attributes.
+Who posted an alert: the name this home paired the poster under, if the poster chose to
+show its name ("" for "a neighbor" otherwise). The name in the message is the poster's claim,
+checked by nobody: an originator this home never paired (a neighbor of a neighbor, or a key
+someone minted) is shown as "a neighbor of a neighbor" whatever it claims. Such an alert is
+the relaying neighbor's to answer for: muting that neighbor hides it too, so a muted neighbor
+cannot come back under fresh keys. The originator's key is kept for muting only and never
+put in events or attributes. Mutes follow a neighbor's key rotations (`follow_keys`).
 
 Clips: a directly paired poster may send its alert's clips in an `alert_clips` message (one
 single-use link per clip, made for this home). Events and attributes show only how many;
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .federation.messages import Envelope
+    from .federation.peers import Peer, PeerRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,7 +57,7 @@ class Alert:
     event_id: str
     text: str
     category: str
-    poster: str  # the poster's home name, or "" ("a neighbor")
+    poster: str  # the paired poster's name, "" ("a neighbor"), or the unpaired label
     received_at: int
     # How many clips the poster shared with this home (never the links: see the module).
     clips: int = 0
@@ -73,6 +79,8 @@ class NeighborAlerts:
     """The alerts this home received lately, and the neighbors its owner muted."""
 
     hass: HomeAssistant
+    # How an originator this home never paired is shown (translated: "a neighbor of a neighbor").
+    unpaired: str
     store: Store[dict[str, Any]] = field(init=False)
     muted: set[str] = field(default_factory=set)
     recent: deque[Alert] = field(default_factory=lambda: deque(maxlen=RECENT))
@@ -101,15 +109,33 @@ class NeighborAlerts:
             self.muted.add(keyid)
         else:
             self.muted.discard(keyid)
-        await self.store.async_save({"muted": sorted(self.muted)})
+        await self.store.async_save(self._stored())
+
+    def _stored(self) -> dict[str, Any]:
+        return {"muted": sorted(self.muted)}
 
     @callback
-    def received(self, envelope: Envelope, now: int) -> None:
-        """An accepted alert: announce it unless its originator is muted."""
-        if envelope.sender in self.muted:
+    def follow_keys(self, peers: PeerRegistry) -> None:
+        """Move the mutes of neighbors that rotated their key to the key pinned now."""
+        moved = {old: new.keyid for old in self.muted if (new := peers.successor(old)) is not None}
+        if moved:
+            self.muted = {moved.get(k, k) for k in self.muted}
+            self.store.async_delay_save(self._stored, 0)
+
+    @callback
+    def received(self, envelope: Envelope, origin: Peer | None, via: Peer, now: int) -> None:
+        """An accepted alert: announce it unless whoever answers for it is muted.
+
+        origin: the originator as this home pinned it (None: never paired here); via: the
+        neighbor that handed it over, which answers for an originator nobody pinned.
+        """
+        if (origin or via).keyid in self.muted:
             _LOGGER.debug("Alert %s from a muted neighbor not shown", envelope.event_id)
             return
         body = envelope.body
+        # Whether to show a name is the poster's choice; the name is the one this home
+        # paired it under, never the one it claims.
+        poster = (origin.name if body["name"] else "") if origin is not None else self.unpaired
         self.posters[envelope.event_id] = envelope.sender
         _keep_recent(self.posters)
         early = self.early.pop(envelope.event_id, None)
@@ -120,7 +146,7 @@ class NeighborAlerts:
             envelope.event_id,
             str(body["text"]),
             str(body["category"]),
-            str(body["name"]),
+            poster,
             now,
             len(self.links.get(envelope.event_id, ())),
         )

@@ -48,7 +48,7 @@ from .federation.listener import Listener
 from .federation.node import Node, NodeHooks, Settings
 from .federation.outbox import Outbox
 from .federation.transport import HttpSender
-from .issues import Severity, clear_issue, issue_ids, raise_issue
+from .issues import Severity, clear_issue, issue_ids, move_issue, raise_issue
 from .signals import SIGNAL_PEERS_CHANGED
 from .witness_glue import EQUIVOCATION_ISSUE, AuditWitnessing
 
@@ -228,6 +228,7 @@ class Federation:
         hooks = NodeHooks(
             on_change=self.changed,
             on_message=self.received,
+            on_alert=self.alert_received,
             on_request=self.request_received,
             on_offer=self.offer_settled,
             on_tamper=self.tampered,
@@ -236,7 +237,7 @@ class Federation:
             record_reply=record_reply,
         )
         self.node = Node(identity, settings, clock, outbox=outbox, hooks=hooks)
-        self.alerts = NeighborAlerts(self.hass)
+        self.alerts = NeighborAlerts(self.hass, self.texts.common_text("alert_poster_unpaired"))
         self.writer = OutboxWriter(self.hass, outbox)
 
     def serve_desk(self, desk: DeskListener) -> None:
@@ -256,6 +257,7 @@ class Federation:
         # A pairing may have become active, or a neighbor gone: cells and maps follow.
         self.camera_map.refresh()
         self.pairing_notices()
+        self.alerts.follow_keys(self.node.peers)
         self.tamper_issues()
         if self.digests is not None:
             self.digests.peers_changed()
@@ -326,12 +328,28 @@ class Federation:
 
     @callback
     def tamper_issues(self) -> None:
-        """Clear the tamper issues of neighbors the owner removed."""
+        """Clear the tamper issues of neighbors the owner removed; follow rotated keys.
+
+        A neighbor that rotated its key is still the one that tampered: its issue moves to
+        the new key (and fingerprint, the one the owner removes it by), never cleared.
+        """
+        peers = self.node.peers
         for pattern in (TAMPER_ISSUE, EQUIVOCATION_ISSUE):
             prefix = pattern.format(keyid="")
             for issue_id in issue_ids(self.hass, prefix):
-                if self.node.peers.get(issue_id.removeprefix(prefix)) is None:
+                key_id = issue_id.removeprefix(prefix)
+                if peers.get(key_id) is not None:
+                    continue
+                if (peer := peers.successor(key_id)) is not None:
+                    new_id = pattern.format(keyid=peer.keyid)
+                    move_issue(self.hass, issue_id, new_id, fingerprint=peer.fingerprint)
+                else:
                     clear_issue(self.hass, issue_id)
+
+    @callback
+    def alert_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
+        """The node accepted an alert (and relayed it, see received): show it to the owner."""
+        self.alerts.received(envelope, origin, via, self.node.clock.now())
 
     @callback
     def request_received(self, envelope: Envelope, origin: Peer | None, via: Peer) -> None:
@@ -368,10 +386,15 @@ class Federation:
 
     @callback
     def received(self, envelope: Envelope) -> None:
-        """Announce an accepted message on the event bus (never its body); show alerts."""
+        """Announce an accepted message on the event bus (never its body); relay alerts.
+
+        Not alerts: `porchlight_alert` is theirs, fired only for neighbors the owner did not
+        mute and without the originator's key (alerts.py). Announced here, every alert of a
+        muted neighbor would reach automations anyway, with the key that tells who posted it.
+        """
         self.deliver_soon()
         if envelope.type == "alert":
-            self.alerts.received(envelope, self.node.clock.now())
+            return
         if envelope.type == "alert_clips":
             self.alerts.received_clips(envelope)
         self.hass.bus.async_fire(

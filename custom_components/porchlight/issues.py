@@ -58,3 +58,25 @@ def issue_ids(hass: HomeAssistant, prefix: str) -> list[str]:
         for domain, issue_id in ir.async_get(hass).issues
         if domain == DOMAIN and issue_id.startswith(prefix)
     ]
+
+
+def move_issue(hass: HomeAssistant, old_id: str, new_id: str, **placeholders: str) -> None:
+    """Show the shown issue old_id as new_id instead, placeholders updated with those given.
+
+    One the owner ignored stays ignored: moving it must not bring it back.
+    """
+    issue = ir.async_get(hass).issues[(DOMAIN, old_id)]
+    key, severity = issue.translation_key, issue.severity
+    # raise_issue sets both.
+    assert key is not None  # noqa: S101
+    assert severity is not None  # noqa: S101
+    raise_issue(
+        hass,
+        new_id,
+        key,
+        {**(issue.translation_placeholders or {}), **placeholders},
+        severity=severity,
+    )
+    if issue.dismissed_version is not None:
+        ir.async_ignore_issue(hass, DOMAIN, new_id, ignore=True)
+    clear_issue(hass, old_id)

@@ -65,6 +65,7 @@ class Inbox:
         self._rate = RateLimiter(settings.per_peer_per_minute)
         self._claimed_rate = RateLimiter(settings.per_peer_per_minute)
         self._offer_rate = RateLimiter(settings.offer_per_minute)
+        self._relay_rate = RateLimiter(settings.relay_per_minute)
 
     def unknown_key(self, signature_input: str | None) -> bool:
         """Step 0 of the inbox: does the raw Signature-Input name a key nobody pinned?
@@ -324,7 +325,9 @@ class Inbox:
         node = self._node
         match envelope.type:
             case "alert":
-                self._store(self._relay(peer, envelope, now))
+                envelope = self._relay(peer, envelope, now)
+                self._store(envelope)
+                node.hooks.on_alert(envelope, node.peers.get(envelope.sender), peer)
             case "footage_request":
                 self._accept_request(peer, envelope, now)
             case "footage_offer" | "camera_map" | "alert_clips" | "agency_digest":
@@ -359,7 +362,7 @@ class Inbox:
             # verify what we relay, and we never relay what we did not verify. Checked
             # whether or not this home relays, so what it keeps is the same either way.
             envelope = verify_envelope(envelope)
-            if not node.relaying:
+            if not node.relaying or not self._relay_budget(peer, envelope, now):
                 return envelope
             relayed = envelope.relayed()
             for neighbor in node.peers.active_neighbors():
@@ -379,6 +382,26 @@ class Inbox:
         if envelope.type == "alert" or _carries_requests_of(origin):
             self._relay(peer, envelope, now)
         self._node.hooks.on_change("state")  # the lower count is saved (dedupe.py)
+
+    def _relay_budget(self, peer: Peer, envelope: Envelope, now: int) -> bool:
+        """Whether an alert's originator may have one more alert relayed by this home.
+
+        Our neighbors count what we relay against our own per-peer budget, so without this a
+        neighbor signing alerts with keys it mints, each an originator of its own, would
+        spend all of it and leave no room for our own alerts or anyone else's relays. An
+        originator nobody pinned counts as the neighbor that handed it over, which shares its
+        own budget with every key it mints. Footage requests are relayed from agencies this
+        home trusts only.
+        """
+        if envelope.type != "alert":
+            return True
+        who = envelope.sender if self._node.peers.get(envelope.sender) is not None else peer.keyid
+        if self._relay_rate.allow(who, now):
+            return True
+        _LOGGER.debug(
+            "Alert %s kept here, not relayed: its relay budget is spent", envelope.event_id
+        )
+        return False
 
     def _accept_request(self, peer: Peer, envelope: Envelope, now: int) -> None:
         """Relay a footage request if we trust its agency, and hand it to the owner's side.

@@ -85,6 +85,10 @@ class Settings:
     # From the moment a route starts on a request to the body's last byte (408 after it).
     body_timeout: float = REQUEST_TIMEOUT
     per_peer_per_minute: int = 60
+    # Alerts relayed per originator, an originator nobody pinned counting as the neighbor
+    # that handed its alerts over (inbox.py `_relay`): what one neighbor can spend of this
+    # home's budget at the others (per_peer_per_minute there), however many keys it mints.
+    relay_per_minute: int = 10
     pair_per_minute: int = 5
     offer_per_minute: int = 120
     received_max: int = 1000
@@ -98,6 +102,10 @@ class Settings:
 type ChangeListener = Callable[[str], None]
 # An accepted alert or offer (the node keeps the last ones in `received` too).
 type MessageListener = Callable[[Envelope], None]
+# An accepted alert (after on_message): the envelope, its originator as this home knows it
+# (None: not pinned here, so its claimed name is unverified) and the peer that handed it over,
+# which answers for an originator nobody pinned.
+type AlertListener = Callable[[Envelope, Peer | None, Peer], None]
 # A footage request for this home: the envelope, the originating agency as this home knows it
 # (None: not paired here) and the peer that handed it over.
 type RequestListener = Callable[[Envelope, Peer | None, Peer], None]
@@ -123,6 +131,10 @@ def _ignore_change(_what: str) -> None:
 
 
 def _ignore_message(_envelope: Envelope) -> None:
+    """No one listens."""
+
+
+def _ignore_alert(_envelope: Envelope, _origin: Peer | None, _via: Peer) -> None:
     """No one listens."""
 
 
@@ -160,6 +172,7 @@ class NodeHooks:
 
     on_change: ChangeListener = _ignore_change
     on_message: MessageListener = _ignore_message
+    on_alert: AlertListener = _ignore_alert
     on_request: RequestListener = _ignore_request
     on_offer: OfferListener = _ignore_offer
     on_tamper: TamperListener = _ignore_tamper

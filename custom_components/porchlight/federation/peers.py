@@ -213,6 +213,17 @@ class PeerRegistry:
         self.add(rotated)
         return rotated
 
+    def successor(self, key_id: str) -> Peer | None:
+        """The peer that retired key_id for the key pinned now, if any (a key_transition).
+
+        What the owner's side keeps by keyid (a mute, a repair issue) follows the peer to its
+        new key through this: a neighbor must not shed either by rotating.
+        """
+        for peer in self._peers.values():
+            if any(keyid(old) == key_id for old in peer.retired_keys):
+                return peer
+        return None
+
     def revoke(self, key_id: str, now: int) -> Peer | None:
         """Mark a key revoked; its peer is dropped and must pair again in person."""
         self.revoked[key_id] = now
