@@ -268,6 +268,25 @@ async def test_same_request_again_after_a_restart_is_recorded_once(
     assert [e.kind for e in entries].count("request_received") == 1
 
 
+async def test_the_desk_records_a_request_once_even_past_the_nodes_dedupe(
+    hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
+) -> None:
+    # The node forgets event ids past its bound (federation/dedupe.py); a request coming
+    # back after that, through another neighbor, is still recorded and announced once.
+    envelope = await send_request(hass, agency, network)
+    node = init_integration.runtime_data.federation.node
+    peer = node.peers.get(agency.node.identity.keyid)
+    assert peer is not None
+    announced = len(notifications(hass))
+    await desk(init_integration).async_receive(envelope, peer, peer)
+    await hass.async_block_till_done()
+    assert len(notifications(hass)) == announced
+    entries = await hass.async_add_executor_job(
+        lambda: list(desk(init_integration).audit.entries())
+    )
+    assert [e.kind for e in entries].count("request_received") == 1
+
+
 async def test_request_without_matching_clips_still_tells_the_owner(
     hass: HomeAssistant, init_integration: MockConfigEntry, agency: Running, network: Network
 ) -> None:
